@@ -1,0 +1,96 @@
+"""Every span attribute key we write: semconv constants where they exist, ours under ``turntrace.``."""
+
+from typing import Final
+
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_AGENT_NAME,
+    GEN_AI_CONVERSATION_ID,
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_TOOL_TYPE,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+)
+from opentelemetry.semconv._incubating.attributes.session_attributes import SESSION_ID
+from opentelemetry.semconv._incubating.attributes.user_attributes import USER_ID
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+
+__all__ = [
+    "AGENT_VERSION",
+    "COST_SOURCE",
+    "COST_USD",
+    "ERROR_TYPE",
+    "FEATURE",
+    "GEN_AI_AGENT_NAME",
+    "GEN_AI_CONVERSATION_ID",
+    "GEN_AI_INPUT_MESSAGES",
+    "GEN_AI_OPERATION_NAME",
+    "GEN_AI_OUTPUT_MESSAGES",
+    "GEN_AI_PROVIDER_NAME",
+    "GEN_AI_REQUEST_MODEL",
+    "GEN_AI_RESPONSE_FINISH_REASONS",
+    "GEN_AI_RESPONSE_ID",
+    "GEN_AI_RESPONSE_MODEL",
+    "GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK",
+    "GEN_AI_TOOL_CALL_ARGUMENTS",
+    "GEN_AI_TOOL_CALL_ID",
+    "GEN_AI_TOOL_CALL_RESULT",
+    "GEN_AI_TOOL_NAME",
+    "GEN_AI_TOOL_TYPE",
+    "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS",
+    "GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS",
+    "GEN_AI_USAGE_INPUT_TOKENS",
+    "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
+    "INCOMPLETE",
+    "INPUT_HASH",
+    "INTERRUPTED",
+    "LATENCY_MS",
+    "RETURN_SHAPE_HASH",
+    "SESSION_ID",
+    "STOP_REASON",
+    "TOOL_CALL_COUNT",
+    "TOTAL_COST_USD",
+    "TOTAL_INPUT_TOKENS",
+    "TOTAL_OUTPUT_TOKENS",
+    "TURN_COUNT",
+    "TURN_INDEX",
+    "USER_ID",
+]
+
+# GenAI names the conventions define but our floor of opentelemetry-semantic-conventions (0.62b0) does not
+# ship, or ships under an older name. tests/test_attributes.py pins each against the installed package.
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+"""Was ``gen_ai.usage.cache_creation.input_tokens`` in semconv 1.41 / the 0.66b2 package."""
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+"""Seconds from request to the first streamed chunk."""
+
+# Ours: the conventions have no cost, turn or hashing attributes.
+FEATURE: Final = "turntrace.feature"
+AGENT_VERSION: Final = "turntrace.agent_version"
+TURN_COUNT: Final = "turntrace.turn_count"
+TOOL_CALL_COUNT: Final = "turntrace.tool_call_count"
+TOTAL_INPUT_TOKENS: Final = "turntrace.total_input_tokens"
+TOTAL_OUTPUT_TOKENS: Final = "turntrace.total_output_tokens"
+TOTAL_COST_USD: Final = "turntrace.total_cost_usd"
+TURN_INDEX: Final = "turntrace.turn_index"
+STOP_REASON: Final = "turntrace.stop_reason"
+LATENCY_MS: Final = "turntrace.latency_ms"
+COST_USD: Final = "turntrace.cost_usd"
+COST_SOURCE: Final = "turntrace.cost_source"
+INPUT_HASH: Final = "turntrace.input_hash"
+RETURN_SHAPE_HASH: Final = "turntrace.return_shape_hash"
+INTERRUPTED: Final = "turntrace.interrupted"
+INCOMPLETE: Final = "turntrace.incomplete"

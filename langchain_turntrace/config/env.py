@@ -1,0 +1,27 @@
+"""The environment variables langchain-turntrace reads, each declared once. Argument > env > default."""
+
+from typing import Final
+
+TURNTRACE_HASH_KEY: Final = "TURNTRACE_HASH_KEY"
+"""Secret key for tool-input hashes. When set, ``turntrace.input_hash`` is HMAC-SHA-256 under this key, so
+low-entropy inputs (a user id, a yes/no) cannot be recovered by hashing guesses. Default: plain SHA-256."""
+
+TURNTRACE_PRICES: Final = "TURNTRACE_PRICES"
+"""Path of a TOML or JSON file of model prices (USD per million tokens) that override or extend the
+genai-prices table: ``{"my-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}``."""
+
+TURNTRACE_FEATURE: Final = "TURNTRACE_FEATURE"
+"""Deployment-wide ``turntrace.feature`` tag, used when neither the handler, the run's metadata nor
+``langchain_turntrace.tags()`` gives one."""
+
+TURNTRACE_AGENT_VERSION: Final = "TURNTRACE_AGENT_VERSION"
+"""Deployment-wide ``turntrace.agent_version`` tag (a git sha, a release), lowest precedence like
+``TURNTRACE_FEATURE``."""
+
+TURNTRACE_STRICT: Final = "TURNTRACE_STRICT"
+"""``true`` re-raises the handler's internal errors instead of logging them once. For test suites (ours sets
+it); never for production, where tracing must not break the agent."""
+
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+"""The OTel GenAI opt-in for recording message and tool content (``true``/``false``, or the newer
+``SPAN_ONLY``/``SPAN_AND_EVENT``/``EVENT_ONLY``/``NO_CONTENT``). Default: no content."""

@@ -1,0 +1,310 @@
+"""TurnTraceCallbackHandler: translates LangChain callback events into turn-model calls. Holds no policy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import LLMResult
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
+
+from langchain_turntrace.config import resolve_settings
+from langchain_turntrace.handler import _facts
+from langchain_turntrace.handler._errors import never_raises
+from langchain_turntrace.hashing import InputHasher
+from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.turns import ChainScope, ModelCall, Scope, Tags, ToolScope, TurnTracer, current_tags
+from langchain_turntrace.version import __version__
+
+_SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
+_UNNAMED_GRAPH = "LangGraph"  # LangGraph's default graph name says nothing about the agent
+
+
+class _Entry:
+    """What we hold for one LangChain run id while it is open."""
+
+    __slots__ = ("children", "handle", "root")
+
+    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: UUID) -> None:
+        self.handle = handle  # what this run's end event closes
+        self.children = children  # where runs started below it go
+        self.root = root  # the outermost run: its end frees every entry of the trace
+
+
+class TurnTraceCallbackHandler(BaseCallbackHandler):
+    """Traces LangChain / LangGraph agent runs as turn-structured OpenTelemetry spans.
+
+    >>> handler = TurnTraceCallbackHandler(user_id="u-42", feature="support-bot")
+    >>> agent.invoke({"messages": [("user", "hi")]}, config={"callbacks": [handler]})  # doctest: +SKIP
+
+    Each outermost run becomes ``invoke_agent``; each model step a ``turn {n}`` holding its ``chat`` span
+    and the ``execute_tool`` spans it requested. Spans go to ``tracer_provider`` (else the global one).
+    """
+
+    run_inline = True
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        feature: str | None = None,
+        agent_version: str | None = None,
+        agent_name: str | None = None,
+        prices: Mapping[str, Mapping[str, float]] | str | Path | None = None,
+        capture_content: bool | None = None,
+        hash_key: str | bytes | None = None,
+    ) -> None:
+        super().__init__()
+        settings = resolve_settings(capture_content=capture_content, hash_key=hash_key, prices=prices)
+        self.strict = settings.strict
+        self.raise_error = settings.strict  # lets LangChain surface our errors only in strict (test) mode
+        self._capture = settings.capture_content
+        self._hasher = InputHasher(settings.hash_key)
+        self._agent_name = agent_name
+        self._arg_tags = Tags(session_id, user_id, feature, agent_version)
+        self._env_tags = Tags(feature=settings.default_feature, agent_version=settings.default_agent_version)
+        provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+        tracer = provider.get_tracer("langchain_turntrace", __version__)
+        self._turns = TurnTracer(tracer, PriceBook(settings.prices), capture_content=settings.capture_content)
+        self._runs: dict[UUID, _Entry] = {}
+        self._members: dict[UUID, list[UUID]] = {}
+
+    @property
+    def open_runs(self) -> int:
+        """Runs started and not yet ended; zero when idle (state is freed at each run's end)."""
+        return len(self._runs)
+
+    # -- bookkeeping -----------------------------------------------------------------------------------
+    def _tag_attributes(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+        meta = metadata or {}
+        session = next((str(meta[k]) for k in _SESSION_KEYS if meta.get(k) is not None), None)
+        from_meta = Tags(
+            session,
+            _str_or_none(meta.get("user_id")),
+            _str_or_none(meta.get("feature")),
+            _str_or_none(meta.get("agent_version")),
+        )
+        return self._arg_tags.or_else(from_meta).or_else(current_tags()).or_else(self._env_tags).attributes()
+
+    def _register(self, run_id: UUID, handle: Scope | ModelCall, children: Scope | None, root: UUID | None) -> None:
+        root_id = run_id if root is None else root
+        self._runs[run_id] = _Entry(handle, children, root_id)
+        members = self._members.get(root_id)
+        if members is None:
+            self._members[root_id] = [run_id]
+        else:
+            members.append(run_id)
+
+    def _release(self, run_id: UUID) -> _Entry | None:
+        entry = self._runs.pop(run_id, None)
+        if entry is not None and entry.root == run_id:
+            for member in self._members.pop(run_id, ()):
+                self._runs.pop(member, None)
+        return entry
+
+    def _parent(self, parent_run_id: UUID | None) -> _Entry | None:
+        return self._runs.get(parent_run_id) if parent_run_id is not None else None
+
+    # -- chains ----------------------------------------------------------------------------------------
+    @never_raises
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        namespace, step = _facts.graph_position(metadata)
+        parent = self._parent(parent_run_id)
+        run_name = name or (serialized or {}).get("name") or "agent"
+        if parent is None or parent.children is None:
+            agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
+            scope = self._turns.start_agent(agent_name, self._tag_attributes(metadata), namespace)
+            self._register(run_id, scope, scope, None)
+        else:
+            scope = parent.children.start_chain(run_name, namespace, step)
+            self._register(run_id, scope, scope, parent.root)
+
+    @never_raises
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        entry = self._release(run_id)
+        if entry is not None and isinstance(entry.handle, ChainScope):
+            entry.handle.end()
+
+    @never_raises
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        entry = self._release(run_id)
+        if entry is not None and isinstance(entry.handle, ChainScope):
+            _close_with(entry.handle, error)
+
+    # -- model calls -------------------------------------------------------------------------------------
+    @never_raises
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        invocation_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        request = _facts.model_request("chat", serialized, metadata, invocation_params, messages, self._capture)
+        self._start_model_call(request, run_id, parent_run_id, metadata)
+
+    @never_raises
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any] | None,
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        invocation_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        request = _facts.model_request("text_completion", serialized, metadata, invocation_params, None, False)
+        self._start_model_call(request, run_id, parent_run_id, metadata)
+
+    def _start_model_call(
+        self, request: _facts.ModelRequest, run_id: UUID, parent_run_id: UUID | None, metadata: Mapping[str, Any] | None
+    ) -> None:
+        parent = self._parent(parent_run_id)
+        if parent is None or parent.children is None:
+            self._register(run_id, self._turns.start_model_call(request, self._tag_attributes(metadata)), None, None)
+        else:
+            call = parent.children.start_model_call(request)
+            self._register(run_id, call, parent.children, parent.root)
+
+    @never_raises
+    def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+        entry = self._runs.get(run_id)
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            entry.handle.first_chunk()
+
+    @never_raises
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        entry = self._release(run_id)
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            entry.handle.end(_facts.model_result(response, self._capture))
+
+    @never_raises
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        entry = self._release(run_id)
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            if _is_cut_short(error):
+                entry.handle.abandon()
+            else:
+                entry.handle.fail(error)
+
+    # -- tool calls --------------------------------------------------------------------------------------
+    @never_raises
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any] | None,
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        name: str | None = None,
+        tool_call_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        request = _facts.tool_request(
+            serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
+        )
+        parent = self._parent(parent_run_id)
+        if parent is None or parent.children is None:
+            scope = self._turns.start_tool_call(request, self._tag_attributes(metadata))
+            self._register(run_id, scope, scope, None)
+        else:
+            scope = parent.children.start_tool_call(request)
+            self._register(run_id, scope, scope, parent.root)
+
+    @never_raises
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        entry = self._release(run_id)
+        if entry is not None and isinstance(entry.handle, ToolScope):
+            entry.handle.tool_call.end(_facts.tool_result(output, self._capture))
+
+    @never_raises
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        entry = self._release(run_id)
+        if entry is not None and isinstance(entry.handle, ToolScope):
+            _close_with(entry.handle, error)
+
+    # -- retrievers: no span of their own, but what runs inside them must find its agent -----------------
+    @never_raises
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any] | None,
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        parent = self._parent(parent_run_id)
+        if parent is not None and parent.children is not None:
+            namespace, step = _facts.graph_position(metadata)
+            scope = parent.children.start_chain(name or "retriever", namespace, step)
+            self._register(run_id, scope, scope, parent.root)
+
+    @never_raises
+    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+        self.on_chain_end(documents, run_id=run_id)
+
+    @never_raises
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self.on_chain_error(error, run_id=run_id)
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _is_cut_short(error: BaseException) -> bool:
+    """Cancelled, an abandoned stream, Ctrl-C: the run stopped, nothing failed."""
+    return isinstance(error, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt))
+
+
+def _langgraph_control_flow(error: BaseException) -> str | None:
+    """LangGraph raises GraphInterrupt (human in the loop) and ParentCommand (handoff) as control flow."""
+    for cls in type(error).__mro__:
+        if cls.__module__.startswith("langgraph"):
+            if cls.__name__ == "GraphInterrupt":
+                return "interrupt"
+            if cls.__name__ == "GraphBubbleUp":
+                return "bubble_up"
+    return None
+
+
+def _close_with(handle: ChainScope | ToolScope, error: BaseException) -> None:
+    kind = _langgraph_control_flow(error)
+    target = handle if isinstance(handle, ChainScope) else handle.tool_call
+    if kind == "interrupt":
+        target.interrupt()
+    elif kind == "bubble_up":
+        target.end() if isinstance(target, ChainScope) else target.interrupt()
+    elif _is_cut_short(error):
+        target.abandon()
+    else:
+        target.fail(error)

@@ -1,0 +1,217 @@
+"""Reads LangChain callback payloads into the turn model's plain facts (the only LangChain-aware reading)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, LLMResult
+
+from langchain_turntrace.hashing import InputHasher, shape_hash
+from langchain_turntrace.pricing import TokenUsage
+from langchain_turntrace.turns import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
+
+# LangChain's ls_provider values to OTel gen_ai.provider.name; unknown providers pass through as given.
+_PROVIDERS: Final[Mapping[str, str]] = {
+    "openai": "openai",
+    "azure": "azure.ai.openai",
+    "azure_openai": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "anthropic": "anthropic",
+    "bedrock": "aws.bedrock",
+    "amazon_bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock",
+    "google_genai": "gcp.gen_ai",
+    "google_vertexai": "gcp.vertex_ai",
+    "vertexai": "gcp.vertex_ai",
+    "google_anthropic_vertex": "gcp.vertex_ai",
+    "mistralai": "mistral_ai",
+    "mistral": "mistral_ai",
+    "groq": "groq",
+    "cohere": "cohere",
+    "deepseek": "deepseek",
+    "xai": "x_ai",
+    "perplexity": "perplexity",
+    "watsonx": "ibm.watsonx.ai",
+    "ibm": "ibm.watsonx.ai",
+}
+
+# Provider finish reasons to the OpenAI-style words the turn's stop_reason uses.
+_FINISH_REASONS: Final[Mapping[str, str]] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "tool_use": "tool_calls",
+    "tool_call": "tool_calls",
+    "function_call": "tool_calls",
+    "max_tokens": "length",
+}
+
+_ROLES: Final[Mapping[str, str]] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+def graph_position(metadata: Mapping[str, Any] | None) -> tuple[GraphNamespace | None, int | None]:
+    """The (sub)graph a run executes in and its LangGraph step, from the run's metadata."""
+    if not metadata:
+        return None, None
+    raw_ns = metadata.get("langgraph_checkpoint_ns")
+    namespace = tuple(raw_ns.split("|")[:-1]) if isinstance(raw_ns, str) else None
+    step = metadata.get("langgraph_step")
+    return namespace, step if isinstance(step, int) else None
+
+
+def model_request(
+    operation: str,
+    serialized: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    invocation_params: Mapping[str, Any] | None,
+    messages: Sequence[Sequence[BaseMessage]] | None,
+    capture_content: bool,
+) -> ModelRequest:
+    metadata = metadata or {}
+    params = invocation_params or {}
+    model = metadata.get("ls_model_name") or params.get("model") or params.get("model_name") or params.get("model_id")
+    provider = metadata.get("ls_provider")
+    namespace, step = graph_position(metadata)
+    return ModelRequest(
+        operation=operation,
+        request_model=str(model) if model else None,
+        provider=_PROVIDERS.get(provider, provider) if isinstance(provider, str) else None,
+        namespace=namespace,
+        step=step,
+        input_messages=_messages_json([m for batch in messages for m in batch]) if capture_content and messages else None,
+    )
+
+
+def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
+    messages: list[AIMessage] = []
+    finish: list[str] = []
+    for generation in (g for batch in response.generations for g in batch):
+        reason = (generation.generation_info or {}).get("finish_reason")
+        if isinstance(generation, ChatGeneration) and isinstance(generation.message, AIMessage):
+            message = generation.message
+            messages.append(message)
+            meta = message.response_metadata
+            reason = reason or meta.get("finish_reason") or meta.get("stop_reason")
+            if not reason and message.tool_calls:
+                reason = "tool_calls"
+        if isinstance(reason, str) and reason:
+            lowered = reason.lower()
+            finish.append(_FINISH_REASONS.get(lowered, lowered))
+    llm_output = response.llm_output or {}
+    first_meta = messages[0].response_metadata if messages else {}
+    response_model = first_meta.get("model_name") or first_meta.get("model") or llm_output.get("model_name") or llm_output.get("model")
+    response_id = first_meta.get("id") or llm_output.get("id")
+    return ModelResult(
+        response_model=str(response_model) if response_model else None,
+        response_id=str(response_id) if response_id else None,
+        finish_reasons=tuple(finish),
+        usage=_usage(messages, llm_output),
+        tool_call_ids=tuple(call["id"] for m in messages for call in m.tool_calls if call.get("id")),
+        output_messages=_messages_json(messages) if capture_content and messages else None,
+    )
+
+
+def _count(value: object) -> int:
+    """A token count we can trust: a non-negative int, else 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+        return 0
+    return int(value)
+
+
+def _usage(messages: Sequence[AIMessage], llm_output: Mapping[str, Any]) -> TokenUsage | None:
+    totals = [0, 0, 0, 0, 0]
+    found = False
+    for message in messages:
+        usage = message.usage_metadata
+        if not usage:
+            continue
+        found = True
+        input_details: Mapping[str, Any] = usage.get("input_token_details") or {}
+        output_details: Mapping[str, Any] = usage.get("output_token_details") or {}
+        totals[0] += _count(usage.get("input_tokens"))
+        totals[1] += _count(usage.get("output_tokens"))
+        totals[2] += _count(input_details.get("cache_read"))
+        totals[3] += _count(input_details.get("cache_creation"))
+        totals[4] += _count(output_details.get("reasoning"))
+    if not found:
+        raw = llm_output.get("token_usage") or llm_output.get("usage")
+        if not isinstance(raw, Mapping) or not raw:
+            return None
+        prompt_details = raw.get("prompt_tokens_details") or {}
+        completion_details = raw.get("completion_tokens_details") or {}
+        totals = [
+            _count(raw.get("prompt_tokens", raw.get("input_tokens"))),
+            _count(raw.get("completion_tokens", raw.get("output_tokens"))),
+            _count(prompt_details.get("cached_tokens") if isinstance(prompt_details, Mapping) else 0),
+            0,
+            _count(completion_details.get("reasoning_tokens") if isinstance(completion_details, Mapping) else 0),
+        ]
+    return TokenUsage(*totals)
+
+
+def tool_request(
+    serialized: Mapping[str, Any] | None,
+    input_str: str,
+    inputs: Mapping[str, Any] | None,
+    name: str | None,
+    tool_call_id: str | None,
+    metadata: Mapping[str, Any] | None,
+    hasher: InputHasher,
+    capture_content: bool,
+) -> ToolRequest:
+    tool_name = name or (serialized or {}).get("name") or "tool"
+    value: object = inputs if inputs is not None else input_str
+    namespace, _ = graph_position(metadata)
+    return ToolRequest(
+        name=str(tool_name),
+        tool_call_id=tool_call_id if isinstance(tool_call_id, str) and tool_call_id else None,
+        input_hash=hasher.hash(value),
+        namespace=namespace,
+        arguments=_json(value) if capture_content else None,
+    )
+
+
+def tool_result(output: object, capture_content: bool) -> ToolResult:
+    handled_error = False
+    value = output
+    if isinstance(output, ToolMessage):
+        handled_error = output.status == "error"
+        value = output.artifact if output.artifact is not None else _parsed(output.content)
+    return ToolResult(
+        return_shape_hash=shape_hash(value),
+        handled_error=handled_error,
+        result=_json(output.content if isinstance(output, ToolMessage) else output) if capture_content else None,
+    )
+
+
+def _parsed(content: object) -> object:
+    if isinstance(content, str):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return content
+    return content
+
+
+def _json(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _messages_json(messages: Sequence[BaseMessage]) -> str:
+    """Messages in the GenAI conventions' JSON shape (role + parts). Only built when capture is on."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        parts: list[dict[str, Any]] = []
+        if message.content:
+            parts.append({"type": "text", "content": message.text})
+        if isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                parts.append({"type": "tool_call", "id": call.get("id"), "name": call["name"], "arguments": call["args"]})
+        if isinstance(message, ToolMessage):
+            parts = [{"type": "tool_call_response", "id": message.tool_call_id, "response": message.text}]
+        out.append({"role": _ROLES.get(message.type, message.type), "parts": parts})
+    return json.dumps(out, default=str, ensure_ascii=False)

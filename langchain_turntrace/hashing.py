@@ -1,0 +1,107 @@
+"""Content-free fingerprints of tool calls: a (keyed) hash of the input, a hash of the output's shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+_MAX_SHAPE_DEPTH = 32
+_MAX_SHAPE_ITEMS = 64  # elements of a list looked at for its shape; a 10 MB list costs no more than 64 items
+_CHUNK = 1 << 16
+
+
+def _jsonable(obj: Any) -> Any:
+    dump = getattr(obj, "model_dump", None)  # pydantic models, LangChain messages
+    if callable(dump):
+        return dump(mode="json")
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(map(str, obj))  # pyright: ignore[reportUnknownArgumentType]
+    if isinstance(obj, bytes):
+        return obj.hex()
+    return f"<{type(obj).__qualname__}>{obj}"
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable)
+
+
+class InputHasher:
+    """SHA-256 of an input's canonical JSON, or HMAC-SHA-256 under a key so guesses cannot be checked.
+
+    >>> InputHasher(None).hash({"b": 1, "a": [1, 2]}) == InputHasher(None).hash({"a": [1, 2], "b": 1})
+    True
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes | None) -> None:
+        self._key = key
+
+    def hash(self, value: object) -> str:
+        digest = hmac.new(self._key, digestmod=hashlib.sha256) if self._key else hashlib.sha256()
+        try:
+            _feed(digest, value)
+        except (ValueError, TypeError, RecursionError):  # cyclic or unencodable: hash what we can say of it
+            digest = hmac.new(self._key, digestmod=hashlib.sha256) if self._key else hashlib.sha256()
+            digest.update(f"<unencodable {type(value).__qualname__}>".encode())
+        return digest.hexdigest()
+
+
+def _feed(digest: Any, value: object) -> None:
+    # Stream the encoding in chunks: a 10 MB input is never joined into one more string.
+    if isinstance(value, str):
+        for start in range(0, len(value), _CHUNK):
+            digest.update(value[start : start + _CHUNK].encode("utf-8", "surrogatepass"))
+        return
+    buffer: list[str] = []
+    size = 0
+    for piece in _ENCODER.iterencode(value):
+        buffer.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            digest.update("".join(buffer).encode("utf-8", "surrogatepass"))
+            buffer.clear()
+            size = 0
+    digest.update("".join(buffer).encode("utf-8", "surrogatepass"))
+
+
+def shape_of(value: object, depth: int = 0) -> object:
+    """The structure of a value (types and keys, never values), as a JSON-able tree."""
+    if depth >= _MAX_SHAPE_DEPTH:
+        return "…"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return {str(key): shape_of(item, depth + 1) for key, item in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, (list, tuple)):
+        shapes: dict[str, object] = {}
+        for index, item in enumerate(value):  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
+            if index >= _MAX_SHAPE_ITEMS:
+                break
+            shape = shape_of(item, depth + 1)
+            shapes.setdefault(json.dumps(shape, sort_keys=True), shape)
+        return [shapes[key] for key in sorted(shapes)]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return shape_of(dump(), depth + 1)
+        except Exception:  # noqa: BLE001 - a model that cannot dump still has a type name
+            pass
+    return type(value).__qualname__
+
+
+def shape_hash(value: object) -> str:
+    """SHA-256 of the value's shape: equal for outputs of the same structure, new when the structure changes."""
+    shape = json.dumps(shape_of(value), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(shape.encode()).hexdigest()

@@ -1,0 +1,210 @@
+"""Prices a model call from cached per-token rates; genai-prices is consulted once per model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.metadata import version
+from typing import Final
+
+from langchain_turntrace.pricing._overrides import ModelRates
+from langchain_turntrace.pricing._usage import TokenUsage
+
+_log = logging.getLogger("langchain_turntrace")
+
+COST_SOURCE_OVERRIDE: Final = "override"
+COST_SOURCE_UNPRICED: Final = "unpriced"
+COST_SOURCE_NO_USAGE: Final = "no_usage"
+"""The call reported no token usage, so there is nothing to price (a provider or streaming setting)."""
+
+_MTOK = 1_000_000
+_CACHE_TTL_S = 3600.0  # genai-prices rates can change on a date; re-resolve hourly
+_MAX_CACHED_MODELS = 4096
+_MAX_WARNED_MODELS = 1024
+
+# OTel provider names (gen_ai.provider.name) to genai-prices provider ids.
+_GENAI_PRICES_PROVIDER: Final[Mapping[str, str]] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "aws.bedrock": "aws",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "gcp.gen_ai": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gemini": "google",
+    "mistral_ai": "mistral",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "x_ai": "x-ai",
+    "cohere": "cohere",
+    "perplexity": "perplexity",
+}
+
+# Warn once per unknown model per process, across handlers.
+_warned_models: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    cost_usd: float | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class _LinearRates:
+    """USD per token, valid for any usage of a model without tiered prices."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+    source: str
+
+    def cost(self, usage: TokenUsage) -> float:
+        uncached = max(usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens, 0)
+        return (
+            uncached * self.input
+            + usage.cache_read_tokens * self.cache_read
+            + usage.cache_write_tokens * self.cache_write
+            + usage.output_tokens * self.output
+        )
+
+
+class _TieredRates:
+    """A model whose price depends on the call's size: ask genai-prices for every call."""
+
+    __slots__ = ("_model_price", "source")
+
+    def __init__(self, model_price: object, source: str) -> None:
+        self._model_price = model_price
+        self.source = source
+
+    def cost(self, usage: TokenUsage) -> float:
+        result = self._model_price.calc_price(_genai_usage(usage))  # type: ignore[attr-defined]  # genai-prices ModelPrice
+        return float(result["total_price"])  # pyright: ignore[reportUnknownArgumentType]
+
+
+_Rates = _LinearRates | _TieredRates | None
+
+
+class PriceBook:
+    """Cost of a model call: overrides first, then genai-prices (bundled data, never the network).
+
+    >>> book = PriceBook({})
+    >>> book.price("gpt-4o-mini", "openai", TokenUsage(input_tokens=1000, output_tokens=100)).source
+    'genai-prices@...'
+    """
+
+    def __init__(self, overrides: Mapping[str, ModelRates]) -> None:
+        self._overrides = {model.lower(): _override_rates(rates) for model, rates in overrides.items()}
+        self._cache: dict[tuple[str, str | None], tuple[_Rates, float]] = {}
+        self._table_source = f"genai-prices@{version('genai-prices')}"
+
+    def price(self, model: str | None, provider: str | None, usage: TokenUsage | None) -> Price:
+        if usage is None:
+            return Price(None, COST_SOURCE_NO_USAGE)
+        if not model:
+            _warn_unpriced("<no model name>")
+            return Price(None, COST_SOURCE_UNPRICED)
+        rates = self._rates(model, provider)
+        if rates is None:
+            _warn_unpriced(model)
+            return Price(None, COST_SOURCE_UNPRICED)
+        return Price(rates.cost(usage), rates.source)
+
+    def _rates(self, model: str, provider: str | None) -> _Rates:
+        key = (model, provider)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        rates = self._overrides.get(model.lower())
+        if rates is None:
+            rates = self._lookup(model, _GENAI_PRICES_PROVIDER.get(provider or ""))
+        if len(self._cache) >= _MAX_CACHED_MODELS:
+            self._cache.clear()
+        self._cache[key] = (rates, now + _CACHE_TTL_S)
+        return rates
+
+    def _lookup(self, model: str, provider_id: str | None) -> _Rates:
+        from genai_prices import data_snapshot  # heavy: the whole price table
+
+        snapshot = data_snapshot.get_snapshot()
+        try:
+            _, model_info = snapshot.find_provider_model(model, None, provider_id, None)
+        except LookupError:
+            if provider_id is None:
+                return None
+            try:  # a provider that resells the model under its own name, or an unmapped provider id
+                _, model_info = snapshot.find_provider_model(model, None, None, None)
+            except LookupError:
+                return None
+        from datetime import datetime, timezone
+
+        model_price = model_info.get_prices(datetime.now(tz=timezone.utc))
+        return _rates_from(model_price, self._table_source)
+
+
+def _rates_from(model_price: object, source: str) -> _Rates:
+    from genai_prices import Usage
+    from genai_prices.types import TieredPrices
+
+    fields = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+    values = [getattr(model_price, name, None) for name in fields]
+    if any(isinstance(value, TieredPrices) for value in values):
+        return _TieredRates(model_price, source)
+    # Probe genai-prices with unit usages, so fallbacks (e.g. cache read at the input rate) are its own.
+    calc = model_price.calc_price  # type: ignore[attr-defined]  # genai-prices ModelPrice
+
+    def per_token(**usage: int) -> float:
+        total: Decimal = calc(Usage(**usage))["total_price"]  # pyright: ignore[reportArgumentType]
+        return float(total) / _MTOK
+
+    input_rate = per_token(input_tokens=_MTOK)
+    return _LinearRates(
+        input=input_rate,
+        output=per_token(output_tokens=_MTOK),
+        cache_read=per_token(input_tokens=_MTOK, cache_read_tokens=_MTOK),
+        cache_write=per_token(input_tokens=_MTOK, cache_write_tokens=_MTOK),
+        source=source,
+    )
+
+
+def _genai_usage(usage: TokenUsage) -> object:
+    from genai_prices import Usage
+
+    return Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )
+
+
+def _override_rates(rates: ModelRates) -> _LinearRates:
+    input_rate = rates.input_per_mtok / _MTOK
+    return _LinearRates(
+        input=input_rate,
+        output=rates.output_per_mtok / _MTOK,
+        cache_read=input_rate if rates.cache_read_per_mtok is None else rates.cache_read_per_mtok / _MTOK,
+        cache_write=input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok / _MTOK,
+        source=COST_SOURCE_OVERRIDE,
+    )
+
+
+def _warn_unpriced(model: str) -> None:
+    with _warned_lock:
+        if model in _warned_models or len(_warned_models) >= _MAX_WARNED_MODELS:
+            return
+        _warned_models.add(model)
+    _log.warning(
+        "langchain-turntrace: no price for model %r; its calls get turntrace.cost_source='unpriced' and no cost. "
+        "Add it with prices={%r: {'input_per_mtok': ..., 'output_per_mtok': ...}} or TURNTRACE_PRICES.",
+        model,
+        model,
+    )

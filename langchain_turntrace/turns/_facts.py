@@ -1,0 +1,46 @@
+"""Plain facts the handler hands to the turn model: what a model or tool call asked for and returned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_turntrace.pricing import TokenUsage
+
+GraphNamespace = tuple[str, ...]
+"""A LangGraph checkpoint namespace without the node's own task: which (sub)graph a node runs in."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    operation: str  # "chat" or "text_completion"
+    request_model: str | None
+    provider: str | None
+    namespace: GraphNamespace | None
+    step: int | None
+    input_messages: str | None = None  # JSON, only when content capture is on
+
+
+@dataclass(frozen=True, slots=True)
+class ModelResult:
+    response_model: str | None
+    response_id: str | None
+    finish_reasons: tuple[str, ...]
+    usage: TokenUsage | None
+    tool_call_ids: tuple[str, ...]
+    output_messages: str | None = None  # JSON, only when content capture is on
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRequest:
+    name: str
+    tool_call_id: str | None
+    input_hash: str
+    namespace: GraphNamespace | None
+    arguments: str | None = None  # only when content capture is on
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    return_shape_hash: str
+    handled_error: bool  # the tool caught its own error and returned it (ToolMessage.status == "error")
+    result: str | None = None  # only when content capture is on

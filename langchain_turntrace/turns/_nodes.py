@@ -1,0 +1,400 @@
+"""The spans of the tree: agent run, turn, model call, tool call; each closes itself and rolls usage up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
+
+from langchain_turntrace import attributes as attr
+from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
+
+
+class Trace:
+    """What every node of one agent run's tree shares: the lock, the tracer, the price book, the tags."""
+
+    __slots__ = ("capture_content", "lock", "prices", "tag_attributes", "tracer")
+
+    def __init__(
+        self, tracer: Tracer, prices: PriceBook, tag_attributes: Mapping[str, AttributeValue], capture_content: bool
+    ) -> None:
+        self.lock = threading.RLock()  # parallel tool calls of one run end on different threads
+        self.tracer = tracer
+        self.prices = prices
+        self.tag_attributes = dict(tag_attributes)
+        self.capture_content = capture_content
+
+
+class Node:
+    """A span in the tree with inclusive token/cost totals and the open children it must close."""
+
+    __slots__ = ("_open_children", "cost_usd", "ended", "input_tokens", "output_tokens", "parent", "span", "start_ns", "trace")
+
+    def __init__(self, trace: Trace, parent: Node | None, start_ns: int) -> None:
+        self.trace = trace
+        self.parent = parent
+        self.start_ns = start_ns
+        self.span: Span = trace_invalid_span
+        self.ended = False
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost_usd = 0.0
+        self._open_children: dict[Node, None] = {}  # insertion-ordered set
+
+    def _start_span(
+        self, name: str, kind: SpanKind, attributes: dict[str, AttributeValue], context: Context | None = None
+    ) -> None:
+        attributes.update(self.trace.tag_attributes)
+        if context is None:
+            context = trace.set_span_in_context(self.parent.span) if self.parent is not None else None
+        self.span = self.trace.tracer.start_span(
+            name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns
+        )
+        if self.parent is not None:
+            self.parent._open_children[self] = None
+
+    def add_usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
+        node: Node | None = self
+        while node is not None:
+            node.input_tokens += input_tokens
+            node.output_tokens += output_tokens
+            node.cost_usd += cost_usd
+            node = node.parent
+
+    def _set_totals(self) -> None:
+        self.span.set_attribute(attr.TOTAL_INPUT_TOKENS, self.input_tokens)
+        self.span.set_attribute(attr.TOTAL_OUTPUT_TOKENS, self.output_tokens)
+        self.span.set_attribute(attr.TOTAL_COST_USD, self.cost_usd)
+
+    def _finish(self, end_ns: int) -> None:
+        """Ends the span once; force-closes children whose own end never came."""
+        if self.ended:
+            return
+        for child in list(self._open_children):
+            child.close_incomplete(end_ns)
+        self.ended = True
+        self._before_end(end_ns)
+        self.span.end(end_time=end_ns)
+        if self.parent is not None:
+            self.parent._open_children.pop(self, None)
+            self.parent._child_ended(end_ns)
+
+    def _before_end(self, end_ns: int) -> None:
+        """Last attributes before the span ends."""
+
+    def _child_ended(self, end_ns: int) -> None:
+        """A child span ended; a turn uses this to see whether it is complete."""
+
+    def close_incomplete(self, end_ns: int) -> None:
+        """Closed for a parent that is ending, or for a run cut short: not an error, but marked."""
+        if not self.ended:
+            self.span.set_attribute(attr.INCOMPLETE, True)
+            self._finish(end_ns)
+
+    def _fail(self, error: BaseException, end_ns: int) -> None:
+        self.span.set_status(Status(StatusCode.ERROR))
+        self.span.set_attribute(attr.ERROR_TYPE, error_type(error))
+        self._finish(end_ns)
+
+
+trace_invalid_span: Span = trace.INVALID_SPAN
+
+
+def error_type(error: BaseException) -> str:
+    cls = type(error)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+class AgentRun(Node):
+    """``invoke_agent {name}``: one agent run with its own turn numbering."""
+
+    __slots__ = ("_latest_turn", "_pending_tool_calls", "_turn_by_key", "base_namespace", "name", "tool_call_count", "turn_count")
+
+    def __init__(
+        self,
+        trace: Trace,
+        parent: Node | None,
+        name: str,
+        *,
+        start_ns: int,
+        base_namespace: GraphNamespace | None = None,
+        context: Context | None = None,
+    ) -> None:
+        super().__init__(trace, parent, start_ns)
+        self.name = name
+        self.base_namespace = base_namespace
+        self.turn_count = 0
+        self.tool_call_count = 0
+        self._turn_by_key: dict[tuple[GraphNamespace | None, int], Turn] = {}
+        self._pending_tool_calls: dict[str, Turn] = {}  # tool_call_id -> the turn that requested it
+        self._latest_turn: Turn | None = None
+        self._start_span(
+            f"invoke_agent {name}",
+            SpanKind.INTERNAL,
+            {attr.GEN_AI_OPERATION_NAME: "invoke_agent", attr.GEN_AI_AGENT_NAME: name},
+            context,
+        )
+
+    # -- turns -------------------------------------------------------------------------------------------
+    def turn_for(self, namespace: GraphNamespace | None, step: int | None, host: object | None, start_ns: int) -> Turn:
+        """The turn a model call joins: the open one of the same model step, else a new one."""
+        key = (namespace, step) if step is not None else None
+        if key is not None:
+            turn = self._turn_by_key.get(key)
+            if turn is not None and not turn.ended:
+                return turn
+        for open_turn in [child for child in self._open_children if isinstance(child, Turn)]:
+            open_turn.settle(start_ns)  # a new model step: tool calls not started by now never will be
+        self.turn_count += 1
+        turn = Turn(self, self.turn_count, host, start_ns)
+        if key is not None:
+            self._turn_by_key = {k: t for k, t in self._turn_by_key.items() if not t.ended}
+            self._turn_by_key[key] = turn
+        self._latest_turn = turn
+        return turn
+
+    def expect_tool_calls(self, turn: Turn, tool_call_ids: tuple[str, ...]) -> None:
+        for tool_call_id in tool_call_ids:
+            self._pending_tool_calls[tool_call_id] = turn
+
+    def parent_for_tool_call(self, tool_call_id: str | None) -> Node:
+        """The turn whose model call asked for this tool call; else the latest open turn; else the run."""
+        if tool_call_id is not None:
+            turn = self._pending_tool_calls.pop(tool_call_id, None)
+            if turn is not None and not turn.ended:
+                turn.pending_ids.discard(tool_call_id)
+                return turn
+        latest = self._latest_turn
+        return latest if latest is not None and not latest.ended else self
+
+    def handoff_parent(self) -> Node:
+        """Where a subgraph agent started from this run nests: the open turn that handed off, else the run."""
+        latest = self._latest_turn
+        return latest if latest is not None and not latest.ended else self
+
+    def start_tool_call(self, request: ToolRequest, start_ns: int) -> ToolCall:
+        self.tool_call_count += 1
+        return ToolCall(self.trace, self.parent_for_tool_call(request.tool_call_id), request, start_ns)
+
+    # -- end ---------------------------------------------------------------------------------------------
+    def end(self, end_ns: int | None = None) -> None:
+        self._finish(now_ns() if end_ns is None else end_ns)
+
+    def fail(self, error: BaseException, end_ns: int | None = None) -> None:
+        self._fail(error, now_ns() if end_ns is None else end_ns)
+
+    def interrupt(self, end_ns: int | None = None) -> None:
+        self.span.set_attribute(attr.INTERRUPTED, True)
+        self._finish(now_ns() if end_ns is None else end_ns)
+
+    def _finish(self, end_ns: int) -> None:
+        if self.ended:
+            return
+        for child in list(self._open_children):
+            if isinstance(child, Turn):
+                child.settle(end_ns)  # turns whose parts all ended close normally, not as incomplete
+        super()._finish(end_ns)
+        self._pending_tool_calls.clear()
+        self._turn_by_key.clear()
+        self._latest_turn = None
+
+    def _before_end(self, end_ns: int) -> None:
+        self.span.set_attribute(attr.TURN_COUNT, self.turn_count)
+        self.span.set_attribute(attr.TOOL_CALL_COUNT, self.tool_call_count)
+        self._set_totals()
+
+
+class Turn(Node):
+    """``turn {n}``: the model call(s) of one model step and the tool calls they requested."""
+
+    __slots__ = ("_host", "_last_end_ns", "agent", "error_type", "index", "pending_ids", "request_model", "stop_reason")
+
+    def __init__(self, agent: AgentRun, index: int, host: object | None, start_ns: int) -> None:
+        super().__init__(agent.trace, agent, start_ns)
+        self.agent = agent
+        self.index = index
+        self._host = host  # the graph node running this model step; the turn outlives it
+        self.pending_ids: set[str] = set()
+        self.request_model: str | None = None
+        self.stop_reason: str | None = None
+        self.error_type: str | None = None
+        self._last_end_ns = start_ns
+        self._start_span(f"turn {index}", SpanKind.INTERNAL, {attr.TURN_INDEX: index})
+
+    def host_ended(self, host: object, end_ns: int) -> None:
+        if self._host is host:
+            self._host = None
+            self._child_ended(end_ns)
+
+    def settle(self, now_ns: int) -> None:
+        """Gives up on requested tool calls that never started; ends the turn if nothing else is open."""
+        self.pending_ids.clear()
+        self._host = None
+        self._child_ended(self._last_end_ns if not self._open_children else now_ns)
+
+    def _child_ended(self, end_ns: int) -> None:
+        self._last_end_ns = max(self._last_end_ns, end_ns)
+        if not self.ended and not self._open_children and not self.pending_ids and self._host is None:
+            self._finish(self._last_end_ns)
+
+    def _before_end(self, end_ns: int) -> None:
+        span = self.span
+        if self.request_model is not None:
+            span.set_attribute(attr.GEN_AI_REQUEST_MODEL, self.request_model)
+        if self.stop_reason is not None:
+            span.set_attribute(attr.STOP_REASON, self.stop_reason)
+        if self.error_type is not None:
+            span.set_status(Status(StatusCode.ERROR))
+            span.set_attribute(attr.ERROR_TYPE, self.error_type)
+        span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
+        self._set_totals()
+
+
+class ModelCall(Node):
+    """``chat {model}``: one LLM call; the leaf that carries usage and cost."""
+
+    __slots__ = ("_first_chunk_ns", "provider", "request", "turn")
+
+    def __init__(self, trace: Trace, parent: Node | None, request: ModelRequest, start_ns: int, context: Context | None = None) -> None:
+        super().__init__(trace, parent, start_ns)
+        self.request = request
+        self.turn = parent if isinstance(parent, Turn) else None
+        self._first_chunk_ns: int | None = None
+        attributes: dict[str, AttributeValue] = {attr.GEN_AI_OPERATION_NAME: request.operation}
+        if request.provider is not None:
+            attributes[attr.GEN_AI_PROVIDER_NAME] = request.provider
+        if request.request_model is not None:
+            attributes[attr.GEN_AI_REQUEST_MODEL] = request.request_model
+        if request.input_messages is not None:
+            attributes[attr.GEN_AI_INPUT_MESSAGES] = request.input_messages
+        name = f"{request.operation} {request.request_model}" if request.request_model else request.operation
+        self._start_span(name, SpanKind.CLIENT, attributes, context)
+        if self.turn is not None and self.turn.request_model is None:
+            self.turn.request_model = request.request_model
+
+    def first_chunk(self) -> None:
+        with self.trace.lock:
+            if self._first_chunk_ns is None:
+                self._first_chunk_ns = now_ns()
+
+    def end(self, result: ModelResult) -> None:
+        with self.trace.lock:
+            if self.ended:
+                return
+            end_ns = now_ns()
+            span = self.span
+            model = result.response_model or self.request.request_model
+            if result.response_model is not None:
+                span.set_attribute(attr.GEN_AI_RESPONSE_MODEL, result.response_model)
+            if result.response_id is not None:
+                span.set_attribute(attr.GEN_AI_RESPONSE_ID, result.response_id)
+            if result.finish_reasons:
+                span.set_attribute(attr.GEN_AI_RESPONSE_FINISH_REASONS, result.finish_reasons)
+            if result.output_messages is not None:
+                span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, result.output_messages)
+            if self._first_chunk_ns is not None:
+                span.set_attribute(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (self._first_chunk_ns - self.start_ns) / 1e9)
+            span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
+            usage = result.usage
+            price = self.trace.prices.price(model, self.request.provider, usage)
+            span.set_attribute(attr.COST_SOURCE, price.source)
+            if usage is not None:
+                span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
+                span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
+                if usage.cache_read_tokens:
+                    span.set_attribute(attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens)
+                if usage.cache_write_tokens:
+                    span.set_attribute(attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write_tokens)
+                if usage.reasoning_tokens:
+                    span.set_attribute(attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens)
+                if price.cost_usd is not None:
+                    span.set_attribute(attr.COST_USD, price.cost_usd)
+                if self.parent is not None:
+                    self.parent.add_usage(usage.input_tokens, usage.output_tokens, price.cost_usd or 0.0)
+            turn = self.turn
+            if turn is not None:
+                if result.finish_reasons:
+                    turn.stop_reason = result.finish_reasons[-1]
+                turn.error_type = None
+                if result.tool_call_ids:
+                    turn.pending_ids.update(result.tool_call_ids)
+                    turn.agent.expect_tool_calls(turn, result.tool_call_ids)
+            self._finish(end_ns)
+
+    def fail(self, error: BaseException) -> None:
+        with self.trace.lock:
+            if self.ended:
+                return
+            end_ns = now_ns()
+            self.span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
+            if self.turn is not None:
+                self.turn.error_type = error_type(error)
+            self._fail(error, end_ns)
+
+    def abandon(self) -> None:
+        """The call was cancelled or its stream dropped: closed as incomplete, not as an error."""
+        with self.trace.lock:
+            self.close_incomplete(now_ns())
+
+
+class ToolCall(Node):
+    """``execute_tool {name}``: one tool call under the turn that requested it."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, trace: Trace, parent: Node | None, request: ToolRequest, start_ns: int, context: Context | None = None
+    ) -> None:
+        super().__init__(trace, parent, start_ns)
+        attributes: dict[str, AttributeValue] = {
+            attr.GEN_AI_OPERATION_NAME: "execute_tool",
+            attr.GEN_AI_TOOL_NAME: request.name,
+            attr.GEN_AI_TOOL_TYPE: "function",
+            attr.INPUT_HASH: request.input_hash,
+        }
+        if request.tool_call_id is not None:
+            attributes[attr.GEN_AI_TOOL_CALL_ID] = request.tool_call_id
+        if request.arguments is not None:
+            attributes[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = request.arguments
+        self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, context)
+
+    def end(self, result: ToolResult) -> None:
+        with self.trace.lock:
+            if self.ended:
+                return
+            self.span.set_attribute(attr.RETURN_SHAPE_HASH, result.return_shape_hash)
+            if result.result is not None:
+                self.span.set_attribute(attr.GEN_AI_TOOL_CALL_RESULT, result.result)
+            if result.handled_error:
+                self.span.set_status(Status(StatusCode.ERROR))
+                self.span.set_attribute(attr.ERROR_TYPE, "tool_error")
+            self._finish(now_ns())
+
+    def fail(self, error: BaseException) -> None:
+        with self.trace.lock:
+            if not self.ended:
+                self._fail(error, now_ns())
+
+    def interrupt(self) -> None:
+        with self.trace.lock:
+            if not self.ended:
+                self.span.set_attribute(attr.INTERRUPTED, True)
+                self._finish(now_ns())
+
+    def abandon(self) -> None:
+        with self.trace.lock:
+            self.close_incomplete(now_ns())
+
+    def _before_end(self, end_ns: int) -> None:
+        self.span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
+        self._set_totals()

@@ -1,0 +1,207 @@
+"""Parent choice: where each chain, model call and tool call lands in the tree (graph namespaces, steps)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Tracer
+from opentelemetry.util.types import AttributeValue
+
+from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
+from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, now_ns
+
+
+def _is_below(namespace: GraphNamespace | None, base: GraphNamespace | None) -> bool:
+    return namespace is not None and base is not None and len(namespace) > len(base) and namespace[: len(base)] == base
+
+
+class ChainScope:
+    """A chain run (graph, node, sequence). Not a span: it tells its children which agent run they are in."""
+
+    __slots__ = ("_hosted_turn", "_resolved", "agent", "is_agent_root", "name", "namespace", "parent", "start_ns", "step", "sub_agent", "trace")
+
+    def __init__(
+        self,
+        agent: AgentRun,
+        parent: ChainScope | None,
+        name: str,
+        namespace: GraphNamespace | None,
+        step: int | None,
+        start_ns: int,
+        *,
+        is_agent_root: bool = False,
+    ) -> None:
+        self.trace = agent.trace
+        self.agent = agent
+        self.parent = parent
+        self.name = name
+        self.namespace = namespace
+        self.step = step
+        self.start_ns = start_ns
+        self.is_agent_root = is_agent_root
+        self.sub_agent: AgentRun | None = None  # a subgraph agent hosted by this chain, started lazily
+        self._resolved: tuple[GraphNamespace | None, AgentRun] | None = None
+        self._hosted_turn: Turn | None = None
+
+    def start_chain(self, name: str, namespace: GraphNamespace | None, step: int | None) -> ChainScope:
+        with self.trace.lock:
+            if self.is_agent_root and self.agent.base_namespace is None:
+                self.agent.base_namespace = namespace  # the graph this agent's nodes run in
+            return ChainScope(self.agent, self, name, namespace, step, now_ns())
+
+    def start_model_call(self, request: ModelRequest) -> ModelCall:
+        with self.trace.lock:
+            start_ns = now_ns()
+            agent = self._agent_for(request.namespace)
+            host = self._host_for(request.namespace, request.step)
+            turn = agent.turn_for(request.namespace, request.step, host, start_ns)
+            if host is not None and host._hosted_turn is None:
+                host._hosted_turn = turn
+            return ModelCall(self.trace, turn, request, start_ns)
+
+    def start_tool_call(self, request: ToolRequest) -> ToolScope:
+        with self.trace.lock:
+            agent = self._agent_for(request.namespace)
+            return ToolScope(agent.start_tool_call(request, now_ns()))
+
+    def end(self) -> None:
+        with self.trace.lock:
+            end_ns = now_ns()
+            self._release(end_ns)
+            if self.sub_agent is not None:
+                self.sub_agent.end(end_ns)
+            if self.is_agent_root:
+                self.agent.end(end_ns)
+
+    def fail(self, error: BaseException) -> None:
+        with self.trace.lock:
+            end_ns = now_ns()
+            self._release(end_ns)
+            if self.sub_agent is not None:
+                self.sub_agent.fail(error, end_ns)
+            if self.is_agent_root:
+                self.agent.fail(error, end_ns)
+
+    def interrupt(self) -> None:
+        with self.trace.lock:
+            end_ns = now_ns()
+            self._release(end_ns)
+            if self.sub_agent is not None:
+                self.sub_agent.interrupt(end_ns)
+            if self.is_agent_root:
+                self.agent.interrupt(end_ns)
+
+    def abandon(self) -> None:
+        """Cancelled, or its stream was dropped: everything still open below closes as incomplete."""
+        with self.trace.lock:
+            end_ns = now_ns()
+            self._release(end_ns)
+            if self.sub_agent is not None:
+                self.sub_agent.close_incomplete(end_ns)
+            if self.is_agent_root:
+                self.agent.close_incomplete(end_ns)
+
+    def _release(self, end_ns: int) -> None:
+        if self._hosted_turn is not None:
+            self._hosted_turn.host_ended(self, end_ns)
+            self._hosted_turn = None
+
+    def _host_for(self, namespace: GraphNamespace | None, step: int | None) -> ChainScope | None:
+        """The graph node running this model step (outermost chain of the same step): the turn outlives it."""
+        if step is None:
+            return None
+        host: ChainScope | None = None
+        scope: ChainScope | None = self
+        while scope is not None and not scope.is_agent_root and scope.step == step and scope.namespace == namespace:
+            host = scope
+            scope = scope.parent
+        return host
+
+    def _agent_for(self, namespace: GraphNamespace | None) -> AgentRun:
+        """The agent run a call in this namespace belongs to; a deeper namespace is a subgraph's own agent."""
+        resolved = self._resolved
+        if resolved is not None and resolved[0] == namespace:
+            return resolved[1]
+        agent = self.agent
+        while _is_below(namespace, agent.base_namespace):
+            base = agent.base_namespace
+            owner: ChainScope | None = self
+            while owner is not None and not (owner.agent is self.agent and owner.namespace == base):
+                owner = owner.parent
+            if owner is None or owner.is_agent_root:
+                break
+            if owner.sub_agent is None:
+                assert namespace is not None and base is not None
+                owner.sub_agent = AgentRun(
+                    self.trace,
+                    agent.handoff_parent(),
+                    owner.name,
+                    start_ns=owner.start_ns,
+                    base_namespace=namespace[: len(base) + 1],
+                )
+            agent = owner.sub_agent
+        self._resolved = (namespace, agent)
+        return agent
+
+
+class ToolScope:
+    """A tool call as the parent of what runs inside the tool: a subagent, a model call, another tool."""
+
+    __slots__ = ("tool_call", "trace")
+
+    def __init__(self, tool_call: ToolCall) -> None:
+        self.tool_call = tool_call
+        self.trace = tool_call.trace
+
+    def start_chain(self, name: str, namespace: GraphNamespace | None, step: int | None) -> ChainScope:
+        with self.trace.lock:
+            agent = AgentRun(self.trace, self.tool_call, name, start_ns=now_ns())
+            return ChainScope(agent, None, name, namespace, step, agent.start_ns, is_agent_root=True)
+
+    def start_model_call(self, request: ModelRequest) -> ModelCall:
+        with self.trace.lock:
+            return ModelCall(self.trace, self.tool_call, request, now_ns())
+
+    def start_tool_call(self, request: ToolRequest) -> ToolScope:
+        with self.trace.lock:
+            return ToolScope(ToolCall(self.trace, self.tool_call, request, now_ns()))
+
+
+Scope = ChainScope | ToolScope
+
+
+class TurnTracer:
+    """Starts the roots of the tree; everything below is started from the returned scopes and calls.
+
+    >>> tracer = TurnTracer(trace.get_tracer("demo"), PriceBook({}), capture_content=False)  # doctest: +SKIP
+    >>> run = tracer.start_agent("support", {})  # doctest: +SKIP
+    >>> node = run.start_chain("model", (), 1)  # doctest: +SKIP
+    """
+
+    def __init__(self, tracer: Tracer, prices: PriceBook, *, capture_content: bool) -> None:
+        self._tracer = tracer
+        self._prices = prices
+        self._capture_content = capture_content
+
+    def _trace(self, tag_attributes: Mapping[str, AttributeValue]) -> Trace:
+        return Trace(self._tracer, self._prices, tag_attributes, self._capture_content)
+
+    def start_agent(
+        self, name: str, tag_attributes: Mapping[str, AttributeValue], namespace: GraphNamespace | None = None
+    ) -> ChainScope:
+        """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current."""
+        trace = self._trace(tag_attributes)
+        agent = AgentRun(trace, None, name, start_ns=now_ns(), context=otel_context.get_current())
+        return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
+
+    def start_model_call(self, request: ModelRequest, tag_attributes: Mapping[str, AttributeValue]) -> ModelCall:
+        """A model call outside any chain: a lone ``chat`` span."""
+        return ModelCall(self._trace(tag_attributes), None, request, now_ns(), context=otel_context.get_current())
+
+    def start_tool_call(self, request: ToolRequest, tag_attributes: Mapping[str, AttributeValue]) -> ToolScope:
+        """A tool invoked directly, outside any chain: a lone ``execute_tool`` span."""
+        trace = self._trace(tag_attributes)
+        return ToolScope(ToolCall(trace, None, request, now_ns(), context=otel_context.get_current()))
+
