@@ -19,9 +19,6 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import Field
 
-ScriptEntry = AIMessage | BaseException
-
-
 class ScriptedChatModel(BaseChatModel):
     """Answers turn n of a conversation with ``script[n]`` (n = AI messages already in the input).
 
@@ -29,7 +26,7 @@ class ScriptedChatModel(BaseChatModel):
     An exception in the script is raised as that turn's model error.
     """
 
-    script: Sequence[ScriptEntry] = Field(default_factory=list)
+    script: Sequence[Any] = Field(default_factory=list)  # AIMessage | BaseException; Any so pydantic keeps them as given
     model_name: str = "gpt-4o-mini"
     provider: str = "openai"
     chunk_size: int = 4  # characters per streamed chunk
@@ -51,7 +48,13 @@ class ScriptedChatModel(BaseChatModel):
         entry = self.script[turn]
         if isinstance(entry, BaseException):
             raise entry
-        metadata = {"model_name": self.model_name, "finish_reason": "tool_calls" if entry.tool_calls else "stop"}
+        if not isinstance(entry, AIMessage):
+            raise TypeError(f"script entries must be AIMessage or an exception, got {type(entry).__name__}")
+        metadata: dict[str, Any] = {
+            "id": f"scripted-{turn + 1}",
+            "model_name": self.model_name,
+            "finish_reason": "tool_calls" if entry.tool_calls else "stop",
+        }
         metadata.update(entry.response_metadata)
         return entry.model_copy(update={"response_metadata": metadata})
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
+from langchain_core.runnables.config import var_child_runnable_config
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
@@ -29,12 +30,14 @@ _UNNAMED_GRAPH = "LangGraph"  # LangGraph's default graph name says nothing abou
 class _Entry:
     """What we hold for one LangChain run id while it is open."""
 
-    __slots__ = ("children", "handle", "root")
+    __slots__ = ("children", "handle", "parent", "root", "tools_running")
 
-    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: UUID) -> None:
+    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: UUID, parent: _Entry | None) -> None:
         self.handle = handle  # what this run's end event closes
         self.children = children  # where runs started below it go
         self.root = root  # the outermost run: its end frees every entry of the trace
+        self.parent = parent
+        self.tools_running = 0  # tool runs started directly below this one and not yet ended
 
 
 class TurnTraceCallbackHandler(BaseCallbackHandler):
@@ -94,9 +97,9 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         )
         return self._arg_tags.or_else(from_meta).or_else(current_tags()).or_else(self._env_tags).attributes()
 
-    def _register(self, run_id: UUID, handle: Scope | ModelCall, children: Scope | None, root: UUID | None) -> None:
-        root_id = run_id if root is None else root
-        self._runs[run_id] = _Entry(handle, children, root_id)
+    def _register(self, run_id: UUID, handle: Scope | ModelCall, children: Scope | None, parent: _Entry | None) -> None:
+        root_id = run_id if parent is None else parent.root
+        self._runs[run_id] = _Entry(handle, children, root_id, parent)
         members = self._members.get(root_id)
         if members is None:
             self._members[root_id] = [run_id]
@@ -111,7 +114,20 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         return entry
 
     def _parent(self, parent_run_id: UUID | None) -> _Entry | None:
-        return self._runs.get(parent_run_id) if parent_run_id is not None else None
+        """The entry new runs go under. A tool given ``config: RunnableConfig`` hands its *caller's* config to
+        the code inside it, so calls made with that config name the tool's parent chain; the context LangChain
+        set for the running tool still names the tool, and that is where they belong."""
+        if parent_run_id is None:
+            return None
+        entry = self._runs.get(parent_run_id)
+        if entry is not None and entry.tools_running:
+            config = var_child_runnable_config.get()
+            inner = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
+            if inner is not None and inner != parent_run_id:
+                tool_entry = self._runs.get(inner)
+                if tool_entry is not None and tool_entry.parent is entry:
+                    return tool_entry
+        return entry
 
     # -- chains ----------------------------------------------------------------------------------------
     @never_raises
@@ -134,8 +150,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             scope = self._turns.start_agent(agent_name, self._tag_attributes(metadata), namespace)
             self._register(run_id, scope, scope, None)
         else:
+            if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
+                run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
             scope = parent.children.start_chain(run_name, namespace, step)
-            self._register(run_id, scope, scope, parent.root)
+            self._register(run_id, scope, scope, parent)
 
     @never_raises
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -188,7 +206,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             self._register(run_id, self._turns.start_model_call(request, self._tag_attributes(metadata)), None, None)
         else:
             call = parent.children.start_model_call(request)
-            self._register(run_id, call, parent.children, parent.root)
+            self._register(run_id, call, parent.children, parent)
 
     @never_raises
     def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
@@ -235,19 +253,28 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             self._register(run_id, scope, scope, None)
         else:
             scope = parent.children.start_tool_call(request)
-            self._register(run_id, scope, scope, parent.root)
+            self._register(run_id, scope, scope, parent)
+            parent.tools_running += 1
+
+    def _release_tool(self, run_id: UUID) -> ToolScope | None:
+        entry = self._release(run_id)
+        if entry is None or not isinstance(entry.handle, ToolScope):
+            return None
+        if entry.parent is not None:
+            entry.parent.tools_running -= 1
+        return entry.handle
 
     @never_raises
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id)
-        if entry is not None and isinstance(entry.handle, ToolScope):
-            entry.handle.tool_call.end(_facts.tool_result(output, self._capture))
+        scope = self._release_tool(run_id)
+        if scope is not None:
+            scope.tool_call.end(_facts.tool_result(output, self._capture))
 
     @never_raises
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id)
-        if entry is not None and isinstance(entry.handle, ToolScope):
-            _close_with(entry.handle, error)
+        scope = self._release_tool(run_id)
+        if scope is not None:
+            _close_with(scope, error)
 
     # -- retrievers: no span of their own, but what runs inside them must find its agent -----------------
     @never_raises
@@ -266,7 +293,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         if parent is not None and parent.children is not None:
             namespace, step = _facts.graph_position(metadata)
             scope = parent.children.start_chain(name or "retriever", namespace, step)
-            self._register(run_id, scope, scope, parent.root)
+            self._register(run_id, scope, scope, parent)
 
     @never_raises
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:

@@ -154,7 +154,7 @@ class AgentRun(Node):
             if turn is not None and not turn.ended:
                 return turn
         for open_turn in [child for child in self._open_children if isinstance(child, Turn)]:
-            open_turn.settle(start_ns)  # a new model step: tool calls not started by now never will be
+            open_turn.settle()  # a new model step: tool calls not started by now never will be
         self.turn_count += 1
         turn = Turn(self, self.turn_count, host, start_ns)
         if key is not None:
@@ -202,7 +202,7 @@ class AgentRun(Node):
             return
         for child in list(self._open_children):
             if isinstance(child, Turn):
-                child.settle(end_ns)  # turns whose parts all ended close normally, not as incomplete
+                child.settle()  # turns whose parts all ended close normally, not as incomplete
         super()._finish(end_ns)
         self._pending_tool_calls.clear()
         self._turn_by_key.clear()
@@ -231,19 +231,23 @@ class Turn(Node):
         self._last_end_ns = start_ns
         self._start_span(f"turn {index}", SpanKind.INTERNAL, {attr.TURN_INDEX: index})
 
-    def host_ended(self, host: object, end_ns: int) -> None:
+    def host_ended(self, host: object) -> None:
+        """The node that ran the model step ended: no more model calls can join (the end time is the parts')."""
         if self._host is host:
             self._host = None
-            self._child_ended(end_ns)
+            self._end_if_complete()
 
-    def settle(self, now_ns: int) -> None:
+    def settle(self) -> None:
         """Gives up on requested tool calls that never started; ends the turn if nothing else is open."""
         self.pending_ids.clear()
         self._host = None
-        self._child_ended(self._last_end_ns if not self._open_children else now_ns)
+        self._end_if_complete()
 
     def _child_ended(self, end_ns: int) -> None:
         self._last_end_ns = max(self._last_end_ns, end_ns)
+        self._end_if_complete()
+
+    def _end_if_complete(self) -> None:
         if not self.ended and not self._open_children and not self.pending_ids and self._host is None:
             self._finish(self._last_end_ns)
 

@@ -69,7 +69,7 @@ class ChainScope:
     def end(self) -> None:
         with self.trace.lock:
             end_ns = now_ns()
-            self._release(end_ns)
+            self._release()
             if self.sub_agent is not None:
                 self.sub_agent.end(end_ns)
             if self.is_agent_root:
@@ -78,7 +78,7 @@ class ChainScope:
     def fail(self, error: BaseException) -> None:
         with self.trace.lock:
             end_ns = now_ns()
-            self._release(end_ns)
+            self._release()
             if self.sub_agent is not None:
                 self.sub_agent.fail(error, end_ns)
             if self.is_agent_root:
@@ -87,7 +87,7 @@ class ChainScope:
     def interrupt(self) -> None:
         with self.trace.lock:
             end_ns = now_ns()
-            self._release(end_ns)
+            self._release()
             if self.sub_agent is not None:
                 self.sub_agent.interrupt(end_ns)
             if self.is_agent_root:
@@ -97,15 +97,15 @@ class ChainScope:
         """Cancelled, or its stream was dropped: everything still open below closes as incomplete."""
         with self.trace.lock:
             end_ns = now_ns()
-            self._release(end_ns)
+            self._release()
             if self.sub_agent is not None:
                 self.sub_agent.close_incomplete(end_ns)
             if self.is_agent_root:
                 self.agent.close_incomplete(end_ns)
 
-    def _release(self, end_ns: int) -> None:
+    def _release(self) -> None:
         if self._hosted_turn is not None:
-            self._hosted_turn.host_ended(self, end_ns)
+            self._hosted_turn.host_ended(self)
             self._hosted_turn = None
 
     def _host_for(self, namespace: GraphNamespace | None, step: int | None) -> ChainScope | None:

@@ -1,0 +1,76 @@
+"""Real LangGraph agents on the scripted chat model, shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain_core.tools import tool
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
+
+from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+
+
+@tool
+def get_weather(city: str) -> dict[str, Any]:
+    """Weather for a city."""
+    return {"city": city, "temp_c": 21, "conditions": ["sunny"]}
+
+
+@tool
+def get_time(city: str) -> str:
+    """Local time in a city."""
+    return "12:00"
+
+
+@tool
+def explode(reason: str) -> str:
+    """A tool that always raises."""
+    raise RuntimeError(f"tool failed: {reason}")
+
+
+def three_turn_script() -> list[Any]:
+    """Turn 1: two parallel tool calls; turn 2: one tool call; turn 3: the answer."""
+    return [
+        tool_calls_message(("get_weather", {"city": "Paris"}, "call_1"), ("get_time", {"city": "Paris"}, "call_2")),
+        tool_calls_message(("get_weather", {"city": "Rome"}, "call_3"), input_tokens=150, output_tokens=30),
+        answer_message("Sunny in Paris and Rome.", input_tokens=200, output_tokens=40),
+    ]
+
+
+THREE_TURN_TREE = "\n".join(
+    [
+        "invoke_agent {name}",
+        "  turn 1",
+        "    chat gpt-4o-mini",
+        "    execute_tool get_weather",
+        "    execute_tool get_time",
+        "  turn 2",
+        "    chat gpt-4o-mini",
+        "    execute_tool get_weather",
+        "  turn 3",
+        "    chat gpt-4o-mini",
+    ]
+)
+
+
+def three_turn_agent(name: str | None = None) -> Any:
+    model = ScriptedChatModel(script=three_turn_script())
+    return create_agent(model, tools=[get_weather, get_time], name=name)
+
+
+def state_graph_agent(model: ScriptedChatModel, tools: list[Any], **tool_node_args: Any) -> CompiledStateGraph[Any]:
+    """The classic hand-built agent: a model node and a ToolNode in a loop."""
+
+    def call_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("agent", call_model)
+    graph.add_node("tools", ToolNode(tools, **tool_node_args))
+    graph.add_edge(START, "agent")
+    graph.add_conditional_edges("agent", tools_condition)
+    graph.add_edge("tools", "agent")
+    return graph.compile()

@@ -1,0 +1,123 @@
+"""Failure paths: a tool that raises, a handled tool error, a model error, an interrupt."""
+
+from __future__ import annotations
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import HumanMessage
+from langchain_core.tools import StructuredTool, ToolException, tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command, interrupt
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import StatusCode
+
+from langchain_turntrace import TurnTraceCallbackHandler
+from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+from tests.agents import explode, get_weather, state_graph_agent
+from tests.spans import Spans, tree_text
+
+INPUT = {"messages": [HumanMessage("go")]}
+
+
+class ProviderDown(Exception):
+    """Stands in for a provider's 5xx."""
+
+
+def test_tool_that_raises_fails_the_tool_and_the_run(provider: TracerProvider, spans: Spans) -> None:
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    model = ScriptedChatModel(script=[tool_calls_message(("explode", {"reason": "disk full"}, "call_x"))])
+    graph = state_graph_agent(model, [explode], handle_tool_errors=False)
+    with pytest.raises(RuntimeError, match="disk full"):
+        graph.invoke(INPUT, config={"callbacks": [handler]})
+
+    assert spans.tree() == tree_text("invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool explode")
+    tool_span = spans.one("execute_tool explode")
+    assert tool_span.status.status_code is StatusCode.ERROR
+    assert spans.attrs(tool_span)["error.type"] == "RuntimeError"
+    root = spans.roots()[0]
+    assert root.status.status_code is StatusCode.ERROR
+    assert spans.attrs(root)["error.type"] == "RuntimeError"
+    assert all("disk full" not in str(v) for s in spans.all() for v in spans.attrs(s).values())
+    assert handler.open_runs == 0
+
+
+def _lookup(key: str) -> str:
+    raise ToolException(f"no such key: {key}")
+
+
+# handle_tool_error: the tool reports a missing key back to the model (ToolMessage status "error") instead of raising
+lookup = StructuredTool.from_function(_lookup, name="lookup", description="Looks a key up.", handle_tool_error=True)
+
+
+def test_handled_tool_error_is_an_error_span_but_the_run_goes_on(provider: TracerProvider, spans: Spans) -> None:
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    model = ScriptedChatModel(script=[tool_calls_message(("lookup", {"key": "k"}, "call_x")), answer_message("sorry")])
+    create_agent(model, tools=[lookup]).invoke(INPUT, config={"callbacks": [handler]})
+
+    assert spans.tree() == tree_text(
+        "invoke_agent agent",
+        "  turn 1",
+        "    chat gpt-4o-mini",
+        "    execute_tool lookup",
+        "  turn 2",
+        "    chat gpt-4o-mini",
+    )
+    tool_span = spans.one("execute_tool lookup")
+    assert tool_span.status.status_code is StatusCode.ERROR
+    assert spans.attrs(tool_span)["error.type"] == "tool_error"
+    assert spans.roots()[0].status.status_code is StatusCode.UNSET
+
+
+def test_model_error_fails_the_call_the_turn_and_the_run(provider: TracerProvider, spans: Spans) -> None:
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    model = ScriptedChatModel(script=[tool_calls_message(("get_weather", {"city": "Oslo"}, "c1")), ProviderDown("503")])
+    with pytest.raises(ProviderDown):
+        create_agent(model, tools=[get_weather]).invoke(INPUT, config={"callbacks": [handler]})
+
+    assert spans.tree() == tree_text(
+        "invoke_agent agent",
+        "  turn 1",
+        "    chat gpt-4o-mini",
+        "    execute_tool get_weather",
+        "  turn 2",
+        "    chat gpt-4o-mini",
+    )
+    failed_chat = spans.named("chat")[1]
+    assert failed_chat.status.status_code is StatusCode.ERROR
+    assert spans.attrs(failed_chat)["error.type"] == f"{__name__}.ProviderDown"
+    assert "gen_ai.usage.input_tokens" not in spans.attrs(failed_chat)
+    failed_turn = spans.named("turn")[1]
+    assert failed_turn.status.status_code is StatusCode.ERROR
+    assert spans.named("turn")[0].status.status_code is StatusCode.UNSET
+    assert spans.roots()[0].status.status_code is StatusCode.ERROR
+    assert handler.open_runs == 0
+
+
+@tool
+def approve(amount: int) -> str:
+    """Asks a human to approve a payment."""
+    decision = interrupt({"amount": amount})
+    return f"approved: {decision}"
+
+
+def test_interrupt_is_not_an_error(provider: TracerProvider, spans: Spans) -> None:
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    model = ScriptedChatModel(script=[tool_calls_message(("approve", {"amount": 10}, "c1")), answer_message("paid")])
+    agent = create_agent(model, tools=[approve], checkpointer=InMemorySaver())
+    config = {"callbacks": [handler], "configurable": {"thread_id": "t-1"}}
+    first = agent.invoke(INPUT, config=config)
+    assert "__interrupt__" in first
+
+    assert spans.tree() == tree_text("invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool approve")
+    tool_span = spans.one("execute_tool approve")
+    assert spans.attrs(tool_span)["turntrace.interrupted"] is True
+    assert all(s.status.status_code is StatusCode.UNSET for s in spans.all())
+    assert spans.attrs(spans.roots()[0])["session.id"] == "t-1"  # thread_id is the session
+
+    agent.invoke(Command(resume="yes"), config=config)
+    second_root = spans.roots()[1]
+    assert spans.tree(second_root) == tree_text(
+        "invoke_agent agent", "  execute_tool approve", "  turn 1", "    chat gpt-4o-mini"
+    )
+    assert second_root.status.status_code is StatusCode.UNSET
+    assert handler.open_runs == 0
