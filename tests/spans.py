@@ -36,13 +36,15 @@ class Spans:
             return None
         return next((s for s in self.all() if _id(s) == span.parent.span_id), None)
 
-    def tree(self, root: ReadableSpan | None = None) -> str:
-        """One line per span, two spaces of indent per level; siblings by start time."""
+    def tree(self, root: ReadableSpan | None = None, *, by_name: bool = False) -> str:
+        """One line per span, two spaces of indent per level; siblings by start time (or by name, for runs
+        whose parallel tool calls may start in any order)."""
         lines: list[str] = []
 
         def walk(span: ReadableSpan, depth: int) -> None:
             lines.append("  " * depth + span.name)
-            for child in self.children(span):
+            children = self.children(span)
+            for child in sorted(children, key=lambda s: s.name) if by_name else children:
                 walk(child, depth + 1)
 
         for top in [root] if root is not None else self.roots():
