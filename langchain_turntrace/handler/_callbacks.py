@@ -218,7 +218,12 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         entry = self._release(run_id)
         if entry is not None and isinstance(entry.handle, ModelCall):
-            entry.handle.end(_facts.model_result(response, self._capture))
+            try:
+                result = _facts.model_result(response, self._capture)
+            except Exception:
+                entry.handle.abandon()  # an unreadable response still closes its span
+                raise
+            entry.handle.end(result)
 
     @never_raises
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
@@ -268,7 +273,12 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         scope = self._release_tool(run_id)
         if scope is not None:
-            scope.tool_call.end(_facts.tool_result(output, self._capture))
+            try:
+                result = _facts.tool_result(output, self._capture)
+            except Exception:
+                scope.tool_call.abandon()  # an unreadable output still closes its span
+                raise
+            scope.tool_call.end(result)
 
     @never_raises
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
