@@ -1,6 +1,6 @@
 """Runs a scripted three-turn agent (no API key, no network) and prints its span tree.
 
-    python -m langchain_turntrace.demo
+python -m langchain_turntrace.demo
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -38,7 +39,7 @@ def book_flight(flight: str) -> dict[str, str]:
     return {"confirmation": "ABC123", "flight": flight}
 
 
-def build_agent() -> Any:
+def build_agent() -> CompiledStateGraph[MessagesState, None, MessagesState, MessagesState]:
     model = ScriptedChatModel(
         model_name="gpt-4o",
         script=[
@@ -56,13 +57,14 @@ def build_agent() -> Any:
     def call_model(state: MessagesState) -> dict[str, Any]:
         return {"messages": [model.invoke(state["messages"])]}
 
-    graph = StateGraph(MessagesState)
-    graph.add_node("agent", call_model)
-    graph.add_node("tools", ToolNode([search_flights, get_weather, book_flight]))
+    graph: StateGraph[MessagesState, None, MessagesState, MessagesState] = StateGraph(MessagesState)
+    # LangGraph's add_node/compile overloads carry unresolved generics; the graph itself is fully typed.
+    graph.add_node("agent", call_model)  # pyright: ignore[reportUnknownMemberType]
+    graph.add_node("tools", ToolNode([search_flights, get_weather, book_flight]))  # pyright: ignore[reportUnknownMemberType]
     graph.add_edge(START, "agent")
     graph.add_conditional_edges("agent", tools_condition)
     graph.add_edge("tools", "agent")
-    return graph.compile(name="travel_agent")
+    return graph.compile(name="travel_agent")  # pyright: ignore[reportUnknownMemberType]  # same LangGraph generics
 
 
 def _describe(span: ReadableSpan, label: str) -> str:
@@ -112,8 +114,9 @@ def main() -> None:
     handler = TurnTraceCallbackHandler(
         tracer_provider=provider, session_id="demo-session", user_id="demo-user", feature="travel", agent_version="1.0"
     )
-    result = build_agent().invoke(
-        {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]}, config={"callbacks": [handler]}
+    result = build_agent().invoke(  # pyright: ignore[reportUnknownMemberType]  # same LangGraph generics
+        {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]},
+        config={"callbacks": [handler]},
     )
     print(f"agent answered: {result['messages'][-1].content}\n")
     print(render_tree(list(exporter.get_finished_spans())))

@@ -6,8 +6,8 @@ import dataclasses
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 _MAX_SHAPE_DEPTH = 32
 _MAX_SHAPE_ITEMS = 64  # elements of a list looked at for its shape; a 10 MB list costs no more than 64 items
@@ -21,7 +21,7 @@ def _jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
     if isinstance(obj, (set, frozenset)):
-        return sorted(map(str, obj))  # pyright: ignore[reportUnknownArgumentType]
+        return sorted(map(str, cast("set[object]", obj)))
     if isinstance(obj, bytes):
         return obj.hex()
     return f"<{type(obj).__qualname__}>{obj}"
@@ -83,10 +83,11 @@ def shape_of(value: object, depth: int = 0) -> object:
     if isinstance(value, str):
         return "string"
     if isinstance(value, Mapping):
-        return {str(key): shape_of(item, depth + 1) for key, item in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        mapping = cast("Mapping[object, object]", value)
+        return {str(key): shape_of(item, depth + 1) for key, item in mapping.items()}
     if isinstance(value, (list, tuple)):
         shapes: dict[str, object] = {}
-        for index, item in enumerate(value):  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
+        for index, item in enumerate(cast("Sequence[object]", value)):
             if index >= _MAX_SHAPE_ITEMS:
                 break
             shape = shape_of(item, depth + 1)

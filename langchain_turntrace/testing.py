@@ -19,6 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import Field
 
+
 class ScriptedChatModel(BaseChatModel):
     """Answers turn n of a conversation with ``script[n]`` (n = AI messages already in the input).
 
@@ -26,7 +27,9 @@ class ScriptedChatModel(BaseChatModel):
     An exception in the script is raised as that turn's model error.
     """
 
-    script: Sequence[Any] = Field(default_factory=list)  # AIMessage | BaseException; Any so pydantic keeps them as given
+    script: Sequence[Any] = Field(
+        default_factory=list
+    )  # AIMessage | BaseException; Any so pydantic keeps them as given
     model_name: str = "gpt-4o-mini"
     provider: str = "openai"
     chunk_size: int = 4  # characters per streamed chunk
@@ -95,17 +98,29 @@ def _tool_call_chunks(message: AIMessage) -> list[Any]:
     import json
 
     return [
-        {"name": call["name"], "args": json.dumps(call["args"]), "id": call.get("id"), "index": index, "type": "tool_call_chunk"}
+        {
+            "name": call["name"],
+            "args": json.dumps(call["args"]),
+            "id": call["id"],
+            "index": index,
+            "type": "tool_call_chunk",
+        }
         for index, call in enumerate(message.tool_calls)
     ]
 
 
-def tool_calls_message(*calls: tuple[str, dict[str, Any], str], input_tokens: int = 100, output_tokens: int = 20) -> AIMessage:
+def tool_calls_message(
+    *calls: tuple[str, dict[str, Any], str], input_tokens: int = 100, output_tokens: int = 20
+) -> AIMessage:
     """An AI turn asking for tool calls ``(name, args, id)``, with usage."""
     return AIMessage(
         content="",
         tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"} for name, args, call_id in calls],
-        usage_metadata={"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens},
+        usage_metadata={
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+        },
     )
 
 
@@ -113,7 +128,11 @@ def answer_message(text: str, input_tokens: int = 100, output_tokens: int = 20) 
     """A final AI answer, with usage."""
     return AIMessage(
         content=text,
-        usage_metadata={"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens},
+        usage_metadata={
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+        },
     )
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain.agents import create_agent
+from langchain import agents
 from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
@@ -56,18 +55,29 @@ THREE_TURN_TREE = "\n".join(
 )
 
 
+def create_agent(model: ScriptedChatModel, tools: list[Any], **kwargs: Any) -> Any:
+    """langchain's create_agent. Returned as Any: its generics carry an unresolved context type, and the tests
+    drive the graph with plain dicts."""
+    return agents.create_agent(model, tools=tools, **kwargs)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # see docstring
+
+
 def three_turn_agent(name: str | None = None) -> Any:
     model = ScriptedChatModel(script=three_turn_script())
-    return create_agent(model, tools=[get_weather, get_time], name=name)
+    return create_agent(model, [get_weather, get_time], name=name)
 
 
-def state_graph_agent(model: ScriptedChatModel, tools: list[Any], **tool_node_args: Any) -> CompiledStateGraph[Any]:
+def graph_builder() -> Any:
+    """A StateGraph over messages, as Any: LangGraph's add_node overloads carry unresolved generics."""
+    return StateGraph(MessagesState)
+
+
+def state_graph_agent(model: ScriptedChatModel, tools: list[Any], **tool_node_args: Any) -> Any:
     """The classic hand-built agent: a model node and a ToolNode in a loop."""
 
     def call_model(state: MessagesState) -> dict[str, Any]:
         return {"messages": [model.invoke(state["messages"])]}
 
-    graph = StateGraph(MessagesState)
+    graph = graph_builder()
     graph.add_node("agent", call_model)
     graph.add_node("tools", ToolNode(tools, **tool_node_args))
     graph.add_edge(START, "agent")

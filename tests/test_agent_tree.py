@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import genai_prices
@@ -16,8 +17,20 @@ from tests.spans import Spans
 
 TAGS = {"session.id", "gen_ai.conversation.id", "user.id", "turntrace.feature", "turntrace.agent_version"}
 TOTALS = {"turntrace.total_input_tokens": int, "turntrace.total_output_tokens": int, "turntrace.total_cost_usd": float}
-AGENT_KEYS = {"gen_ai.operation.name": str, "gen_ai.agent.name": str, "turntrace.turn_count": int, "turntrace.tool_call_count": int, **TOTALS}
-TURN_KEYS = {"turntrace.turn_index": int, "gen_ai.request.model": str, "turntrace.stop_reason": str, "turntrace.latency_ms": float, **TOTALS}
+AGENT_KEYS = {
+    "gen_ai.operation.name": str,
+    "gen_ai.agent.name": str,
+    "turntrace.turn_count": int,
+    "turntrace.tool_call_count": int,
+    **TOTALS,
+}
+TURN_KEYS = {
+    "turntrace.turn_index": int,
+    "gen_ai.request.model": str,
+    "turntrace.stop_reason": str,
+    "turntrace.latency_ms": float,
+    **TOTALS,
+}
 CHAT_KEYS = {
     "gen_ai.operation.name": str,
     "gen_ai.provider.name": str,
@@ -64,7 +77,9 @@ def check_three_turn_run(spans: Spans, name: str = "agent", *, streamed: bool = 
             assert_keys(attributes, TURN_KEYS)
             assert span.kind is SpanKind.INTERNAL
         elif span.name.startswith("chat"):
-            assert_keys(attributes, {**CHAT_KEYS, "gen_ai.response.time_to_first_chunk": float} if streamed else CHAT_KEYS)
+            assert_keys(
+                attributes, {**CHAT_KEYS, "gen_ai.response.time_to_first_chunk": float} if streamed else CHAT_KEYS
+            )
             assert span.kind is SpanKind.CLIENT
         else:
             assert_keys(attributes, TOOL_KEYS)
@@ -86,7 +101,11 @@ def check_three_turn_run(spans: Spans, name: str = "agent", *, streamed: bool = 
 
     chats = [spans.attrs(c) for c in spans.named("chat")]
     expected_costs = [
-        float(genai_prices.calc_price(genai_prices.Usage(input_tokens=i, output_tokens=o), "gpt-4o-mini", provider_id="openai").total_price)
+        float(
+            genai_prices.calc_price(
+                genai_prices.Usage(input_tokens=i, output_tokens=o), "gpt-4o-mini", provider_id="openai"
+            ).total_price
+        )
         for i, o in [(100, 20), (150, 30), (200, 40)]
     ]
     assert [c["turntrace.cost_usd"] for c in chats] == pytest.approx(expected_costs, rel=1e-12)
@@ -141,7 +160,9 @@ def test_stream(provider: TracerProvider, spans: Spans, mode: str) -> None:
 
 async def test_astream_messages_records_time_to_first_chunk(provider: TracerProvider, spans: Spans) -> None:
     tracer = handler(provider)
-    async for _ in three_turn_agent().astream(INPUT, config={"callbacks": [tracer], "metadata": META}, stream_mode="messages"):
+    async for _ in three_turn_agent().astream(
+        INPUT, config={"callbacks": [tracer], "metadata": META}, stream_mode="messages"
+    ):
         pass
     check_three_turn_run(spans, streamed=True)
     for chat in spans.named("chat"):
@@ -157,7 +178,11 @@ def test_agent_name_precedence(provider: TracerProvider, spans: Spans) -> None:
         INPUT, config={"callbacks": [handler(provider, agent_name="forecaster")], "metadata": META}
     )
     three_turn_agent().invoke(INPUT, config={"callbacks": [handler(provider)], "run_name": "planner", "metadata": META})
-    assert [r.name for r in spans.roots()] == ["invoke_agent weather_bot", "invoke_agent forecaster", "invoke_agent planner"]
+    assert [r.name for r in spans.roots()] == [
+        "invoke_agent weather_bot",
+        "invoke_agent forecaster",
+        "invoke_agent planner",
+    ]
 
 
 def test_turn_spans_cover_their_parts(provider: TracerProvider, spans: Spans) -> None:
@@ -167,7 +192,9 @@ def test_turn_spans_cover_their_parts(provider: TracerProvider, spans: Spans) ->
         parts = spans.children(turn)
         assert turn.start_time == min(p.start_time or 0 for p in parts)
         assert turn.end_time == max(p.end_time or 0 for p in parts)
-        assert spans.attrs(turn)["turntrace.latency_ms"] == pytest.approx(((turn.end_time or 0) - (turn.start_time or 0)) / 1e6)
+        assert spans.attrs(turn)["turntrace.latency_ms"] == pytest.approx(
+            ((turn.end_time or 0) - (turn.start_time or 0)) / 1e6
+        )
         assert (root.start_time or 0) <= (turn.start_time or 0) <= (turn.end_time or 0) <= (root.end_time or 0)
     turns = spans.named("turn")
-    assert all((a.end_time or 0) <= (b.start_time or 0) for a, b in zip(turns, turns[1:]))
+    assert all((a.end_time or 0) <= (b.start_time or 0) for a, b in itertools.pairwise(turns))

@@ -27,6 +27,10 @@ def test_standard_names() -> None:
 
 
 def test_our_names_live_under_turntrace() -> None:
-    ours = [value for name, value in vars(attr).items() if name.isupper() and not value.startswith(("gen_ai.", "session.", "user.", "error."))]
+    ours = [
+        value
+        for name, value in vars(attr).items()
+        if name.isupper() and not value.startswith(("gen_ai.", "session.", "user.", "error."))
+    ]
     assert ours
     assert all(value.startswith("turntrace.") for value in ours)

@@ -45,7 +45,10 @@ async def test_fifty_concurrent_ainvoke_runs(provider: TracerProvider, spans: Sp
     handler = TurnTraceCallbackHandler(tracer_provider=provider)
     agent = three_turn_agent()
     await asyncio.gather(
-        *(agent.ainvoke(INPUT, config={"callbacks": [handler], "metadata": {"session_id": f"s-{i}"}}) for i in range(50))
+        *(
+            agent.ainvoke(INPUT, config={"callbacks": [handler], "metadata": {"session_id": f"s-{i}"}})
+            for i in range(50)
+        )
     )
     check_traces(spans, 50)
     assert handler.open_runs == 0

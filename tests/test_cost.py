@@ -108,7 +108,9 @@ def test_price_override(
     json_file = tmp_path / "prices.json"
     json_file.write_text(json.dumps(OVERRIDE))
     toml_file = tmp_path / "prices.toml"
-    toml_file.write_text('["acme-inhouse-7b"]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\ncache_read_per_mtok = 0.1\n')
+    toml_file.write_text(
+        '["acme-inhouse-7b"]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\ncache_read_per_mtok = 0.1\n'
+    )
     prices: object = {"mapping": OVERRIDE, "json": str(json_file), "toml": toml_file, "env": None}[form]
     if form == "env":
         monkeypatch.setenv("TURNTRACE_PRICES", str(json_file))
@@ -139,7 +141,7 @@ def test_override_beats_the_price_table(provider: TracerProvider, spans: Spans) 
     ],
 )
 def test_bad_price_overrides_fail_at_construction(prices: object, message: str) -> None:
-    with pytest.raises(ConfigError, match="prices=.*") as raised:
+    with pytest.raises(ConfigError, match=r"prices=.*") as raised:
         TurnTraceCallbackHandler(prices=prices)  # type: ignore[arg-type]
     assert message in str(raised.value)
 
@@ -148,5 +150,5 @@ def test_bad_price_file_from_env_names_the_variable(tmp_path: Path, monkeypatch:
     bad = tmp_path / "prices.json"
     bad.write_text("{not json")
     monkeypatch.setenv("TURNTRACE_PRICES", str(bad))
-    with pytest.raises(ConfigError, match="TURNTRACE_PRICES.*not valid JSON"):
+    with pytest.raises(ConfigError, match=r"TURNTRACE_PRICES.*not valid JSON"):
         TurnTraceCallbackHandler()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import StructuredTool, ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -13,7 +12,7 @@ from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
-from tests.agents import explode, get_weather, state_graph_agent
+from tests.agents import create_agent, explode, get_weather, state_graph_agent
 from tests.spans import Spans, tree_text
 
 INPUT = {"messages": [HumanMessage("go")]}
@@ -30,7 +29,9 @@ def test_tool_that_raises_fails_the_tool_and_the_run(provider: TracerProvider, s
     with pytest.raises(RuntimeError, match="disk full"):
         graph.invoke(INPUT, config={"callbacks": [handler]})
 
-    assert spans.tree() == tree_text("invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool explode")
+    assert spans.tree() == tree_text(
+        "invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool explode"
+    )
     tool_span = spans.one("execute_tool explode")
     assert tool_span.status.status_code is StatusCode.ERROR
     assert spans.attrs(tool_span)["error.type"] == "RuntimeError"
@@ -52,7 +53,7 @@ lookup = StructuredTool.from_function(_lookup, name="lookup", description="Looks
 def test_handled_tool_error_is_an_error_span_but_the_run_goes_on(provider: TracerProvider, spans: Spans) -> None:
     handler = TurnTraceCallbackHandler(tracer_provider=provider)
     model = ScriptedChatModel(script=[tool_calls_message(("lookup", {"key": "k"}, "call_x")), answer_message("sorry")])
-    create_agent(model, tools=[lookup]).invoke(INPUT, config={"callbacks": [handler]})
+    create_agent(model, [lookup]).invoke(INPUT, config={"callbacks": [handler]})
 
     assert spans.tree() == tree_text(
         "invoke_agent agent",
@@ -72,7 +73,7 @@ def test_model_error_fails_the_call_the_turn_and_the_run(provider: TracerProvide
     handler = TurnTraceCallbackHandler(tracer_provider=provider)
     model = ScriptedChatModel(script=[tool_calls_message(("get_weather", {"city": "Oslo"}, "c1")), ProviderDown("503")])
     with pytest.raises(ProviderDown):
-        create_agent(model, tools=[get_weather]).invoke(INPUT, config={"callbacks": [handler]})
+        create_agent(model, [get_weather]).invoke(INPUT, config={"callbacks": [handler]})
 
     assert spans.tree() == tree_text(
         "invoke_agent agent",
@@ -103,12 +104,14 @@ def approve(amount: int) -> str:
 def test_interrupt_is_not_an_error(provider: TracerProvider, spans: Spans) -> None:
     handler = TurnTraceCallbackHandler(tracer_provider=provider)
     model = ScriptedChatModel(script=[tool_calls_message(("approve", {"amount": 10}, "c1")), answer_message("paid")])
-    agent = create_agent(model, tools=[approve], checkpointer=InMemorySaver())
+    agent = create_agent(model, [approve], checkpointer=InMemorySaver())
     config = {"callbacks": [handler], "configurable": {"thread_id": "t-1"}}
     first = agent.invoke(INPUT, config=config)
     assert "__interrupt__" in first
 
-    assert spans.tree() == tree_text("invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool approve")
+    assert spans.tree() == tree_text(
+        "invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool approve"
+    )
     tool_span = spans.one("execute_tool approve")
     assert spans.attrs(tool_span)["turntrace.interrupted"] is True
     assert all(s.status.status_code is StatusCode.UNSET for s in spans.all())

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
-from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph import START, MessagesState
 from opentelemetry.sdk.trace import TracerProvider
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
-from tests.agents import get_weather
+from tests.agents import create_agent, get_weather, graph_builder
 from tests.spans import Spans, tree_text
 
 INPUT = {"messages": [HumanMessage("go")]}
@@ -27,7 +26,7 @@ research_model = ScriptedChatModel(
         answer_message("Lima is sunny", input_tokens=1200, output_tokens=50),
     ],
 )
-research_agent = create_agent(research_model, tools=[get_weather], name="researcher")
+research_agent = create_agent(research_model, [get_weather], name="researcher")
 
 
 @tool
@@ -49,7 +48,7 @@ def summarize(text: str, config: RunnableConfig) -> str:
 def outer_agent(*tools: Any) -> Any:
     calls = [(t.name, {"question": "q"} if t.name == "research" else {"text": "t"}, f"outer_{t.name}") for t in tools]
     model = ScriptedChatModel(script=[tool_calls_message(*calls), answer_message("done")])
-    return create_agent(model, tools=list(tools), name="supervisor")
+    return create_agent(model, list(tools), name="supervisor")
 
 
 def test_subagent_inside_a_tool_nests_under_the_tool_and_rolls_up(provider: TracerProvider, spans: Spans) -> None:
@@ -120,9 +119,9 @@ def test_subgraph_agent_nests_under_the_agent(provider: TracerProvider, spans: S
             answer_message("Lima is sunny"),
         ]
     )
-    graph = StateGraph(MessagesState)
+    graph = graph_builder()
     graph.add_node("plan", plan)
-    graph.add_node("research", create_agent(sub_model, tools=[get_weather]))
+    graph.add_node("research", create_agent(sub_model, [get_weather]))
     graph.add_edge(START, "plan")
     graph.add_edge("plan", "research")
     graph.compile(name="pipeline").invoke(INPUT, config={"callbacks": [handler]})

@@ -30,12 +30,19 @@ def test_no_content_by_default(provider: TracerProvider, spans: Spans, monkeypat
     assert len(spans.all()) == 10
     for marker in CONTENT_MARKERS:
         assert marker not in text
-    for key in ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result"):
+    for key in (
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+    ):
         assert key not in text
 
 
 @pytest.mark.parametrize("how", ["arg", "env"])
-def test_content_when_opted_in(provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+def test_content_when_opted_in(
+    provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     if how == "env":
         monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     handler = TurnTraceCallbackHandler(tracer_provider=provider, capture_content=True if how == "arg" else None)
@@ -50,7 +57,9 @@ def test_content_when_opted_in(provider: TracerProvider, spans: Spans, monkeypat
     assert json.loads(weather["gen_ai.tool.call.result"])["temp_c"] == 21
 
 
-def test_input_hash_is_hmac_under_the_key(provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_input_hash_is_hmac_under_the_key(
+    provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = "k" * 32
     monkeypatch.setenv("TURNTRACE_HASH_KEY", key)
     three_turn_agent().invoke(INPUT, config={"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
@@ -67,7 +76,7 @@ def test_unkeyed_input_hash_is_sha256_of_canonical_json(provider: TracerProvider
 
 
 def test_short_hash_key_is_refused() -> None:
-    with pytest.raises(ConfigError, match="TURNTRACE_HASH_KEY.*at least 16"):
+    with pytest.raises(ConfigError, match=r"TURNTRACE_HASH_KEY.*at least 16"):
         TurnTraceCallbackHandler(hash_key="short")
 
 

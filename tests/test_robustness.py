@@ -21,7 +21,9 @@ def lenient(provider: TracerProvider, monkeypatch: pytest.MonkeyPatch) -> TurnTr
     return TurnTraceCallbackHandler(tracer_provider=provider)
 
 
-def test_events_for_unknown_runs_are_ignored(provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_events_for_unknown_runs_are_ignored(
+    provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handler = lenient(provider, monkeypatch)
     handler.on_chain_end({}, run_id=uuid4())
     handler.on_tool_end("x", run_id=uuid4())
@@ -64,6 +66,8 @@ def test_no_state_after_many_runs(provider: TracerProvider, spans: Spans) -> Non
     handler = TurnTraceCallbackHandler(tracer_provider=provider)
     agent = three_turn_agent()
     for i in range(20):
-        agent.invoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [handler], "metadata": {"session_id": str(i)}})
+        agent.invoke(
+            {"messages": [HumanMessage("hi")]}, config={"callbacks": [handler], "metadata": {"session_id": str(i)}}
+        )
     assert handler.open_runs == 0
     assert len(spans.roots()) == 20

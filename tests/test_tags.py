@@ -49,8 +49,12 @@ def test_tags_from_context_manager(provider: TracerProvider, spans: Spans) -> No
         three_turn_agent().invoke(INPUT, config={"callbacks": [handler]})
     three_turn_agent().invoke(INPUT, config={"callbacks": [handler]})  # outside the block: untagged
     first, second = spans.roots()
-    first_trace = {s for s in spans.all() if s.context and first.context and s.context.trace_id == first.context.trace_id}
-    assert {tuple(spans.attrs(s).get(k) for k in KEYS) for s in first_trace} == {("s-cm", "s-cm", "u-cm", "f-cm", "v-cm")}
+    first_trace = {
+        s for s in spans.all() if s.context and first.context and s.context.trace_id == first.context.trace_id
+    }
+    assert {tuple(spans.attrs(s).get(k) for k in KEYS) for s in first_trace} == {
+        ("s-cm", "s-cm", "u-cm", "f-cm", "v-cm")
+    }
     assert not any(k in spans.attrs(second) for k in KEYS)
 
 

@@ -71,9 +71,7 @@ def _capture_content(arg: bool | None, environ: Mapping[str, str]) -> bool:
     try:
         return _flag(name, raw)
     except ConfigError:
-        raise ConfigError(
-            f"{name}={raw!r} is not understood; use true/false (or SPAN_ONLY / NO_CONTENT)."
-        ) from None
+        raise ConfigError(f"{name}={raw!r} is not understood; use true/false (or SPAN_ONLY / NO_CONTENT).") from None
 
 
 def _hash_key(arg: str | bytes | None, environ: Mapping[str, str]) -> bytes | None:

@@ -209,7 +209,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             self._register(run_id, call, parent.children, parent)
 
     @never_raises
-    def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         entry = self._runs.get(run_id)
         if entry is not None and isinstance(entry.handle, ModelCall):
             entry.handle.first_chunk()

@@ -50,5 +50,3 @@ def never_raises(method: Callable[Concatenate[S, P], None]) -> Callable[Concaten
             log_internal_error(where, error)
 
     return guarded
-
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
@@ -80,7 +80,9 @@ def model_request(
         provider=_PROVIDERS.get(provider, provider) if isinstance(provider, str) else None,
         namespace=namespace,
         step=step,
-        input_messages=_messages_json([m for batch in messages for m in batch]) if capture_content and messages else None,
+        input_messages=_messages_json([m for batch in messages for m in batch])
+        if capture_content and messages
+        else None,
     )
 
 
@@ -101,14 +103,19 @@ def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
             finish.append(_FINISH_REASONS.get(lowered, lowered))
     llm_output = response.llm_output or {}
     first_meta = messages[0].response_metadata if messages else {}
-    response_model = first_meta.get("model_name") or first_meta.get("model") or llm_output.get("model_name") or llm_output.get("model")
+    response_model = (
+        first_meta.get("model_name")
+        or first_meta.get("model")
+        or llm_output.get("model_name")
+        or llm_output.get("model")
+    )
     response_id = first_meta.get("id") or llm_output.get("id")
     return ModelResult(
         response_model=str(response_model) if response_model else None,
         response_id=str(response_id) if response_id else None,
         finish_reasons=tuple(finish),
         usage=_usage(messages, llm_output),
-        tool_call_ids=tuple(call["id"] for m in messages for call in m.tool_calls if call.get("id")),
+        tool_call_ids=tuple(call_id for m in messages for call in m.tool_calls if (call_id := call["id"])),
         output_messages=_messages_json(messages) if capture_content and messages else None,
     )
 
@@ -120,35 +127,37 @@ def _count(value: object) -> int:
     return int(value)
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    """Provider payloads are loosely typed: anything that is not a mapping reads as empty."""
+    return cast("Mapping[str, Any]", value) if isinstance(value, Mapping) else {}
+
+
 def _usage(messages: Sequence[AIMessage], llm_output: Mapping[str, Any]) -> TokenUsage | None:
     totals = [0, 0, 0, 0, 0]
     found = False
     for message in messages:
-        usage = message.usage_metadata
+        usage = _mapping(message.usage_metadata)
         if not usage:
             continue
         found = True
-        input_details: Mapping[str, Any] = usage.get("input_token_details") or {}
-        output_details: Mapping[str, Any] = usage.get("output_token_details") or {}
+        input_details = _mapping(usage.get("input_token_details"))
+        output_details = _mapping(usage.get("output_token_details"))
         totals[0] += _count(usage.get("input_tokens"))
         totals[1] += _count(usage.get("output_tokens"))
         totals[2] += _count(input_details.get("cache_read"))
         totals[3] += _count(input_details.get("cache_creation"))
         totals[4] += _count(output_details.get("reasoning"))
-    if not found:
-        raw = llm_output.get("token_usage") or llm_output.get("usage")
-        if not isinstance(raw, Mapping) or not raw:
-            return None
-        prompt_details = raw.get("prompt_tokens_details") or {}
-        completion_details = raw.get("completion_tokens_details") or {}
-        totals = [
-            _count(raw.get("prompt_tokens", raw.get("input_tokens"))),
-            _count(raw.get("completion_tokens", raw.get("output_tokens"))),
-            _count(prompt_details.get("cached_tokens") if isinstance(prompt_details, Mapping) else 0),
-            0,
-            _count(completion_details.get("reasoning_tokens") if isinstance(completion_details, Mapping) else 0),
-        ]
-    return TokenUsage(*totals)
+    if found:
+        return TokenUsage(*totals)
+    raw = _mapping(llm_output.get("token_usage") or llm_output.get("usage"))  # fallback: llm_output["token_usage"]
+    if not raw:
+        return None
+    return TokenUsage(
+        input_tokens=_count(raw.get("prompt_tokens", raw.get("input_tokens"))),
+        output_tokens=_count(raw.get("completion_tokens", raw.get("output_tokens"))),
+        cache_read_tokens=_count(_mapping(raw.get("prompt_tokens_details")).get("cached_tokens")),
+        reasoning_tokens=_count(_mapping(raw.get("completion_tokens_details")).get("reasoning_tokens")),
+    )
 
 
 def tool_request(
@@ -210,7 +219,7 @@ def _messages_json(messages: Sequence[BaseMessage]) -> str:
             parts.append({"type": "text", "content": message.text})
         if isinstance(message, AIMessage):
             for call in message.tool_calls:
-                parts.append({"type": "tool_call", "id": call.get("id"), "name": call["name"], "arguments": call["args"]})
+                parts.append({"type": "tool_call", "id": call["id"], "name": call["name"], "arguments": call["args"]})
         if isinstance(message, ToolMessage):
             parts = [{"type": "tool_call_response", "id": message.tool_call_id, "response": message.text}]
         out.append({"role": _ROLES.get(message.type, message.type), "parts": parts})

@@ -6,7 +6,13 @@ from langchain_turntrace.pricing._overrides import (
     load_price_overrides,
     parse_price_overrides,
 )
-from langchain_turntrace.pricing._price_book import COST_SOURCE_NO_USAGE, COST_SOURCE_OVERRIDE, COST_SOURCE_UNPRICED, Price, PriceBook
+from langchain_turntrace.pricing._price_book import (
+    COST_SOURCE_NO_USAGE,
+    COST_SOURCE_OVERRIDE,
+    COST_SOURCE_UNPRICED,
+    Price,
+    PriceBook,
+)
 from langchain_turntrace.pricing._usage import TokenUsage
 
 __all__ = [

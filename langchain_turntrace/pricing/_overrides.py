@@ -37,7 +37,9 @@ def load_price_overrides(path: Path, *, setting: str) -> dict[str, ModelRates]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise PriceFileError(f"{setting}: cannot read price file {str(path)!r} ({exc.strerror}); check the path.") from None
+        raise PriceFileError(
+            f"{setting}: cannot read price file {str(path)!r} ({exc.strerror}); check the path."
+        ) from None
     try:
         data: object = tomllib.loads(raw.decode()) if path.suffix.lower() == ".toml" else json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -78,5 +80,7 @@ def _parse_entry(model: str, entry: Mapping[str, object], setting: str) -> Model
 
 def _rate(model: str, key: str, value: object, setting: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise PriceFileError(f"{setting}: {model!r}.{key} = {value!r}; it must be a non-negative number (USD per 1M tokens).")
+        raise PriceFileError(
+            f"{setting}: {model!r}.{key} = {value!r}; it must be a non-negative number (USD per 1M tokens)."
+        )
     return float(value)

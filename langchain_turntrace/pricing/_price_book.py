@@ -7,12 +7,14 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from importlib.metadata import version
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from langchain_turntrace.pricing._overrides import ModelRates
 from langchain_turntrace.pricing._usage import TokenUsage
+
+if TYPE_CHECKING:
+    from genai_prices.types import ModelPrice
 
 _log = logging.getLogger("langchain_turntrace")
 
@@ -80,13 +82,20 @@ class _TieredRates:
 
     __slots__ = ("_model_price", "source")
 
-    def __init__(self, model_price: object, source: str) -> None:
+    def __init__(self, model_price: ModelPrice, source: str) -> None:
         self._model_price = model_price
         self.source = source
 
     def cost(self, usage: TokenUsage) -> float:
-        result = self._model_price.calc_price(_genai_usage(usage))  # type: ignore[attr-defined]  # genai-prices ModelPrice
-        return float(result["total_price"])  # pyright: ignore[reportUnknownArgumentType]
+        from genai_prices import Usage
+
+        priced = Usage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+        )
+        return float(self._model_price.calc_price(priced)["total_price"])
 
 
 _Rates = _LinearRates | _TieredRates | None
@@ -150,39 +159,24 @@ class PriceBook:
         return _rates_from(model_price, self._table_source)
 
 
-def _rates_from(model_price: object, source: str) -> _Rates:
+def _rates_from(model_price: ModelPrice, source: str) -> _Rates:
     from genai_prices import Usage
     from genai_prices.types import TieredPrices
 
     fields = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
-    values = [getattr(model_price, name, None) for name in fields]
-    if any(isinstance(value, TieredPrices) for value in values):
+    if any(isinstance(getattr(model_price, name, None), TieredPrices) for name in fields):
         return _TieredRates(model_price, source)
-    # Probe genai-prices with unit usages, so fallbacks (e.g. cache read at the input rate) are its own.
-    calc = model_price.calc_price  # type: ignore[attr-defined]  # genai-prices ModelPrice
 
     def per_token(**usage: int) -> float:
-        total: Decimal = calc(Usage(**usage))["total_price"]  # pyright: ignore[reportArgumentType]
-        return float(total) / _MTOK
+        # Probe genai-prices with unit usages, so its fallbacks (e.g. cache reads at the input rate) stay its own.
+        return float(model_price.calc_price(Usage(**usage))["total_price"]) / _MTOK
 
-    input_rate = per_token(input_tokens=_MTOK)
     return _LinearRates(
-        input=input_rate,
+        input=per_token(input_tokens=_MTOK),
         output=per_token(output_tokens=_MTOK),
         cache_read=per_token(input_tokens=_MTOK, cache_read_tokens=_MTOK),
         cache_write=per_token(input_tokens=_MTOK, cache_write_tokens=_MTOK),
         source=source,
-    )
-
-
-def _genai_usage(usage: TokenUsage) -> object:
-    from genai_prices import Usage
-
-    return Usage(
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
     )
 
 

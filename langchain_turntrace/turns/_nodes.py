@@ -34,7 +34,17 @@ class Trace:
 class Node:
     """A span in the tree with inclusive token/cost totals and the open children it must close."""
 
-    __slots__ = ("_open_children", "cost_usd", "ended", "input_tokens", "output_tokens", "parent", "span", "start_ns", "trace")
+    __slots__ = (
+        "_open_children",
+        "cost_usd",
+        "ended",
+        "input_tokens",
+        "output_tokens",
+        "parent",
+        "span",
+        "start_ns",
+        "trace",
+    )
 
     def __init__(self, trace: Trace, parent: Node | None, start_ns: int) -> None:
         self.trace = trace
@@ -118,7 +128,15 @@ def now_ns() -> int:
 class AgentRun(Node):
     """``invoke_agent {name}``: one agent run with its own turn numbering."""
 
-    __slots__ = ("_latest_turn", "_pending_tool_calls", "_turn_by_key", "base_namespace", "name", "tool_call_count", "turn_count")
+    __slots__ = (
+        "_latest_turn",
+        "_pending_tool_calls",
+        "_turn_by_key",
+        "base_namespace",
+        "name",
+        "tool_call_count",
+        "turn_count",
+    )
 
     def __init__(
         self,
@@ -269,7 +287,9 @@ class ModelCall(Node):
 
     __slots__ = ("_first_chunk_ns", "provider", "request", "turn")
 
-    def __init__(self, trace: Trace, parent: Node | None, request: ModelRequest, start_ns: int, context: Context | None = None) -> None:
+    def __init__(
+        self, trace: Trace, parent: Node | None, request: ModelRequest, start_ns: int, context: Context | None = None
+    ) -> None:
         super().__init__(trace, parent, start_ns)
         self.request = request
         self.turn = parent if isinstance(parent, Turn) else None
@@ -307,7 +327,9 @@ class ModelCall(Node):
             if result.output_messages is not None:
                 span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, result.output_messages)
             if self._first_chunk_ns is not None:
-                span.set_attribute(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (self._first_chunk_ns - self.start_ns) / 1e9)
+                span.set_attribute(
+                    attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (self._first_chunk_ns - self.start_ns) / 1e9
+                )
             span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
             usage = result.usage
             price = self.trace.prices.price(model, self.request.provider, usage)

@@ -20,7 +20,19 @@ def _is_below(namespace: GraphNamespace | None, base: GraphNamespace | None) -> 
 class ChainScope:
     """A chain run (graph, node, sequence). Not a span: it tells its children which agent run they are in."""
 
-    __slots__ = ("_hosted_turn", "_resolved", "agent", "is_agent_root", "name", "namespace", "parent", "start_ns", "step", "sub_agent", "trace")
+    __slots__ = (
+        "_hosted_turn",
+        "_resolved",
+        "agent",
+        "is_agent_root",
+        "name",
+        "namespace",
+        "parent",
+        "start_ns",
+        "step",
+        "sub_agent",
+        "trace",
+    )
 
     def __init__(
         self,
@@ -133,7 +145,8 @@ class ChainScope:
             if owner is None or owner.is_agent_root:
                 break
             if owner.sub_agent is None:
-                assert namespace is not None and base is not None
+                assert namespace is not None
+                assert base is not None
                 owner.sub_agent = AgentRun(
                     self.trace,
                     agent.handoff_parent(),
@@ -204,4 +217,3 @@ class TurnTracer:
         """A tool invoked directly, outside any chain: a lone ``execute_tool`` span."""
         trace = self._trace(tag_attributes)
         return ToolScope(ToolCall(trace, None, request, now_ns(), context=otel_context.get_current()))
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
@@ -22,7 +22,10 @@ class Tags:
     def or_else(self, other: Tags) -> Tags:
         """Each field from self when set, else from other."""
         return Tags(
-            *(getattr(self, f.name) if getattr(self, f.name) is not None else getattr(other, f.name) for f in fields(self))
+            *(
+                getattr(self, f.name) if getattr(self, f.name) is not None else getattr(other, f.name)
+                for f in fields(self)
+            )
         )
 
     def attributes(self) -> dict[str, AttributeValue]:
@@ -54,7 +57,7 @@ def tags(
     user_id: str | None = None,
     feature: str | None = None,
     agent_version: str | None = None,
-) -> Iterator[None]:
+) -> Generator[None, None, None]:
     """Tag every agent run started inside the block (below handler args and run metadata in precedence).
 
     >>> with tags(user_id="u-42", feature="support-bot"):
