@@ -39,13 +39,14 @@ def three_turn_script() -> list[Any]:
     ]
 
 
+# Siblings by name (Spans.tree(by_name=True)): parallel tool calls start in any order.
 THREE_TURN_TREE = "\n".join(
     [
         "invoke_agent {name}",
         "  turn 1",
         "    chat gpt-4o-mini",
-        "    execute_tool get_weather",
         "    execute_tool get_time",
+        "    execute_tool get_weather",
         "  turn 2",
         "    chat gpt-4o-mini",
         "    execute_tool get_weather",

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.contract import check_contract
 from tests.spans import Spans
 
 
@@ -31,5 +32,10 @@ def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
 
 
 @pytest.fixture
-def spans(exporter: InMemorySpanExporter) -> Spans:
-    return Spans(exporter)
+def spans(exporter: InMemorySpanExporter) -> Iterator[Spans]:
+    """The test's spans; after the test, every one of them is held to DESIGN.md's attribute contract."""
+    finished = Spans(exporter)
+    yield finished
+    check_contract(
+        [s for s in finished.all() if s.instrumentation_scope and s.instrumentation_scope.name == "langchain_turntrace"]
+    )

@@ -67,7 +67,7 @@ def assert_keys(attributes: dict[str, Any], expected: dict[str, type]) -> None:
 
 
 def check_three_turn_run(spans: Spans, name: str = "agent", *, streamed: bool = False) -> None:
-    assert spans.tree() == THREE_TURN_TREE.format(name=name)
+    assert spans.tree(by_name=True) == THREE_TURN_TREE.format(name=name)
     for span in spans.all():
         attributes = spans.attrs(span)
         if span.name.startswith("invoke_agent"):
@@ -198,3 +198,10 @@ def test_turn_spans_cover_their_parts(provider: TracerProvider, spans: Spans) ->
         assert (root.start_time or 0) <= (turn.start_time or 0) <= (turn.end_time or 0) <= (root.end_time or 0)
     turns = spans.named("turn")
     assert all((a.end_time or 0) <= (b.start_time or 0) for a, b in itertools.pairwise(turns))
+
+
+def test_handler_bound_with_with_config(provider: TracerProvider, spans: Spans) -> None:
+    tracer = handler(provider)
+    three_turn_agent().with_config({"callbacks": [tracer], "metadata": META}).invoke(INPUT)
+    check_three_turn_run(spans)
+    assert tracer.open_runs == 0

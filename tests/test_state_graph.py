@@ -16,7 +16,7 @@ def test_state_graph_with_tool_node(provider: TracerProvider, spans: Spans) -> N
     graph = state_graph_agent(ScriptedChatModel(script=three_turn_script()), [get_weather, get_time])
     graph.invoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [handler]})
 
-    assert spans.tree() == THREE_TURN_TREE.format(name="agent")
+    assert spans.tree(by_name=True) == THREE_TURN_TREE.format(name="agent")
     agent = spans.attrs(spans.roots()[0])
     assert (agent["turntrace.turn_count"], agent["turntrace.tool_call_count"]) == (3, 3)
     assert agent["turntrace.total_input_tokens"] == 450

@@ -330,7 +330,6 @@ class ModelCall(Node):
                 span.set_attribute(
                     attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (self._first_chunk_ns - self.start_ns) / 1e9
                 )
-            span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
             usage = result.usage
             price = self.trace.prices.price(model, self.request.provider, usage)
             span.set_attribute(attr.COST_SOURCE, price.source)
@@ -361,16 +360,17 @@ class ModelCall(Node):
         with self.trace.lock:
             if self.ended:
                 return
-            end_ns = now_ns()
-            self.span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
             if self.turn is not None:
                 self.turn.error_type = error_type(error)
-            self._fail(error, end_ns)
+            self._fail(error, now_ns())
 
     def abandon(self) -> None:
         """The call was cancelled or its stream dropped: closed as incomplete, not as an error."""
         with self.trace.lock:
             self.close_incomplete(now_ns())
+
+    def _before_end(self, end_ns: int) -> None:
+        self.span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
 
 
 class ToolCall(Node):
