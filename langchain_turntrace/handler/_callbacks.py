@@ -259,14 +259,16 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         else:
             scope = parent.children.start_tool_call(request)
             self._register(run_id, scope, scope, parent)
-            parent.tools_running += 1
+            with scope.trace.lock:  # parallel tool calls start and end on worker threads
+                parent.tools_running += 1
 
     def _release_tool(self, run_id: UUID) -> ToolScope | None:
         entry = self._release(run_id)
         if entry is None or not isinstance(entry.handle, ToolScope):
             return None
         if entry.parent is not None:
-            entry.parent.tools_running -= 1
+            with entry.handle.trace.lock:
+                entry.parent.tools_running -= 1
         return entry.handle
 
     @never_raises

@@ -307,9 +307,9 @@ class ModelCall(Node):
             self.turn.request_model = request.request_model
 
     def first_chunk(self) -> None:
-        with self.trace.lock:
-            if self._first_chunk_ns is None:
-                self._first_chunk_ns = now_ns()
+        # Called per streamed token: no lock. Two racing first tokens would both write a near-equal time.
+        if self._first_chunk_ns is None:
+            self._first_chunk_ns = now_ns()
 
     def end(self, result: ModelResult) -> None:
         with self.trace.lock:
