@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
@@ -32,12 +33,12 @@ async def test_cancelled_ainvoke_closes_everything_as_incomplete(provider: Trace
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
 
-    assert spans.tree() == tree_text("invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool slow_search")
+    assert spans.tree() == tree_text(
+        "invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool slow_search"
+    )
     tool_span, root = spans.one("execute_tool slow_search"), spans.roots()[0]
     assert spans.attrs(tool_span)["turntrace.incomplete"] is True
     assert spans.attrs(root)["turntrace.incomplete"] is True
