@@ -165,3 +165,31 @@ def test_agent_root_is_a_child_of_the_current_otel_span(provider: TracerProvider
     assert agent_root.parent is not None
     assert agent_root.parent.span_id == request_span.get_span_context().span_id
     assert {s.context.trace_id for s in spans.all() if s.context} == {request_span.get_span_context().trace_id}
+
+
+def test_lone_tool_call_is_a_lone_span(provider: TracerProvider, spans: Spans) -> None:
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    get_weather.invoke({"city": "Oslo"}, config={"callbacks": [handler]})
+    assert spans.tree() == "execute_tool get_weather"
+    assert "gen_ai.tool.call.id" not in spans.attrs(spans.one("execute_tool get_weather"))
+    assert handler.open_runs == 0
+
+
+def test_tool_without_a_call_id_joins_the_latest_open_turn(provider: TracerProvider, spans: Spans) -> None:
+    """A node that calls the model and then a tool directly (no tool_call_id): the tool belongs to that turn."""
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    model = ScriptedChatModel(script=[tool_calls_message(("get_weather", {"city": "Lima"}, "c1"))])
+
+    def act(state: MessagesState) -> dict[str, Any]:
+        reply = model.invoke(state["messages"])
+        get_weather.invoke(reply.tool_calls[0]["args"])  # invoked by hand: LangChain passes no tool_call_id
+        return {"messages": [reply]}
+
+    graph = graph_builder()
+    graph.add_node("act", act)
+    graph.add_edge(START, "act")
+    graph.compile().invoke(INPUT, config={"callbacks": [handler]})
+    assert spans.tree() == tree_text(
+        "invoke_agent agent", "  turn 1", "    chat gpt-4o-mini", "    execute_tool get_weather"
+    )
+    assert spans.attrs(spans.roots()[0])["turntrace.tool_call_count"] == 1

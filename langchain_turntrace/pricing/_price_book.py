@@ -110,6 +110,7 @@ class PriceBook:
     """
 
     def __init__(self, overrides: Mapping[str, ModelRates]) -> None:
+        _warm_price_table()
         self._overrides = {model.lower(): _override_rates(rates) for model, rates in overrides.items()}
         self._cache: dict[tuple[str, str | None], tuple[_Rates, float]] = {}
         self._table_source = f"genai-prices@{version('genai-prices')}"
@@ -189,6 +190,24 @@ def _override_rates(rates: ModelRates) -> _LinearRates:
         cache_write=input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok / _MTOK,
         source=COST_SOURCE_OVERRIDE,
     )
+
+
+_warm_started = threading.Event()
+
+
+def _warm_price_table() -> None:
+    """Loads genai-prices' bundled table (a large module, ~0.3-1 s) off the agent's thread, once per process,
+    so the first model call does not stall on it. Local data only: no network."""
+    if _warm_started.is_set():
+        return
+    _warm_started.set()
+
+    def load() -> None:
+        from genai_prices import data_snapshot
+
+        data_snapshot.get_snapshot()
+
+    threading.Thread(target=load, name="turntrace-price-table", daemon=True).start()
 
 
 def _warn_unpriced(model: str) -> None:
