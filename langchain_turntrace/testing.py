@@ -19,6 +19,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import Field
 
+from langchain_turntrace.verify import WiringError, assert_well_wired
+
 
 class ScriptedChatModel(BaseChatModel):
     """Answers turn n of a conversation with ``script[n]`` (n = AI messages already in the input).
@@ -136,4 +138,4 @@ def answer_message(text: str, input_tokens: int = 100, output_tokens: int = 20) 
     )
 
 
-__all__ = ["ScriptedChatModel", "answer_message", "tool_calls_message"]
+__all__ = ["ScriptedChatModel", "WiringError", "answer_message", "assert_well_wired", "tool_calls_message"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Our own suite wants internal errors loud: the handler re-raises them instead of logging once.
 os.environ["TURNTRACE_STRICT"] = "true"
+# A handler built without a provider writes to the local store: never the developer's own during tests.
+os.environ["TURNTRACE_STORE"] = os.path.join(tempfile.mkdtemp(prefix="turntrace-tests-"), "traces.db")
 
 from collections.abc import Iterator
 

@@ -17,10 +17,11 @@ def test_quickstart_notebook_runs() -> None:
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
     )
     client.execute()  # pyright: ignore[reportUnknownMemberType]  # nbclient is untyped
-    printed = [
-        str(output.get("text", "")) for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
-    ]
-    text = "".join(printed)
-    assert "invoke_agent travel_agent" in text
-    assert "turn 3   stop" in text
-    assert "run total: $" in text
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    text = "".join(str(output.get("text", "")) for output in outputs)
+    html = "".join(str(output.get("data", {}).get("text/html", "")) for output in outputs)
+    assert "quickstart run" in html  # the inline waterfall
+    assert "execute_tool search_flights" in html
+    assert "2 runs, latest" in text
+    assert "model  gpt-4o" in text
+    assert "session total: $0.024900" in text

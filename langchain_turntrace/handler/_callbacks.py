@@ -47,7 +47,8 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     >>> agent.invoke({"messages": [("user", "hi")]}, config={"callbacks": [handler]})  # doctest: +SKIP
 
     Each outermost run becomes ``invoke_agent``; each model step a ``turn {n}`` holding its ``chat`` span
-    and the ``execute_tool`` spans it requested. Spans go to ``tracer_provider`` (else the global one).
+    and the ``execute_tool`` spans it requested. Spans go to ``tracer_provider``, else the global provider
+    once one is set, else the local SQLite store (``turntrace`` CLI; ``TURNTRACE_STORE``).
     """
 
     run_inline = True
@@ -74,8 +75,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._agent_name = agent_name
         self._arg_tags = Tags(session_id, user_id, feature, agent_version)
         self._env_tags = Tags(feature=settings.default_feature, agent_version=settings.default_agent_version)
-        provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
-        tracer = provider.get_tracer("langchain_turntrace", __version__)
+        tracer = _provider(tracer_provider).get_tracer("langchain_turntrace", __version__)
         self._turns = TurnTracer(tracer, PriceBook(settings.prices), capture_content=settings.capture_content)
         self._runs: dict[UUID, _Entry] = {}
         self._members: dict[UUID, list[UUID]] = {}
@@ -314,6 +314,18 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     @never_raises
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self.on_chain_error(error, run_id=run_id)
+
+
+def _provider(given: TracerProvider | None) -> TracerProvider:
+    """The given provider, else the global one once an app has set it, else the embedded local store."""
+    if given is not None:
+        return given
+    current = trace.get_tracer_provider()
+    if isinstance(current, trace.ProxyTracerProvider):  # nothing configured: the local store is the default
+        from langchain_turntrace.backends import local_store_provider
+
+        return local_store_provider()
+    return current
 
 
 def _str_or_none(value: object) -> str | None:

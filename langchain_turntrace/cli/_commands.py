@@ -1,0 +1,89 @@
+"""The commands: each reads the store (or runs the scripted agent) and hands rows to the renderer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from langchain_turntrace.cli import _render
+from langchain_turntrace.cli._since import since_ns
+from langchain_turntrace.store import SpanStore, StoredSpan, default_store_path
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.store or default_store_path()
+    command: str = args.command
+    if command == "demo":
+        return _demo(path, as_json=args.json)
+    if command == "verify":
+        return _verify(path, as_json=args.json)
+    with SpanStore.open(path, create=False) as store:
+        if command == "runs":
+            rows = store.runs(since_ns(args.since), args.session, args.user, args.feature, limit=args.limit)
+            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.runs_table(rows, path))
+        if command == "show":
+            spans = store.run_spans(args.run)
+            if args.html is not None:
+                _write_html(args.html, spans)
+            return _emit(args.json, [asdict(s) for s in spans], lambda: _render.waterfall(spans))
+        if command == "cost":
+            rows = store.cost_by(args.by, since_ns(args.since))
+            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.cost_table(rows, args.by, args.since))
+        if command == "top":
+            rows = store.top_tools(args.by, since_ns(args.since), limit=args.limit)
+            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.tools_table(rows, args.by, args.since))
+        if command == "prune":
+            removed = store.prune()
+            return _emit(args.json, {"traces_removed": removed}, lambda: _render.line(f"pruned {removed} trace(s)"))
+    raise ValueError(f"unknown command {command!r}")  # argparse allows only the commands above
+
+
+def _emit(as_json: bool, data: Any, render: Any) -> int:
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        render()
+    return 0
+
+
+def _write_html(target: Path, spans: list[StoredSpan]) -> None:
+    from langchain_turntrace.waterfall import render_html
+
+    try:
+        target.write_text(render_html(spans), encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"cannot write {str(target)!r} ({error.strerror}); choose a writable path") from None
+    _render.line(f"wrote {target}")
+
+
+def _demo(path: Path, *, as_json: bool) -> int:
+    from langchain_turntrace.cli._scripted import run_scripted_session
+
+    run_id = run_scripted_session(path, session_prefix="demo", runs=1)[0].run_id
+    with SpanStore.open(path, create=False) as store:
+        spans = store.run_spans(run_id)
+    if as_json:
+        print(json.dumps([asdict(s) for s in spans], indent=2, default=str))
+        return 0
+    _render.line(f"traced one agent run into {path}\n")
+    _render.waterfall(spans)
+    _render.line(f"\nnext: turntrace runs · turntrace show {run_id[:8]} --html run.html · turntrace cost --by model")
+    return 0
+
+
+def _verify(path: Path, *, as_json: bool) -> int:
+    from langchain_turntrace.cli._scripted import run_scripted_session
+    from langchain_turntrace.verify import check_run
+
+    runs = run_scripted_session(path, session_prefix="verify", runs=2)
+    with SpanStore.open(path, create=False) as store:
+        spans = [span for run in runs for span in store.run_spans(run.run_id)]
+        checks = check_run(spans, retention_days=store.retention_days)
+    if as_json:
+        print(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        _render.checks(checks, f"local store {path}")
+    return 0 if all(c.passed for c in checks) else 1

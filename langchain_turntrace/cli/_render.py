@@ -1,0 +1,174 @@
+"""Terminal output with rich: tables for runs, cost and tools; a waterfall with time bars for one run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from langchain_turntrace import attributes as attr
+from langchain_turntrace.store import CostRow, RunSummary, StoredSpan, ToolStat
+from langchain_turntrace.verify import Check
+
+_console = Console(highlight=False)
+_BAR_WIDTH = 40
+
+
+def line(text: str) -> None:
+    _console.print(text, markup=False)
+
+
+def _when(start_ns: int) -> str:
+    return datetime.fromtimestamp(start_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _usd(value: float | None) -> str:
+    return "—" if value is None else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+
+
+def runs_table(rows: Sequence[RunSummary], path: Path) -> None:
+    if not rows:
+        line(f"no agent runs in {path} for these filters; trace one with `turntrace demo`")
+        return
+    table = Table(title="agent runs", title_justify="left")
+    for column in (
+        "start",
+        "run",
+        "agent",
+        "session",
+        "user",
+        "turns",
+        "tools",
+        "tokens in→out",
+        "cost",
+        "duration",
+        "status",
+    ):
+        table.add_column(column, justify="right" if column in ("turns", "tools", "cost", "duration") else "left")
+    for row in rows:
+        status = Text(row.status, style="red" if row.status == "error" else "yellow" if row.status != "ok" else "green")
+        table.add_row(
+            _when(row.start_ns),
+            row.run_id[:12],
+            row.agent or "",
+            row.session or "",
+            row.user_id or "",
+            str(row.turns),
+            str(row.tool_calls),
+            f"{row.input_tokens}→{row.output_tokens}",
+            _usd(row.cost_usd),
+            f"{row.duration_ms:.0f} ms",
+            status,
+        )
+    _console.print(table)
+
+
+def cost_table(rows: Sequence[CostRow], dimension: str, since: str) -> None:
+    table = Table(
+        title=f"cost by {dimension} (last {since}; model calls only, nothing counted twice)", title_justify="left"
+    )
+    for column in (dimension, "calls", "tokens in", "tokens out", "cost", "unpriced calls"):
+        table.add_column(column, justify="left" if column == dimension else "right")
+    for row in rows:
+        table.add_row(
+            row.key or "(none)",
+            str(row.calls),
+            str(row.input_tokens),
+            str(row.output_tokens),
+            _usd(row.cost_usd),
+            Text(str(row.unpriced_calls), style="yellow" if row.unpriced_calls else ""),
+        )
+    if rows:
+        table.add_section()
+        table.add_row(
+            "total",
+            str(sum(r.calls for r in rows)),
+            str(sum(r.input_tokens for r in rows)),
+            str(sum(r.output_tokens for r in rows)),
+            _usd(sum(r.cost_usd for r in rows)),
+            str(sum(r.unpriced_calls for r in rows)),
+        )
+    _console.print(table)
+    if any(r.unpriced_calls for r in rows):
+        line("unpriced calls have tokens but no cost: add their models with prices={...} or TURNTRACE_PRICES")
+
+
+def tools_table(rows: Sequence[ToolStat], by: str, since: str) -> None:
+    table = Table(title=f"tool calls by {by} (last {since})", title_justify="left")
+    for column in ("tool", "calls", "errors", "p50", "p95", "max", "slowest in run"):
+        table.add_column(column, justify="left" if column in ("tool", "slowest in run") else "right")
+    for row in rows:
+        table.add_row(
+            row.tool,
+            str(row.calls),
+            Text(str(row.errors), style="red" if row.errors else ""),
+            f"{row.p50_ms:.1f} ms",
+            f"{row.p95_ms:.1f} ms",
+            f"{row.max_ms:.1f} ms",
+            row.slowest_run_id[:12],
+        )
+    _console.print(table)
+    if rows:
+        line(f"open one: turntrace show {rows[0].slowest_run_id[:12]}")
+
+
+def waterfall(spans: Sequence[StoredSpan]) -> None:
+    from langchain_turntrace.waterfall import build_rows
+
+    rows = build_rows(spans)
+    if not rows:
+        line("this run has no spans")
+        return
+    total_ms = max(max(r.offset_ms + r.duration_ms for r in rows), 1e-3)
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for column in ("span", "timeline", "ms", "tokens in→out", "cost", ""):
+        table.add_column(column, justify="right" if column in ("ms", "cost") else "left", no_wrap=True)
+    for row in rows:
+        a = row.span.attributes
+        start = int(row.offset_ms / total_ms * _BAR_WIDTH)
+        width = max(1, round(row.duration_ms / total_ms * _BAR_WIDTH))
+        kind = row.span.name.split(" ")[0]
+        colour = {"invoke_agent": "magenta", "turn": "cyan", "chat": "blue", "text_completion": "blue"}.get(
+            kind, "green"
+        )
+        if row.span.status == "ERROR":
+            colour = "red"
+        bar = Text(" " * start) + Text("█" * min(width, _BAR_WIDTH - start or 1), style=colour)
+        tokens_in = a.get(attr.GEN_AI_USAGE_INPUT_TOKENS, a.get(attr.TOTAL_INPUT_TOKENS))
+        tokens_out = a.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS, a.get(attr.TOTAL_OUTPUT_TOKENS))
+        cost = a.get(attr.COST_USD, a.get(attr.TOTAL_COST_USD))
+        notes: list[str] = []
+        if attr.STOP_REASON in a:
+            notes.append(f"stop={a[attr.STOP_REASON]}")
+        if attr.ERROR_TYPE in a:
+            notes.append(f"ERROR {a[attr.ERROR_TYPE]}")
+        if a.get(attr.INTERRUPTED):
+            notes.append("interrupted")
+        if a.get(attr.INCOMPLETE):
+            notes.append("incomplete")
+        if a.get(attr.COST_SOURCE) in ("unpriced", "no_usage"):
+            notes.append(str(a[attr.COST_SOURCE]))
+        table.add_row(
+            Text("  " * row.depth + row.span.name, style="red" if row.span.status == "ERROR" else ""),
+            bar,
+            f"{row.duration_ms:.2f}",
+            "" if tokens_in is None else f"{tokens_in}→{tokens_out}",
+            _usd(cost) if isinstance(cost, (int, float)) else "",
+            Text(" ".join(notes), style="red" if attr.ERROR_TYPE in a else "dim"),
+        )
+    root = rows[0].span
+    line(f"run {root.span_id}  trace {root.trace_id}  started {_when(root.start_ns)}")
+    _console.print(table)
+
+
+def checks(results: Sequence[Check], target: str) -> None:
+    line(f"turntrace verify: one scripted session through {target}")
+    for check in results:
+        mark = Text("  ✓ " if check.passed else "  ✗ ", style="green" if check.passed else "red bold")
+        _console.print(mark + Text(f"{check.name}: ", style="bold") + Text(check.detail))
+    failed = sum(not c.passed for c in results)
+    line("all checks passed" if not failed else f"{failed} check(s) failed")

@@ -1,0 +1,32 @@
+"""Parses ``--since`` values: a span of time back from now (30m, 24h, 7d, 2w) or a date (2026-11-01)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+_UNITS_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+
+
+class SinceError(ValueError):
+    """A --since value we cannot read; the message shows the accepted forms."""
+
+
+def since_ns(value: str | None, now_s: float | None = None) -> int | None:
+    if value is None:
+        return None
+    now = time.time() if now_s is None else now_s
+    match = _RELATIVE.match(value.lower())
+    if match:
+        return int((now - int(match.group(1)) * _UNITS_S[match.group(2)]) * 1e9)
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise SinceError(
+            f"--since {value!r} is not understood; use 30m, 24h, 7d, 2w or a date like 2026-11-01"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1e9)

@@ -1,0 +1,116 @@
+"""SqliteSpanExporter: OpenTelemetry spans into the local store, meant to sit behind a BatchSpanProcessor."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from time import monotonic
+from typing import Final
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from langchain_turntrace.store._errors import StoreError
+from langchain_turntrace.store._paths import default_store_path
+from langchain_turntrace.store._records import stored_from_readable
+from langchain_turntrace.store._retention import resolve_retention_days
+from langchain_turntrace.store._store import SpanStore
+
+PRUNE_INTERVAL_S: Final = 3600.0
+"""Retention is enforced on the first export and then at most once an hour, off the agent's thread."""
+
+_log = logging.getLogger("langchain_turntrace")
+_EXPECTED: Final = (StoreError, sqlite3.Error, OSError)  # logged without a traceback: the message says it all
+
+
+class SqliteSpanExporter(SpanExporter):
+    """Writes each batch in one transaction to the store at ``path`` (default: ``default_store_path()``).
+
+    >>> provider.add_span_processor(BatchSpanProcessor(SqliteSpanExporter()))  # doctest: +SKIP
+
+    Never raises from ``export``: a store that cannot be written is logged once and the batch is reported as
+    FAILURE. The file is opened on the first export; ``retention_days`` / ``TURNTRACE_RETENTION_DAYS`` are
+    checked here, at construction (StoreError). Several processes may write the same file at once.
+    """
+
+    def __init__(self, path: Path | None = None, retention_days: int | None = None) -> None:
+        self._path = default_store_path() if path is None else path.expanduser()
+        self._retention_days = resolve_retention_days(retention_days)
+        self._lock = threading.Lock()  # the batch worker exports; shutdown comes from another thread
+        self._store: SpanStore | None = None
+        self._opened_in_pid = 0
+        self._next_prune = float("-inf")
+        self._shut_down = False
+        self._failure_logged = False
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def retention_days(self) -> int:
+        return self._retention_days
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._lock:
+            if self._shut_down:
+                return SpanExportResult.FAILURE
+            try:
+                store = self._open_store()
+                store.write([stored_from_readable(span) for span in spans])
+            except Exception as error:  # noqa: BLE001  # tracing must never break the agent: logged once instead
+                self._drop_store()
+                self._log_failure(f"could not write {len(spans)} span(s) to {self._path}", error)
+                return SpanExportResult.FAILURE
+            self._prune_when_due(store)
+            return SpanExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True  # every export is committed before it returns; nothing is buffered here
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._shut_down = True
+            self._drop_store()
+
+    def _open_store(self) -> SpanStore:
+        # A connection must not cross a fork (SQLite's rule): a child process opens its own.
+        if self._store is not None and self._opened_in_pid != os.getpid():
+            self._store = None
+        if self._store is None:
+            self._store = SpanStore.open(self._path, create=True, retention_days=self._retention_days)
+            self._opened_in_pid = os.getpid()
+        return self._store
+
+    def _drop_store(self) -> None:
+        """Closes the connection, so the next export starts from a fresh open (the file may have been fixed)."""
+        store, self._store = self._store, None
+        if store is not None and self._opened_in_pid == os.getpid():
+            with contextlib.suppress(Exception):  # closing a broken connection may fail too; it is gone anyway
+                store.close()
+
+    def _prune_when_due(self, store: SpanStore) -> None:
+        now = monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_INTERVAL_S
+        try:
+            store.prune()
+        except Exception as error:  # noqa: BLE001  # the batch is stored; a failed prune is retried in an hour
+            self._log_failure(f"could not prune {self._path}", error)
+
+    def _log_failure(self, what: str, error: Exception) -> None:
+        if self._failure_logged:
+            return
+        self._failure_logged = True
+        _log.error(
+            "langchain-turntrace: %s: %s. Spans are dropped while this lasts (logged once).",
+            what,
+            error,
+            exc_info=not isinstance(error, _EXPECTED),
+        )

@@ -1,0 +1,50 @@
+"""What the store hands its readers: plain rows, no SQLite or OTel types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSpan:
+    """One finished span as the store keeps it. Ids are lowercase hex (trace 32 chars, span 16)."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: str  # "INTERNAL", "CLIENT", ...
+    start_ns: int
+    end_ns: int
+    status: str  # "UNSET", "OK", "ERROR"
+    attributes: dict[str, Any] = field(default_factory=lambda: dict[str, Any]())  # every attribute, as exported
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def operation(self) -> str | None:
+        value = self.attributes.get("gen_ai.operation.name")
+        return value if isinstance(value, str) else None
+
+
+def stored_from_readable(span: ReadableSpan) -> StoredSpan:
+    """An SDK span as the store keeps it (tuples become lists, as after a JSON round trip)."""
+    context = span.context
+    parent = span.parent
+    return StoredSpan(
+        trace_id=format(context.trace_id, "032x") if context else "",
+        span_id=format(context.span_id, "016x") if context else "",
+        parent_span_id=format(parent.span_id, "016x") if parent else None,
+        name=span.name,
+        kind=span.kind.name,
+        start_ns=span.start_time or 0,
+        end_ns=span.end_time or span.start_time or 0,
+        status=span.status.status_code.name,
+        attributes={k: list(v) if isinstance(v, tuple) else v for k, v in (span.attributes or {}).items()},  # pyright: ignore[reportUnknownArgumentType]  # OTel's attribute sequences are untyped tuples
+    )

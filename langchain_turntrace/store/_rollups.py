@@ -1,0 +1,97 @@
+"""Roll-ups over many runs: cost by a dimension (model calls only) and tool latency and errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sqlite3
+from collections.abc import Callable
+from typing import Final
+
+from langchain_turntrace.store._results import CostRow, ToolStat
+from langchain_turntrace.store._runs import run_of
+
+_EARLIEST: Final = -(2**63)
+
+# Dimension -> SQL expression over ``spans``. Fixed strings only: the user's choice never reaches the SQL text.
+_DIMENSIONS: Final = {
+    "model": "model",
+    "feature": "feature",
+    "user": "user_id",
+    "day": "date(start_ns / 1000000000, 'unixepoch')",  # integer division: whole seconds, UTC
+    "agent_version": "agent_version",
+    "session": "session",
+}
+
+_TOOL_ORDERS: Final[dict[str, Callable[[ToolStat], tuple[float, float, str]]]] = {
+    "latency": lambda s: (-s.p95_ms, -s.calls, s.tool),
+    "errors": lambda s: (-s.errors, -s.calls, s.tool),
+    "calls": lambda s: (-s.calls, -s.p95_ms, s.tool),
+}
+
+
+def cost_by(connection: sqlite3.Connection, dimension: str, since_ns: int | None) -> list[CostRow]:
+    """Model calls grouped by ``dimension``, most expensive first. Only chat / text_completion spans carry usage
+    (agent, turn and tool spans hold inclusive totals), so nothing is counted twice."""
+    key = _DIMENSIONS.get(dimension)
+    if key is None:
+        raise ValueError(f"cannot break cost down by {dimension!r}; use one of: {', '.join(_DIMENSIONS)}")
+    rows = connection.execute(
+        f"SELECT {key} AS key, count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+        "total(cost_usd), "
+        "coalesce(sum(cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)), 0) "
+        "FROM spans WHERE operation IN ('chat', 'text_completion') AND start_ns >= ? "
+        "GROUP BY key ORDER BY 5 DESC, 2 DESC, key IS NULL, key",
+        (_EARLIEST if since_ns is None else since_ns,),
+    ).fetchall()
+    return [
+        CostRow(key, calls, tokens_in, tokens_out, cost, unpriced)
+        for key, calls, tokens_in, tokens_out, cost, unpriced in rows
+    ]
+
+
+def top_tools(connection: sqlite3.Connection, by: str, since_ns: int | None, limit: int) -> list[ToolStat]:
+    """Tools ranked ``by`` latency (p95), errors or calls, each with the run of its slowest call."""
+    order = _TOOL_ORDERS.get(by)
+    if order is None:
+        raise ValueError(f"cannot rank tools by {by!r}; use one of: {', '.join(_TOOL_ORDERS)}")
+    durations: dict[str, list[int]] = {}
+    errors: dict[str, int] = {}
+    slowest: dict[str, tuple[int, str, str]] = {}
+    for tool, duration, failed, span_id, trace_id in connection.execute(
+        "SELECT tool, end_ns - start_ns, status = 'ERROR', span_id, trace_id FROM spans "
+        "WHERE operation = 'execute_tool' AND tool IS NOT NULL AND start_ns >= ?",
+        (_EARLIEST if since_ns is None else since_ns,),
+    ):
+        durations.setdefault(tool, []).append(duration)
+        errors[tool] = errors.get(tool, 0) + failed
+        if tool not in slowest or duration > slowest[tool][0]:
+            slowest[tool] = (duration, span_id, trace_id)
+    stats: list[ToolStat] = []
+    for tool, values in durations.items():
+        values.sort()
+        stats.append(
+            ToolStat(
+                tool=tool,
+                calls=len(values),
+                errors=errors[tool],
+                p50_ms=_percentile(values, 0.50) / 1e6,
+                p95_ms=_percentile(values, 0.95) / 1e6,
+                max_ms=values[-1] / 1e6,
+                slowest_run_id="",
+                slowest_trace_id=slowest[tool][2],
+            )
+        )
+    stats.sort(key=order)
+    # The ancestry walk is per tool shown, not per tool seen.
+    return [
+        dataclasses.replace(s, slowest_run_id=run_of(connection, slowest[s.tool][1])) for s in stats[: max(limit, 0)]
+    ]
+
+
+def _percentile(ordered: list[int], q: float) -> float:
+    """Linear interpolation between the closest ranks (numpy's default): p50 of [1, 2, 3, 4] is 2.5."""
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

@@ -1,0 +1,111 @@
+"""SpanStore: one open store file, its writes, its retention, and the queries the CLI is built on."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from langchain_turntrace.store import _retention, _rollups, _runs
+from langchain_turntrace.store._connection import connect, sqlite_errors
+from langchain_turntrace.store._paths import default_store_path
+from langchain_turntrace.store._records import StoredSpan
+from langchain_turntrace.store._results import CostRow, RunSummary, ToolStat
+from langchain_turntrace.store._write import write_spans
+
+
+class SpanStore:
+    """An open store. Build it with ``SpanStore.open``; use it as a context manager or ``close()`` it.
+
+    >>> with SpanStore.open() as store:  # doctest: +SKIP
+    ...     for run in store.runs(None, None, None, None, limit=5):
+    ...         print(run.run_id, run.agent, run.cost_usd)
+
+    Safe to share between threads (calls are serialised); each process opens its own.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, retention_days: int) -> None:
+        """Use ``SpanStore.open``."""
+        self._connection = connection
+        self._path = path
+        self._retention_days = retention_days
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, create: bool = False, retention_days: int | None = None) -> SpanStore:
+        """Opens ``path`` (default: ``default_store_path()``), migrating an older store forward.
+
+        ``create=False`` (reading) refuses a missing file; ``create=True`` makes it, owner-only. Raises StoreError
+        for a missing, corrupt, foreign or newer file, and for a bad ``retention_days`` /
+        ``TURNTRACE_RETENTION_DAYS`` (checked first, before the file is touched).
+        """
+        days = _retention.resolve_retention_days(retention_days)
+        resolved = default_store_path() if path is None else path.expanduser()
+        return cls(connect(resolved, create=create), resolved, days)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def retention_days(self) -> int:
+        return self._retention_days
+
+    # -- writing -----------------------------------------------------------------------------------------
+    def write(self, spans: Sequence[StoredSpan]) -> None:
+        """Stores ``spans`` in one transaction (all or none); a span written twice is kept once."""
+        with self._lock, sqlite_errors(self._path):
+            write_spans(self._connection, spans)
+
+    def prune(self, now_ns: int | None = None) -> int:
+        """Deletes the traces that ended more than ``retention_days`` ago, whole, and returns how many."""
+        with self._lock, sqlite_errors(self._path):
+            return _retention.prune(self._connection, self._retention_days, now_ns)
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def runs(
+        self,
+        since_ns: int | None = None,
+        session: str | None = None,
+        user: str | None = None,
+        feature: str | None = None,
+        limit: int = 50,
+    ) -> list[RunSummary]:
+        """Agent runs (root ``invoke_agent`` spans; nested agents are part of their run), newest first."""
+        with self._lock, sqlite_errors(self._path):
+            return _runs.runs(self._connection, since_ns, session, user, feature, limit)
+
+    def run_spans(self, run_id_prefix: str) -> list[StoredSpan]:
+        """All spans of one run's trace by start time. The prefix (or a full trace id) must name exactly one run."""
+        with self._lock, sqlite_errors(self._path):
+            return _runs.run_spans(self._connection, run_id_prefix)
+
+    def cost_by(self, dimension: str, since_ns: int | None = None) -> list[CostRow]:
+        """Model-call cost grouped by model, feature, user, day (UTC), agent_version or session; costliest first."""
+        with self._lock, sqlite_errors(self._path):
+            return _rollups.cost_by(self._connection, dimension, since_ns)
+
+    def top_tools(self, by: str, since_ns: int | None = None, limit: int = 10) -> list[ToolStat]:
+        """Tools by ``latency`` (p95), ``errors`` or ``calls``, highest first."""
+        with self._lock, sqlite_errors(self._path):
+            return _rollups.top_tools(self._connection, by, since_ns, limit)
+
+    def spans_count(self) -> int:
+        with self._lock, sqlite_errors(self._path):
+            count: int = self._connection.execute("SELECT count(*) FROM spans").fetchone()[0]
+            return count
+
+    # -- lifetime ----------------------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> SpanStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,5 @@
+"""Pre-launch checks of a traced run: the tree, the cost attributes, the tags, the retention policy."""
+
+from langchain_turntrace.verify._checks import Check, WiringError, assert_well_wired, check_run
+
+__all__ = ["Check", "WiringError", "assert_well_wired", "check_run"]

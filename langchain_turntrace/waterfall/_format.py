@@ -1,0 +1,54 @@
+"""Escaping and number formats for the page: every value that reaches the HTML goes through ``esc``."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timezone
+
+MAX_VALUE_CHARS = 2_000  # captured message content can be megabytes; the page shows the start
+
+
+def esc(value: object) -> str:
+    """Text and attribute-value safe: quote=True also covers values placed inside quoted attributes."""
+    return html.escape(str(value), quote=True)
+
+
+def ms(value: float) -> str:
+    if value == 0:
+        return "0 ms"
+    return f"{value:,.2f} ms" if value < 10 else f"{value:,.1f} ms"
+
+
+def tokens(input_tokens: int | None, output_tokens: int | None) -> str:
+    if input_tokens is None and output_tokens is None:
+        return ""
+    return f"{_count(input_tokens)} → {_count(output_tokens)}"
+
+
+def cost(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value == 0:
+        return "$0"
+    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}" if value >= 0.01 else f"${value:.6f}"
+
+
+def percent(part: float | None, whole: float | None) -> str:
+    return f"{100 * part / whole:.0f}%" if part is not None and whole else ""
+
+
+def utc(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def attribute_value(value: object) -> str:
+    """JSON for sequences (how they were exported), the plain string otherwise; cut at MAX_VALUE_CHARS."""
+    text = json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (list, tuple)) else str(value)
+    if len(text) > MAX_VALUE_CHARS:
+        return f"{text[:MAX_VALUE_CHARS]}… ({len(text) - MAX_VALUE_CHARS:,} more characters)"
+    return text
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"

@@ -1,0 +1,151 @@
+"""Every ``turntrace`` command through its entry point, against a real store file: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from langchain_turntrace.cli import main
+
+ENV_WIDTH = {"COLUMNS": "200"}
+
+
+def turntrace(*args: str, store: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a user runs it."""
+    script = Path(sys.executable).parent / "turntrace"
+    full_env = {**os.environ, **ENV_WIDTH, "TURNTRACE_STORE": str(store), **(env or {})}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=full_env, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("store") / "traces.db"
+    result = turntrace("demo", store=store)
+    assert result.returncode == 0, result.stderr
+    assert "invoke_agent travel_agent" in result.stdout
+    for name in ("turn 1", "turn 2", "turn 3", "execute_tool search_flights", "execute_tool book_flight"):
+        assert name in result.stdout
+    assert "Traceback" not in result.stderr
+    return store
+
+
+def cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, store: Path, *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setenv("COLUMNS", "200")
+    code = main(["--store", str(store), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_store_is_private(demo_store: Path) -> None:
+    assert demo_store.stat().st_mode & 0o777 == 0o600
+
+
+def test_runs(demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "runs")
+    assert code == 0
+    assert "travel_agent" in out
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "--json", "runs", "--user", "demo-user", "--feature", "travel")
+    runs = json.loads(out)
+    assert len(runs) == 1
+    assert (runs[0]["turns"], runs[0]["tool_calls"], runs[0]["status"]) == (3, 3, "ok")
+    assert runs[0]["input_tokens"] == 4400
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "--json", "runs", "--user", "somebody-else")
+    assert json.loads(out) == []
+
+
+def test_show_and_html(
+    demo_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out, _ = cli(capsys, monkeypatch, demo_store, "--json", "runs")
+    run_id = json.loads(out)[0]["run_id"]
+    page = tmp_path / "run.html"
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "show", run_id[:8], "--html", str(page))
+    assert code == 0
+    lines = [line.strip() for line in out.splitlines()]
+    assert any(line.startswith("invoke_agent travel_agent") for line in lines)
+    assert any(line.startswith("turn 3") for line in lines)
+    assert "stop=tool_calls" in out
+    assert "<html" in page.read_text().lower()
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "--json", "show", run_id)
+    assert len(json.loads(out)) == 10
+
+
+@pytest.mark.parametrize("dimension", ["model", "feature", "user", "day", "agent_version", "session"])
+def test_cost(
+    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, dimension: str
+) -> None:
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "--json", "cost", "--by", dimension)
+    assert code == 0
+    rows = json.loads(out)
+    assert sum(r["calls"] for r in rows) == 3
+    assert sum(r["cost_usd"] for r in rows) == pytest.approx(0.01245)
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "cost", "--by", dimension)
+    assert "total" in out
+
+
+@pytest.mark.parametrize("by", ["latency", "errors", "calls"])
+def test_top_tools(
+    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, by: str
+) -> None:
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "--json", "top", "tools", "--by", by)
+    assert code == 0
+    assert {r["tool"] for r in json.loads(out)} == {"search_flights", "get_weather", "book_flight"}
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "top", "tools", "--by", by)
+    assert "turntrace show" in out
+
+
+def test_prune_keeps_recent_runs(
+    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = cli(capsys, monkeypatch, demo_store, "prune")
+    assert (code, out.strip()) == (0, "pruned 0 trace(s)")
+
+
+def test_verify_passes_on_the_configured_store(tmp_path: Path) -> None:
+    result = turntrace("verify", store=tmp_path / "v.db")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("✓") == 6
+    assert "all checks passed" in result.stdout
+
+
+def test_verify_fails_on_short_retention(tmp_path: Path) -> None:
+    result = turntrace("verify", store=tmp_path / "v.db", env={"TURNTRACE_RETENTION_DAYS": "7"})
+    assert result.returncode == 1
+    assert "✗ retention >= 30 days: 7 days" in result.stdout
+    assert "1 check(s) failed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["runs", "--since", "last tuesday"], "--since 'last tuesday' is not understood"),
+        (["show", "ffffffffffff"], "turntrace runs"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    code, _, err = cli(capsys, monkeypatch, demo_store, *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_and_corrupt_store(tmp_path: Path) -> None:
+    missing = turntrace("runs", store=tmp_path / "nope.db")
+    assert missing.returncode == 2
+    assert "turntrace demo" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(os.urandom(8192))
+    broken = turntrace("runs", store=corrupt)
+    assert broken.returncode == 2
+    assert "Traceback" not in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
