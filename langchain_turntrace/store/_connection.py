@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Final
 
 from langchain_turntrace.store import _schema
@@ -34,22 +36,37 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
             f"or point {TURNTRACE_STORE} at an existing store"
         )
     with sqlite_errors(path):
-        # mode=rw: SQLite must never create the file itself, with the umask's mode instead of 0600.
-        connection = sqlite3.connect(
-            path.absolute().as_uri() + "?mode=rw",
-            uri=True,
-            timeout=BUSY_TIMEOUT_S,
-            isolation_level=None,  # autocommit: we open every transaction ourselves, explicitly
-            check_same_thread=False,  # the exporter is called from the batch worker and shut down from elsewhere
-        )
+        # The busy timeout covers reads and writes, but SQLite answers "locked" at once, without waiting, while
+        # another process switches a new file to WAL or closes the last connection (checkpointing and removing
+        # the -wal file). Opening is retried for as long as a write would wait.
+        deadline = monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                return _open(path)
+            except sqlite3.OperationalError as error:
+                if "is locked" not in str(error) or monotonic() >= deadline:
+                    raise
+            sleep(random.uniform(0.005, 0.05))  # jittered, so processes that collided once do not again
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    # mode=rw: SQLite must never create the file itself, with the umask's mode instead of 0600.
+    connection = sqlite3.connect(
+        path.absolute().as_uri() + "?mode=rw",
+        uri=True,
+        timeout=BUSY_TIMEOUT_S,
+        isolation_level=None,  # autocommit: we open every transaction ourselves, explicitly
+        check_same_thread=False,  # the exporter is called from the batch worker and shut down from elsewhere
+    )
     try:
-        with sqlite_errors(path):
-            _schema.check(connection, path)
-            # WAL: readers never block writers or each other, so queries run while agents keep writing.
+        _schema.check(connection, path)
+        # WAL: readers never block writers or each other, so queries run while agents keep writing. The mode is
+        # stored in the file: set once, by whoever opens it first.
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             connection.execute("PRAGMA journal_mode = WAL")
-            # In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last batches, never more.
-            connection.execute("PRAGMA synchronous = NORMAL")
-            _schema.migrate(connection, path)
+        # In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last batches, never more.
+        connection.execute("PRAGMA synchronous = NORMAL")
+        _schema.migrate(connection, path)
     except BaseException:
         connection.close()
         raise

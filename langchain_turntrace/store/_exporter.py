@@ -46,7 +46,7 @@ class SqliteSpanExporter(SpanExporter):
         self._opened_in_pid = 0
         self._next_prune = float("-inf")
         self._shut_down = False
-        self._failure_logged = False
+        self._logged: set[str] = set()  # "write", "prune": each kind of failure is logged once
 
     @property
     def path(self) -> Path:
@@ -65,7 +65,9 @@ class SqliteSpanExporter(SpanExporter):
                 store.write([stored_from_readable(span) for span in spans])
             except Exception as error:  # noqa: BLE001  # tracing must never break the agent: logged once instead
                 self._drop_store()
-                self._log_failure(f"could not write {len(spans)} span(s) to {self._path}", error)
+                self._log_once(
+                    "write", f"could not write {len(spans)} span(s) to {self._path}: {error}. Spans are dropped", error
+                )
                 return SpanExportResult.FAILURE
             self._prune_when_due(store)
             return SpanExportResult.SUCCESS
@@ -102,15 +104,12 @@ class SqliteSpanExporter(SpanExporter):
         try:
             store.prune()
         except Exception as error:  # noqa: BLE001  # the batch is stored; a failed prune is retried in an hour
-            self._log_failure(f"could not prune {self._path}", error)
+            self._log_once(
+                "prune", f"could not prune old traces from {self._path}: {error}. Retrying in an hour", error
+            )
 
-    def _log_failure(self, what: str, error: Exception) -> None:
-        if self._failure_logged:
+    def _log_once(self, kind: str, message: str, error: Exception) -> None:
+        if kind in self._logged:
             return
-        self._failure_logged = True
-        _log.error(
-            "langchain-turntrace: %s: %s. Spans are dropped while this lasts (logged once).",
-            what,
-            error,
-            exc_info=not isinstance(error, _EXPECTED),
-        )
+        self._logged.add(kind)
+        _log.error("langchain-turntrace: %s (logged once).", message, exc_info=not isinstance(error, _EXPECTED))

@@ -62,8 +62,7 @@ def current_version() -> int:
 def check(connection: sqlite3.Connection, path: Path) -> None:
     """Refuses files that are not ours or are newer than this code. Reads only: a foreign database is never
     modified (not even switched to WAL)."""
-    version, application_id = _identity(connection)
-    _refuse_foreign_or_newer(connection, path, version, application_id)
+    _refuse_foreign_or_newer(path, *_identity(connection))
 
 
 def migrate(connection: sqlite3.Connection, path: Path) -> None:
@@ -74,8 +73,8 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
     # then find the new version inside their own transaction and do nothing.
     connection.execute("BEGIN IMMEDIATE")
     try:
-        version, application_id = _identity(connection)
-        _refuse_foreign_or_newer(connection, path, version, application_id)
+        version, application_id, tables = _identity(connection)
+        _refuse_foreign_or_newer(path, version, application_id, tables)
         for statements in MIGRATIONS[version:]:
             for statement in statements:
                 connection.execute(statement)
@@ -87,18 +86,20 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
         raise
 
 
-def _identity(connection: sqlite3.Connection) -> tuple[int, int]:
-    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
-    application_id: int = connection.execute("PRAGMA application_id").fetchone()[0]
-    return version, application_id
+def _identity(connection: sqlite3.Connection) -> tuple[int, int, int]:
+    """Version, application id and table count, from one statement: one snapshot, even while another process
+    is migrating the file (separate reads could see version 0 and the new tables)."""
+    row = connection.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version), (SELECT application_id FROM pragma_application_id), "
+        "(SELECT count(*) FROM sqlite_master)"
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
-def _refuse_foreign_or_newer(connection: sqlite3.Connection, path: Path, version: int, application_id: int) -> None:
-    if version == 0:  # a new, empty file; anything already in it belongs to someone else
-        foreign = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
-    else:  # many applications set user_version: only our application_id makes the version ours
-        foreign = application_id != APPLICATION_ID
-    if foreign:
+def _refuse_foreign_or_newer(path: Path, version: int, application_id: int, tables: int) -> None:
+    # At version 0 the file is new and empty: anything already in it belongs to someone else. Past 0, only our
+    # application_id makes the version ours (many applications set user_version).
+    if (tables > 0) if version == 0 else (application_id != APPLICATION_ID):
         raise StoreError(not_a_store_message(path))
     if version > current_version():
         raise StoreError(
