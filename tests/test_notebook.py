@@ -11,12 +11,13 @@ from nbclient import NotebookClient
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "quickstart.ipynb"
 
 
-def test_quickstart_notebook_runs() -> None:
+async def test_quickstart_notebook_runs() -> None:
     notebook = cast("Any", nbformat.read(NOTEBOOK, as_version=4))  # pyright: ignore[reportUnknownMemberType]  # nbformat is untyped
     client = NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
     )
-    client.execute()  # pyright: ignore[reportUnknownMemberType]  # nbclient is untyped
+    # async_execute on pytest-asyncio's loop: the sync execute() of older nbclient leaves its own loop open
+    await client.async_execute()  # pyright: ignore[reportUnknownMemberType]  # nbclient is untyped
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     text = "".join(str(output.get("text", "")) for output in outputs)
     html = "".join(str(output.get("data", {}).get("text/html", "")) for output in outputs)
