@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from langchain_turntrace.config import env
+from langchain_turntrace import env
 from langchain_turntrace.pricing import ModelRates, PriceFileError, load_price_overrides, parse_price_overrides
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

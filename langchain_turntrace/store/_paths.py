@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
 
-TURNTRACE_STORE: Final = "TURNTRACE_STORE"
+from langchain_turntrace.env import TURNTRACE_STORE
+
 """Path of the store file. Default: ``$XDG_DATA_HOME/turntrace/traces.db`` (``~/.local/share/...``)."""
 
 

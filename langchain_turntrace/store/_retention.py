@@ -10,9 +10,9 @@ import time
 from collections.abc import Mapping
 from typing import Final
 
+from langchain_turntrace.env import TURNTRACE_RETENTION_DAYS
 from langchain_turntrace.store._errors import StoreError
 
-TURNTRACE_RETENTION_DAYS: Final = "TURNTRACE_RETENTION_DAYS"
 """Days a trace is kept after it ended (whole days, at least 1). Default: ``DEFAULT_RETENTION_DAYS``."""
 
 DEFAULT_RETENTION_DAYS: Final = 30

@@ -18,6 +18,14 @@ TURNTRACE_AGENT_VERSION: Final = "TURNTRACE_AGENT_VERSION"
 """Deployment-wide ``turntrace.agent_version`` tag (a git sha, a release), lowest precedence like
 ``TURNTRACE_FEATURE``."""
 
+TURNTRACE_STORE: Final = "TURNTRACE_STORE"
+"""Path of the local SQLite span store (the default backend, read by the ``turntrace`` CLI). Default:
+``$XDG_DATA_HOME/turntrace/traces.db``, else ``~/.local/share/turntrace/traces.db``."""
+
+TURNTRACE_RETENTION_DAYS: Final = "TURNTRACE_RETENTION_DAYS"
+"""Days the local store keeps a trace after it ended (whole traces are pruned). Default 30; less works but
+warns, since incidents are often found after more than a week."""
+
 TURNTRACE_STRICT: Final = "TURNTRACE_STRICT"
 """``true`` re-raises the handler's internal errors instead of logging them once. For test suites (ours sets
 it); never for production, where tracing must not break the agent."""
