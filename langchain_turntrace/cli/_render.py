@@ -141,6 +141,8 @@ def waterfall(spans: Sequence[StoredSpan]) -> None:
         tokens_in = a.get(attr.GEN_AI_USAGE_INPUT_TOKENS, a.get(attr.TOTAL_INPUT_TOKENS))
         tokens_out = a.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS, a.get(attr.TOTAL_OUTPUT_TOKENS))
         cost = a.get(attr.COST_USD, a.get(attr.TOTAL_COST_USD))
+        if not tokens_in and not tokens_out and not cost:  # a tool that called no model: nothing to show
+            tokens_in = tokens_out = cost = None
         notes: list[str] = []
         if attr.STOP_REASON in a:
             notes.append(f"stop={a[attr.STOP_REASON]}")
