@@ -124,20 +124,26 @@ def waterfall(spans: Sequence[StoredSpan]) -> None:
         line("this run has no spans")
         return
     total_ms = max(max(r.offset_ms + r.duration_ms for r in rows), 1e-3)
+    label_width = max(len("  " * r.depth + r.span.name) for r in rows)
+    # The bar takes what the other columns leave of the terminal (80 columns still fit): 8 to 40 cells.
+    bar_width = max(8, min(_BAR_WIDTH, _console.width - label_width - 58))
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-    for column in ("span", "timeline", "ms", "tokens in→out", "cost", ""):
-        table.add_column(column, justify="right" if column in ("ms", "cost") else "left", no_wrap=True)
+    widths = {"span": label_width, "timeline": bar_width, "ms": 7, "tokens": 9, "cost": 9, "": 4}
+    for column, min_width in widths.items():
+        table.add_column(
+            column, justify="right" if column in ("ms", "cost") else "left", no_wrap=True, min_width=min_width
+        )
     for row in rows:
         a = row.span.attributes
-        start = int(row.offset_ms / total_ms * _BAR_WIDTH)
-        width = max(1, round(row.duration_ms / total_ms * _BAR_WIDTH))
+        start = min(int(row.offset_ms / total_ms * bar_width), bar_width - 1)
+        width = max(1, round(row.duration_ms / total_ms * bar_width))
         kind = row.span.name.split(" ")[0]
         colour = {"invoke_agent": "magenta", "turn": "cyan", "chat": "blue", "text_completion": "blue"}.get(
             kind, "green"
         )
         if row.span.status == "ERROR":
             colour = "red"
-        bar = Text(" " * start) + Text("█" * min(width, _BAR_WIDTH - start or 1), style=colour)
+        bar = Text(" " * start) + Text("█" * min(width, bar_width - start), style=colour)
         tokens_in = a.get(attr.GEN_AI_USAGE_INPUT_TOKENS, a.get(attr.TOTAL_INPUT_TOKENS))
         tokens_out = a.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS, a.get(attr.TOTAL_OUTPUT_TOKENS))
         cost = a.get(attr.COST_USD, a.get(attr.TOTAL_COST_USD))
