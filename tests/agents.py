@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from langchain import agents
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
@@ -85,3 +87,22 @@ def state_graph_agent(model: ScriptedChatModel, tools: list[Any], **tool_node_ar
     graph.add_conditional_edges("agent", tools_condition)
     graph.add_edge("tools", "agent")
     return graph.compile()
+
+
+# A subagent behind a tool: the tool invokes it with the config LangChain injects (the caller's config).
+research_model = ScriptedChatModel(
+    model_name="claude-sonnet-4-5",
+    provider="anthropic",
+    script=[
+        tool_calls_message(("get_weather", {"city": "Lima"}, "sub_1"), input_tokens=1000, output_tokens=100),
+        answer_message("Lima is sunny", input_tokens=1200, output_tokens=50),
+    ],
+)
+research_agent = create_agent(research_model, [get_weather], name="researcher")
+
+
+@tool
+def research(question: str, config: RunnableConfig) -> str:
+    """Delegates to the research subagent."""
+    result = research_agent.invoke({"messages": [HumanMessage(question)]}, config=config)
+    return str(result["messages"][-1].content)

@@ -13,27 +13,10 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
-from tests.agents import create_agent, get_weather, graph_builder
+from tests.agents import create_agent, get_weather, graph_builder, research
 from tests.spans import Spans, tree_text
 
 INPUT = {"messages": [HumanMessage("go")]}
-
-research_model = ScriptedChatModel(
-    model_name="claude-sonnet-4-5",
-    provider="anthropic",
-    script=[
-        tool_calls_message(("get_weather", {"city": "Lima"}, "sub_1"), input_tokens=1000, output_tokens=100),
-        answer_message("Lima is sunny", input_tokens=1200, output_tokens=50),
-    ],
-)
-research_agent = create_agent(research_model, [get_weather], name="researcher")
-
-
-@tool
-def research(question: str, config: RunnableConfig) -> str:
-    """Delegates to the research subagent."""
-    result = research_agent.invoke({"messages": [HumanMessage(question)]}, config=config)
-    return str(result["messages"][-1].content)
 
 
 summary_model = ScriptedChatModel(script=[answer_message("short", input_tokens=500, output_tokens=10)])

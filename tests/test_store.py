@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
-from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import tool
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExportResult
@@ -40,7 +38,7 @@ from langchain_turntrace.store import (
 )
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests import store_writer
-from tests.agents import create_agent, get_weather, three_turn_agent
+from tests.agents import create_agent, research, three_turn_agent
 from tests.spans import Spans
 
 INPUT = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
@@ -282,23 +280,6 @@ def test_runs_are_root_agents_newest_first_with_their_rollups(
         assert [r.session for r in store.runs(limit=2)] == ["s-c", "s-b"]
         assert [r.session for r in store.runs(since_ns=roots[1].start_time)] == ["s-c", "s-b"]
         assert store.runs(session="nobody") == []
-
-
-research_model = ScriptedChatModel(
-    model_name="claude-sonnet-4-5",
-    provider="anthropic",
-    script=[
-        tool_calls_message(("get_weather", {"city": "Lima"}, "sub_1"), input_tokens=1000, output_tokens=100),
-        answer_message("Lima is sunny", input_tokens=1200, output_tokens=50),
-    ],
-)
-research_agent = create_agent(research_model, [get_weather], name="researcher")
-
-
-@tool
-def research(question: str, config: RunnableConfig) -> str:
-    """Delegates to the research subagent."""
-    return str(research_agent.invoke({"messages": [HumanMessage(question)]}, config=config)["messages"][-1].content)
 
 
 def supervisor() -> Any:

@@ -7,9 +7,9 @@ from langchain_core.messages import HumanMessage
 from opentelemetry.sdk.trace import TracerProvider
 
 from langchain_turntrace import TurnTraceCallbackHandler, tags
-from tests.agents import three_turn_agent
+from tests.agents import research, three_turn_agent
 from tests.spans import Spans
-from tests.test_nesting import outer_agent, research
+from tests.test_nesting import outer_agent
 
 INPUT = {"messages": [HumanMessage("hi")]}
 KEYS = ("session.id", "gen_ai.conversation.id", "user.id", "turntrace.feature", "turntrace.agent_version")

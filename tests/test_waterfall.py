@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool, ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import interrupt
@@ -24,7 +23,7 @@ from langchain_turntrace import attributes as attr
 from langchain_turntrace.store._records import StoredSpan
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from langchain_turntrace.waterfall import WaterfallRow, build_rows, render_html
-from tests.agents import create_agent, get_weather, three_turn_agent
+from tests.agents import create_agent, get_weather, research, three_turn_agent
 from tests.spans import Spans
 
 INPUT = {"messages": [HumanMessage("go")]}
@@ -88,23 +87,6 @@ def _explode_evil() -> str:
 evil_tool = StructuredTool.from_function(
     _explode_evil, name=EVIL_NAME, description="A tool with a hostile name.", handle_tool_error=True
 )
-
-research_model = ScriptedChatModel(
-    model_name="claude-sonnet-4-5",
-    provider="anthropic",
-    script=[
-        tool_calls_message(("get_weather", {"city": "Lima"}, "sub_1"), input_tokens=1_000, output_tokens=100),
-        answer_message("Lima is sunny", input_tokens=1_200, output_tokens=50),
-    ],
-)
-research_agent = create_agent(research_model, [get_weather], name="researcher")
-
-
-@tool
-def research(question: str, config: RunnableConfig) -> str:
-    """Delegates to the research subagent."""
-    result = research_agent.invoke({"messages": [HumanMessage(question)]}, config=config)
-    return str(result["messages"][-1].content)
 
 
 def run_showcase(provider: TracerProvider) -> None:
