@@ -77,10 +77,12 @@ class Node:
             node.cost_usd += cost_usd
             node = node.parent
 
-    def _set_totals(self) -> None:
-        self.span.set_attribute(attr.TOTAL_INPUT_TOKENS, self.input_tokens)
-        self.span.set_attribute(attr.TOTAL_OUTPUT_TOKENS, self.output_tokens)
-        self.span.set_attribute(attr.TOTAL_COST_USD, self.cost_usd)
+    def _totals(self) -> dict[str, AttributeValue]:
+        return {
+            attr.TOTAL_INPUT_TOKENS: self.input_tokens,
+            attr.TOTAL_OUTPUT_TOKENS: self.output_tokens,
+            attr.TOTAL_COST_USD: self.cost_usd,
+        }
 
     def _finish(self, end_ns: int) -> None:
         """Ends the span once; force-closes children whose own end never came."""
@@ -227,9 +229,10 @@ class AgentRun(Node):
         self._latest_turn = None
 
     def _before_end(self, end_ns: int) -> None:
-        self.span.set_attribute(attr.TURN_COUNT, self.turn_count)
-        self.span.set_attribute(attr.TOOL_CALL_COUNT, self.tool_call_count)
-        self._set_totals()
+        out = self._totals()
+        out[attr.TURN_COUNT] = self.turn_count
+        out[attr.TOOL_CALL_COUNT] = self.tool_call_count
+        self.span.set_attributes(out)
 
 
 class Turn(Node):
@@ -270,16 +273,16 @@ class Turn(Node):
             self._finish(self._last_end_ns)
 
     def _before_end(self, end_ns: int) -> None:
-        span = self.span
+        out = self._totals()
+        out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
         if self.request_model is not None:
-            span.set_attribute(attr.GEN_AI_REQUEST_MODEL, self.request_model)
+            out[attr.GEN_AI_REQUEST_MODEL] = self.request_model
         if self.stop_reason is not None:
-            span.set_attribute(attr.STOP_REASON, self.stop_reason)
+            out[attr.STOP_REASON] = self.stop_reason
         if self.error_type is not None:
-            span.set_status(Status(StatusCode.ERROR))
-            span.set_attribute(attr.ERROR_TYPE, self.error_type)
-        span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
-        self._set_totals()
+            self.span.set_status(Status(StatusCode.ERROR))
+            out[attr.ERROR_TYPE] = self.error_type
+        self.span.set_attributes(out)
 
 
 class ModelCall(Node):
@@ -316,36 +319,35 @@ class ModelCall(Node):
             if self.ended:
                 return
             end_ns = now_ns()
-            span = self.span
             model = result.response_model or self.request.request_model
+            out: dict[str, AttributeValue] = {}  # one set_attributes call: each set_attribute takes the span's lock
             if result.response_model is not None:
-                span.set_attribute(attr.GEN_AI_RESPONSE_MODEL, result.response_model)
+                out[attr.GEN_AI_RESPONSE_MODEL] = result.response_model
             if result.response_id is not None:
-                span.set_attribute(attr.GEN_AI_RESPONSE_ID, result.response_id)
+                out[attr.GEN_AI_RESPONSE_ID] = result.response_id
             if result.finish_reasons:
-                span.set_attribute(attr.GEN_AI_RESPONSE_FINISH_REASONS, result.finish_reasons)
+                out[attr.GEN_AI_RESPONSE_FINISH_REASONS] = result.finish_reasons
             if result.output_messages is not None:
-                span.set_attribute(attr.GEN_AI_OUTPUT_MESSAGES, result.output_messages)
+                out[attr.GEN_AI_OUTPUT_MESSAGES] = result.output_messages
             if self._first_chunk_ns is not None:
-                span.set_attribute(
-                    attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (self._first_chunk_ns - self.start_ns) / 1e9
-                )
+                out[attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self._first_chunk_ns - self.start_ns) / 1e9
             usage = result.usage
             price = self.trace.prices.price(model, self.request.provider, usage)
-            span.set_attribute(attr.COST_SOURCE, price.source)
+            out[attr.COST_SOURCE] = price.source
             if usage is not None:
-                span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
-                span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
+                out[attr.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+                out[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
                 if usage.cache_read_tokens:
-                    span.set_attribute(attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens)
+                    out[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
                 if usage.cache_write_tokens:
-                    span.set_attribute(attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write_tokens)
+                    out[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
                 if usage.reasoning_tokens:
-                    span.set_attribute(attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens)
+                    out[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
                 if price.cost_usd is not None:
-                    span.set_attribute(attr.COST_USD, price.cost_usd)
+                    out[attr.COST_USD] = price.cost_usd
                 if self.parent is not None:
                     self.parent.add_usage(usage.input_tokens, usage.output_tokens, price.cost_usd or 0.0)
+            self.span.set_attributes(out)
             turn = self.turn
             if turn is not None:
                 if result.finish_reasons:
@@ -422,5 +424,6 @@ class ToolCall(Node):
             self.close_incomplete(now_ns())
 
     def _before_end(self, end_ns: int) -> None:
-        self.span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
-        self._set_totals()
+        out = self._totals()
+        out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
+        self.span.set_attributes(out)
