@@ -124,7 +124,7 @@ def waterfall(spans: Sequence[StoredSpan]) -> None:
         line("this run has no spans")
         return
     total_ms = max(max(r.offset_ms + r.duration_ms for r in rows), 1e-3)
-    label_width = max(len("  " * r.depth + r.span.name) for r in rows)
+    label_width = max(len("  " * r.depth + r.label) for r in rows)
     # The bar takes what the other columns leave of the terminal (80 columns still fit): 8 to 40 cells.
     bar_width = max(8, min(_BAR_WIDTH, _console.width - label_width - 58))
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
@@ -133,40 +133,33 @@ def waterfall(spans: Sequence[StoredSpan]) -> None:
         table.add_column(
             column, justify="right" if column in ("ms", "cost") else "left", no_wrap=True, min_width=min_width
         )
+    colours = {"agent": "magenta", "turn": "cyan", "chat": "blue"}
     for row in rows:
-        a = row.span.attributes
         start = min(int(row.offset_ms / total_ms * bar_width), bar_width - 1)
         width = max(1, round(row.duration_ms / total_ms * bar_width))
-        kind = row.span.name.split(" ")[0]
-        colour = {"invoke_agent": "magenta", "turn": "cyan", "chat": "blue", "text_completion": "blue"}.get(
-            kind, "green"
-        )
-        if row.span.status == "ERROR":
-            colour = "red"
+        colour = "red" if row.error else colours.get(row.kind, "green")
         bar = Text(" " * start) + Text("█" * min(width, bar_width - start), style=colour)
-        tokens_in = a.get(attr.GEN_AI_USAGE_INPUT_TOKENS, a.get(attr.TOTAL_INPUT_TOKENS))
-        tokens_out = a.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS, a.get(attr.TOTAL_OUTPUT_TOKENS))
-        cost = a.get(attr.COST_USD, a.get(attr.TOTAL_COST_USD))
-        if not tokens_in and not tokens_out and not cost:  # a tool that called no model: nothing to show
-            tokens_in = tokens_out = cost = None
+        # A tool that called no model has nothing to show in the usage columns.
+        usage = bool(row.input_tokens or row.output_tokens or row.cost_usd)
         notes: list[str] = []
-        if attr.STOP_REASON in a:
-            notes.append(f"stop={a[attr.STOP_REASON]}")
-        if attr.ERROR_TYPE in a:
-            notes.append(f"ERROR {a[attr.ERROR_TYPE]}")
-        if a.get(attr.INTERRUPTED):
+        if row.kind == "turn" and row.stop_reason:
+            notes.append(f"stop={row.stop_reason}")
+        if row.error_type:
+            notes.append(f"ERROR {row.error_type}")
+        if row.interrupted:
             notes.append("interrupted")
-        if a.get(attr.INCOMPLETE):
+        if row.incomplete:
             notes.append("incomplete")
-        if a.get(attr.COST_SOURCE) in ("unpriced", "no_usage"):
-            notes.append(str(a[attr.COST_SOURCE]))
+        cost_source = row.span.attributes.get(attr.COST_SOURCE)
+        if cost_source in ("unpriced", "no_usage"):
+            notes.append(str(cost_source))
         table.add_row(
-            Text("  " * row.depth + row.span.name, style="red" if row.span.status == "ERROR" else ""),
+            Text("  " * row.depth + row.label, style="red" if row.span.status == "ERROR" else ""),
             bar,
             f"{row.duration_ms:.2f}",
-            "" if tokens_in is None else f"{tokens_in}→{tokens_out}",
-            _usd(cost) if isinstance(cost, (int, float)) else "",
-            Text(" ".join(notes), style="red" if attr.ERROR_TYPE in a else "dim"),
+            f"{row.input_tokens}→{row.output_tokens}" if usage and row.input_tokens is not None else "",
+            _usd(row.cost_usd) if usage and row.cost_usd is not None else "",
+            Text(" ".join(notes), style="red" if row.error_type else "dim"),
         )
     root = rows[0].span
     line(f"run {root.span_id}  trace {root.trace_id}  started {_when(root.start_ns)}")

@@ -1,4 +1,4 @@
-"""Configuration: ``TURNTRACE_*`` environment variables and the resolved settings of a handler."""
+"""Configuration: a handler's settings resolved once, argument > ``TURNTRACE_*`` env (see ``env.py``) > default."""
 
 from langchain_turntrace.config._settings import ConfigError, Settings, resolve_settings
 

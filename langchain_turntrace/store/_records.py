@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_turntrace import attributes as attr
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
+
+
+Role = Literal["agent", "turn", "chat", "tool", "other"]
+"""A span's place in the turn tree: agent run, turn, model call, tool call, or something not ours."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +35,20 @@ class StoredSpan:
 
     @property
     def operation(self) -> str | None:
-        value = self.attributes.get("gen_ai.operation.name")
+        value = self.attributes.get(attr.GEN_AI_OPERATION_NAME)
         return value if isinstance(value, str) else None
+
+    @property
+    def role(self) -> Role:
+        operation = self.operation
+        if operation == "invoke_agent":
+            return "agent"
+        if operation == "execute_tool":
+            return "tool"
+        if attr.TURN_INDEX in self.attributes:
+            return "turn"
+        # Every other gen_ai operation we emit is a model call (chat, text_completion, ...).
+        return "chat" if operation else "other"
 
 
 def stored_from_readable(span: ReadableSpan) -> StoredSpan:

@@ -50,7 +50,7 @@ class Node:
         self.trace = trace
         self.parent = parent
         self.start_ns = start_ns
-        self.span: Span = trace_invalid_span
+        self.span: Span = trace.INVALID_SPAN  # replaced by _start_span
         self.ended = False
         self.input_tokens = 0
         self.output_tokens = 0
@@ -113,9 +113,6 @@ class Node:
         self.span.set_status(Status(StatusCode.ERROR))
         self.span.set_attribute(attr.ERROR_TYPE, error_type(error))
         self._finish(end_ns)
-
-
-trace_invalid_span: Span = trace.INVALID_SPAN
 
 
 def error_type(error: BaseException) -> str:
@@ -194,11 +191,10 @@ class AgentRun(Node):
             if turn is not None and not turn.ended:
                 turn.pending_ids.discard(tool_call_id)
                 return turn
-        latest = self._latest_turn
-        return latest if latest is not None and not latest.ended else self
+        return self.open_turn_or_self()
 
-    def handoff_parent(self) -> Node:
-        """Where a subgraph agent started from this run nests: the open turn that handed off, else the run."""
+    def open_turn_or_self(self) -> Node:
+        """The latest turn while it is open, else the run: where an id-less tool call or a subgraph agent nests."""
         latest = self._latest_turn
         return latest if latest is not None and not latest.ended else self
 

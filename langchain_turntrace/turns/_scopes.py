@@ -149,7 +149,7 @@ class ChainScope:
                 assert base is not None
                 owner.sub_agent = AgentRun(
                     self.trace,
-                    agent.handoff_parent(),
+                    agent.open_turn_or_self(),  # the turn that handed off, else the run
                     owner.name,
                     start_ns=owner.start_ns,
                     base_namespace=namespace[: len(base) + 1],

@@ -27,10 +27,6 @@ class WiringError(AssertionError):
     """Raised by assert_well_wired: the message lists every failed check."""
 
 
-def _kind(span: StoredSpan) -> str:
-    return span.operation or span.name.split(" ")[0]
-
-
 def check_run(
     spans: Iterable[StoredSpan | ReadableSpan],
     *,
@@ -40,12 +36,12 @@ def check_run(
     """Every check, passed or not, over the spans of one or more complete agent runs."""
     rows = [s if isinstance(s, StoredSpan) else stored_from_readable(s) for s in spans]
     by_id = {s.span_id: s for s in rows}
-    parent_kind = {s.span_id: _kind(by_id[s.parent_span_id]) if s.parent_span_id in by_id else None for s in rows}
+    parent_role = {s.span_id: by_id[s.parent_span_id].role if s.parent_span_id in by_id else None for s in rows}
     checks: list[Check] = []
 
     roots = [s for s in rows if s.parent_span_id not in by_id]
     root_traces = Counter(s.trace_id for s in roots)
-    bad_roots = [s.name for s in roots if _kind(s) != "invoke_agent"]
+    bad_roots = [s.name for s in roots if s.role != "agent"]
     many = [t for t, n in root_traces.items() if n > 1]
     checks.append(
         Check(
@@ -60,8 +56,8 @@ def check_run(
         )
     )
 
-    turns = [s for s in rows if _kind(s) == "turn"]
-    stray_turns = [s.name for s in turns if parent_kind[s.span_id] != "invoke_agent"]
+    turns = [s for s in rows if s.role == "turn"]
+    stray_turns = [s.name for s in turns if parent_role[s.span_id] != "agent"]
     checks.append(
         Check(
             "turns under the agent",
@@ -74,8 +70,8 @@ def check_run(
         )
     )
 
-    tools = [s for s in rows if _kind(s) == "execute_tool" and s.attributes.get(attr.GEN_AI_TOOL_CALL_ID)]
-    stray_tools = [s.name for s in tools if parent_kind[s.span_id] != "turn"]
+    tools = [s for s in rows if s.role == "tool" and s.attributes.get(attr.GEN_AI_TOOL_CALL_ID)]
+    stray_tools = [s.name for s in tools if parent_role[s.span_id] != "turn"]
     checks.append(
         Check(
             "tool calls under their turn",
@@ -86,7 +82,7 @@ def check_run(
         )
     )
 
-    chats = [s for s in rows if _kind(s) in ("chat", "text_completion")]
+    chats = [s for s in rows if s.role == "chat"]
     no_tokens = [s.name for s in chats if attr.GEN_AI_USAGE_INPUT_TOKENS not in s.attributes]
     unpriced = sorted({s.name for s in chats if s.attributes.get(attr.COST_SOURCE) == "unpriced"})
     no_cost = [

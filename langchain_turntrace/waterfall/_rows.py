@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from langchain_turntrace import attributes as attr
-from langchain_turntrace.store._records import StoredSpan
-
-Kind = Literal["agent", "turn", "chat", "tool", "other"]
+from langchain_turntrace.store._records import Role, StoredSpan
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +20,7 @@ class WaterfallRow:
 
     depth: int
     span: StoredSpan
-    kind: Kind
+    kind: Role
     label: str
     offset_ms: float
     duration_ms: float
@@ -76,7 +74,7 @@ def _ordered(spans: list[StoredSpan]) -> list[StoredSpan]:
 
 def _row(span: StoredSpan, depth: int, origin_ns: int) -> WaterfallRow:
     a = span.attributes
-    kind = span_kind(span)
+    kind = span.role
     if kind == "chat":
         tokens = (_int(a.get(attr.GEN_AI_USAGE_INPUT_TOKENS)), _int(a.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS)))
         cost = _float(a.get(attr.COST_USD))
@@ -100,18 +98,6 @@ def _row(span: StoredSpan, depth: int, origin_ns: int) -> WaterfallRow:
         incomplete=a.get(attr.INCOMPLETE) is True,
         interrupted=a.get(attr.INTERRUPTED) is True,
     )
-
-
-def span_kind(span: StoredSpan) -> Kind:
-    operation = span.operation
-    if operation == "invoke_agent":
-        return "agent"
-    if operation == "execute_tool":
-        return "tool"
-    if attr.TURN_INDEX in span.attributes:
-        return "turn"
-    # Every other gen_ai operation we emit is a model call (chat, text_completion, ...).
-    return "chat" if operation else "other"
 
 
 def _int(value: Any) -> int | None:
