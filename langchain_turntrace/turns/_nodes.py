@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
@@ -50,7 +50,7 @@ class Node:
         self.trace = trace
         self.parent = parent
         self.start_ns = start_ns
-        self.span: Span = trace.INVALID_SPAN  # replaced by _start_span
+        self.span: Span = INVALID_SPAN  # replaced by _start_span
         self.ended = False
         self.input_tokens = 0
         self.output_tokens = 0
