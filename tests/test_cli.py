@@ -60,6 +60,19 @@ def test_runs(demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch:
     assert json.loads(out) == []
 
 
+def test_runs_fit_an_80_column_terminal(demo_store: Path) -> None:
+    result = turntrace("runs", store=demo_store, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    row = next(line for line in lines if "travel_agent" in line)
+    # Nothing a triager needs is cut: the run id to open, the session, the cost, the status.
+    assert row.split()[2].startswith("demo-")
+    assert "$0.0124" in row
+    assert row.split()[-1] == "ok"
+    assert "…" not in row
+
+
 def test_show_and_html(
     demo_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

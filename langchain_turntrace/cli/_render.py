@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -22,8 +23,8 @@ def line(text: str) -> None:
     _console.print(text, markup=False)
 
 
-def _when(start_ns: int) -> str:
-    return datetime.fromtimestamp(start_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+def _when(start_ns: int, *, short: bool = False) -> str:
+    return datetime.fromtimestamp(start_ns / 1e9).strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
 
 
 def _usd(value: float | None) -> str:
@@ -34,36 +35,31 @@ def runs_table(rows: Sequence[RunSummary], path: Path) -> None:
     if not rows:
         line(f"no agent runs in {path} for these filters; trace one with `turntrace demo`")
         return
-    table = Table(title="agent runs", title_justify="left")
-    for column in (
-        "start",
-        "run",
-        "agent",
-        "session",
-        "user",
-        "turns",
-        "tools",
-        "tokens in→out",
-        "cost",
-        "duration",
-        "status",
-    ):
-        table.add_column(column, justify="right" if column in ("turns", "tools", "cost", "duration") else "left")
+    # A narrow terminal (under 120 columns) keeps what triage needs; --json and a wider one show every column.
+    wide = _console.width >= 120
+    table = Table(title="agent runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    names = ("start", "run", "agent", "session", "user") if wide else ("run", "agent", "session")
+    numbers = ("turns", "tools", "tokens in→out", "cost", "ms") if wide else ("turns", "tools", "cost", "ms")
+    for column in names:
+        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=24)
+    for column in (*numbers, "status"):
+        table.add_column(column, justify="left" if column == "status" else "right", no_wrap=True)
     for row in rows:
         status = Text(row.status, style="red" if row.status == "error" else "yellow" if row.status != "ok" else "green")
-        table.add_row(
-            _when(row.start_ns),
-            row.run_id[:12],
-            row.agent or "",
-            row.session or "",
-            row.user_id or "",
-            str(row.turns),
-            str(row.tool_calls),
-            f"{row.input_tokens}→{row.output_tokens}",
-            _usd(row.cost_usd),
-            f"{row.duration_ms:.0f} ms",
-            status,
-        )
+        cells: dict[str, str | Text] = {
+            "start": _when(row.start_ns, short=True),
+            "run": row.run_id[:12],
+            "agent": row.agent or "",
+            "session": row.session or "",
+            "user": row.user_id or "",
+            "turns": str(row.turns),
+            "tools": str(row.tool_calls),
+            "tokens in→out": f"{row.input_tokens}→{row.output_tokens}",
+            "cost": _usd(row.cost_usd),
+            "ms": f"{row.duration_ms:.0f}",
+            "status": status,
+        }
+        table.add_row(*(cells[c] for c in (*names, *numbers, "status")))
     _console.print(table)
 
 
