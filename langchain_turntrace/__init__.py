@@ -11,5 +11,6 @@ from langchain_turntrace.config import ConfigError
 from langchain_turntrace.handler import TurnTraceCallbackHandler
 from langchain_turntrace.turns import tags
 from langchain_turntrace.version import __version__
+from langchain_turntrace.wiring import configure, trace_every_run
 
-__all__ = ["ConfigError", "TurnTraceCallbackHandler", "__version__", "tags"]
+__all__ = ["ConfigError", "TurnTraceCallbackHandler", "__version__", "configure", "tags", "trace_every_run"]

@@ -33,3 +33,17 @@ it); never for production, where tracing must not break the agent."""
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 """The OTel GenAI opt-in for recording message and tool content (``true``/``false``, or the newer
 ``SPAN_ONLY``/``SPAN_AND_EVENT``/``EVENT_ONLY``/``NO_CONTENT``). Default: no content."""
+
+TURNTRACE_BACKEND: Final = "TURNTRACE_BACKEND"
+"""Where ``configure()`` (and zero-code tracing) sends spans: ``local`` (default: the SQLite store),
+``otlp`` (OTLP/HTTP, configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables), ``langsmith``
+(``LANGSMITH_API_KEY`` / ``LANGSMITH_ENDPOINT`` / ``LANGSMITH_PROJECT``), ``console`` (JSON on stdout) or
+``none`` (tracing off)."""
+
+TURNTRACE_TRACING: Final = "TURNTRACE_TRACING"
+"""``true`` traces every LangChain / LangGraph run in the process through ``TURNTRACE_BACKEND`` without
+``callbacks=``: no code change. A handler passed explicitly is not doubled. Default ``false``."""
+
+TURNTRACE_FLUSH_TIMEOUT_S: Final = "TURNTRACE_FLUSH_TIMEOUT_S"
+"""Seconds the program's exit (and ``handler.flush()``) waits for spans to reach a slow or unreachable
+backend before giving up on them. Default 5."""

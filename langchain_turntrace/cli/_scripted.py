@@ -7,7 +7,7 @@ from pathlib import Path
 
 from langchain_core.messages import HumanMessage
 
-from langchain_turntrace.backends import local_store_provider
+from langchain_turntrace.backends import provider_for
 from langchain_turntrace.demo import build_agent
 from langchain_turntrace.handler import TurnTraceCallbackHandler
 from langchain_turntrace.store import RunSummary, SpanStore
@@ -16,7 +16,7 @@ from langchain_turntrace.store import RunSummary, SpanStore
 def run_scripted_session(path: Path, *, session_prefix: str, runs: int) -> list[RunSummary]:
     """``runs`` agent runs in one fresh session, flushed to the store and read back from it."""
     session_id = f"{session_prefix}-{uuid.uuid4().hex[:8]}"
-    provider = local_store_provider(path)
+    provider = provider_for("local", store_path=path)
     handler = TurnTraceCallbackHandler(
         tracer_provider=provider, session_id=session_id, user_id="demo-user", feature="travel", agent_version="demo-1"
     )
@@ -25,7 +25,7 @@ def run_scripted_session(path: Path, *, session_prefix: str, runs: int) -> list[
             {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]},
             config={"callbacks": [handler]},
         )
-    if not provider.force_flush(timeout_millis=30_000):
+    if not handler.flush(timeout_s=30):
         raise ValueError(f"could not write spans to {str(path)!r} within 30 s; is the disk full or the file locked?")
     with SpanStore.open(path, create=False) as store:
         found = store.runs(None, session_id, None, None, limit=runs)

@@ -1,5 +1,23 @@
 """Configuration: a handler's settings resolved once, argument > ``TURNTRACE_*`` env (see ``env.py``) > default."""
 
+from langchain_turntrace.config._backend import (
+    BACKENDS,
+    Backend,
+    BackendSettings,
+    resolve_backend,
+    resolve_flush_timeout_s,
+    tracing_enabled,
+)
 from langchain_turntrace.config._settings import ConfigError, Settings, resolve_settings
 
-__all__ = ["ConfigError", "Settings", "resolve_settings"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendSettings",
+    "ConfigError",
+    "Settings",
+    "resolve_backend",
+    "resolve_flush_timeout_s",
+    "resolve_settings",
+    "tracing_enabled",
+]

@@ -45,11 +45,11 @@ def resolve_settings(
         prices=_prices(prices, environ),
         default_feature=environ.get(env.TURNTRACE_FEATURE) or None,
         default_agent_version=environ.get(env.TURNTRACE_AGENT_VERSION) or None,
-        strict=_flag(env.TURNTRACE_STRICT, environ.get(env.TURNTRACE_STRICT, "")),
+        strict=parse_flag(env.TURNTRACE_STRICT, environ.get(env.TURNTRACE_STRICT, "")),
     )
 
 
-def _flag(name: str, raw: str) -> bool:
+def parse_flag(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -69,7 +69,7 @@ def _capture_content(arg: bool | None, environ: Mapping[str, str]) -> bool:
     if value in _CAPTURE_OFF:
         return False
     try:
-        return _flag(name, raw)
+        return parse_flag(name, raw)
     except ConfigError:
         raise ConfigError(f"{name}={raw!r} is not understood; use true/false (or SPAN_ONLY / NO_CONTENT).") from None
 

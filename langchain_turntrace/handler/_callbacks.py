@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from langchain_core.runnables.config import var_child_runnable_config
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
-from langchain_turntrace.config import resolve_settings
+from langchain_turntrace.backends import flush_within
+from langchain_turntrace.config import resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
 from langchain_turntrace.handler._errors import never_raises
 from langchain_turntrace.hashing import InputHasher
@@ -65,6 +67,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         prices: Mapping[str, Mapping[str, float]] | str | Path | None = None,
         capture_content: bool | None = None,
         hash_key: str | bytes | None = None,
+        flush_timeout_s: float | None = None,
     ) -> None:
         super().__init__()
         settings = resolve_settings(capture_content=capture_content, hash_key=hash_key, prices=prices)
@@ -75,10 +78,38 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._agent_name = agent_name
         self._arg_tags = Tags(session_id, user_id, feature, agent_version)
         self._env_tags = Tags(feature=settings.default_feature, agent_version=settings.default_agent_version)
-        tracer = _provider(tracer_provider).get_tracer("langchain_turntrace", __version__)
-        self._turns = TurnTracer(tracer, PriceBook(settings.prices), capture_content=settings.capture_content)
+        self._flush_timeout_s = resolve_flush_timeout_s(flush_timeout_s)
+        self._tracer_provider = tracer_provider
+        self._prices = PriceBook(settings.prices)
+        self._turn_tracer: TurnTracer | None = None  # built at the first run: see _turns
+        self._turn_tracer_lock = threading.Lock()
         self._runs: dict[UUID, _Entry] = {}
         self._members: dict[UUID, list[UUID]] = {}
+
+    @property
+    def _turns(self) -> TurnTracer:
+        """Built at the first run, not at construction, so a handler made before the app sets its global
+        tracer provider (zero-code tracing, an import-time handler) still follows that provider."""
+        turns = self._turn_tracer
+        if turns is None:
+            with self._turn_tracer_lock:
+                turns = self._turn_tracer
+                if turns is None:
+                    self._tracer_provider = _provider(self._tracer_provider)
+                    tracer = self._tracer_provider.get_tracer("langchain_turntrace", __version__)
+                    turns = TurnTracer(tracer, self._prices, capture_content=self._capture)
+                    self._turn_tracer = turns
+        return turns
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Sends the spans of finished runs now; waits at most ``timeout_s`` (default ``TURNTRACE_FLUSH_TIMEOUT_S``,
+        5 s) however slow the backend. True when everything reached it.
+
+        >>> handler.flush(timeout_s=2)  # doctest: +SKIP  # e.g. before a serverless function returns
+        """
+        if self._turn_tracer is None:
+            return True  # nothing traced yet
+        return flush_within(self._tracer_provider, self._flush_timeout_s if timeout_s is None else timeout_s)
 
     @property
     def open_runs(self) -> int:
@@ -322,9 +353,9 @@ def _provider(given: TracerProvider | None) -> TracerProvider:
         return given
     current = trace.get_tracer_provider()
     if isinstance(current, trace.ProxyTracerProvider):  # nothing configured: the local store is the default
-        from langchain_turntrace.backends import local_store_provider
+        from langchain_turntrace.backends import provider_for
 
-        return local_store_provider()
+        return provider_for("local")
     return current
 
 

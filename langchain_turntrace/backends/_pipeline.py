@@ -1,0 +1,56 @@
+"""How a backend becomes a TracerProvider: OTel resource from the environment, flushed at exit within a bound."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+_log = logging.getLogger("langchain_turntrace")
+
+
+def provider_with(processor: SpanProcessor, *, flush_timeout_s: float) -> TracerProvider:
+    """A provider feeding ``processor``; ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` name the resource.
+
+    The SDK's own exit hook waits as long as the exporter does (an OTLP retry loop can take a minute);
+    ours gives the backend ``flush_timeout_s`` and then lets the program exit.
+    """
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    atexit.register(shutdown_within, provider, flush_timeout_s)
+    return provider
+
+
+def shutdown_within(provider: TracerProvider, timeout_s: float) -> bool:
+    """Flushes and shuts ``provider`` down, giving up after ``timeout_s``. True if it finished in time."""
+    if run_within(provider.shutdown, timeout_s):
+        return True
+    _log.warning(
+        "turntrace: the trace backend did not finish within %.1f s at exit; spans not yet sent are lost. "
+        "Check that the backend is reachable, or raise TURNTRACE_FLUSH_TIMEOUT_S.",
+        timeout_s,
+    )
+    return False
+
+
+def flush_within(provider: object, timeout_s: float) -> bool:
+    """Sends pending spans, waiting at most ``timeout_s``; True if everything was exported in time."""
+    force_flush = getattr(provider, "force_flush", None)
+    if force_flush is None:  # the API's no-op provider: nothing is pending
+        return True
+    outcome: list[bool] = []
+    finished = run_within(lambda: outcome.append(bool(force_flush(int(timeout_s * 1000)))), timeout_s)
+    return finished and outcome == [True]
+
+
+def run_within(work: Callable[[], object], timeout_s: float) -> bool:
+    """Runs ``work`` on a daemon thread (an exporter stuck in a retry loop cannot hold the program); True if
+    it returned within ``timeout_s``."""
+    worker = threading.Thread(target=work, name="turntrace-flush", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    return not worker.is_alive()

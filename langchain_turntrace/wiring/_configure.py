@@ -1,0 +1,40 @@
+"""configure(): the chosen backend's provider (built once per process) and a handler that sends to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from langchain_turntrace.backends import provider_for
+from langchain_turntrace.config import resolve_backend
+from langchain_turntrace.handler import TurnTraceCallbackHandler
+
+
+def configure(
+    backend: str | None = None,
+    *,
+    store_path: str | Path | None = None,
+    flush_timeout_s: float | None = None,
+    **handler_options: Any,
+) -> TurnTraceCallbackHandler:
+    """A handler whose spans go to ``backend``: ``local`` (default), ``otlp``, ``langsmith``, ``console`` or
+    ``none``; without the argument, ``TURNTRACE_BACKEND`` chooses. The backend's exporter is built once per
+    process, so configuring again (say, per request) never sends a span twice.
+
+    >>> handler = configure("otlp", feature="support-bot")  # doctest: +SKIP  # OTEL_EXPORTER_OTLP_ENDPOINT
+    >>> agent.invoke(inputs, config={"callbacks": [handler]})  # doctest: +SKIP
+
+    ``handler_options`` are ``TurnTraceCallbackHandler``'s (``session_id``, ``feature``, ``prices``, ...);
+    ``store_path`` is the local store's file (default ``TURNTRACE_STORE``). Bad values raise ``ConfigError``.
+    """
+    if "tracer_provider" in handler_options:
+        raise TypeError("configure() builds the tracer provider; pass tracer_provider= to TurnTraceCallbackHandler")
+    settings = resolve_backend(backend, flush_timeout_s)
+    provider = provider_for(
+        settings.backend,
+        flush_timeout_s=settings.flush_timeout_s,
+        store_path=None if store_path is None else Path(store_path),
+    )
+    return TurnTraceCallbackHandler(
+        tracer_provider=provider, flush_timeout_s=settings.flush_timeout_s, **handler_options
+    )
