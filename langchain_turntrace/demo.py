@@ -56,14 +56,3 @@ def build_agent() -> CompiledStateGraph[MessagesState, None, MessagesState, Mess
     graph.add_conditional_edges("agent", tools_condition)
     graph.add_edge("tools", "agent")
     return graph.compile(name="travel_agent")  # pyright: ignore[reportUnknownMemberType]  # same LangGraph generics
-
-
-def main() -> None:
-    """Same as ``turntrace demo``."""
-    from langchain_turntrace.cli import main as cli_main
-
-    raise SystemExit(cli_main(["demo"]))
-
-
-if __name__ == "__main__":
-    main()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from langchain_turntrace.cli import main
+from tests.slow_server import SlowServer
 
 ENV_WIDTH = {"COLUMNS": "200"}
 
@@ -133,6 +134,33 @@ def test_verify_fails_on_short_retention(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "✗ retention >= 30 days: 7 days" in result.stdout
     assert "1 check(s) failed" in result.stdout
+
+
+def test_verify_through_otlp_checks_what_was_sent_and_that_the_collector_took_it(tmp_path: Path) -> None:
+    with SlowServer(delay_s=0) as collector:  # answers 200 at once: a healthy collector
+        env = {"TURNTRACE_BACKEND": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url("")}
+        result = turntrace("verify", store=tmp_path / "unused.db", env=env)
+        assert collector.requests >= 1
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "through otlp backend" in result.stdout
+    assert "✓ otlp backend accepted every span: 20 of 20 span(s) accepted" in result.stdout
+    assert not (tmp_path / "unused.db").exists()
+
+
+def test_verify_through_an_unreachable_collector_fails_and_says_where_to_look(tmp_path: Path) -> None:
+    with SlowServer(delay_s=0) as closed:
+        endpoint = closed.url("")
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_TIMEOUT": "1"}
+    result = turntrace("verify", "--backend", "otlp", store=tmp_path / "unused.db", env=env)
+    assert result.returncode == 1
+    assert "✗ otlp backend accepted every span: 0 of 20 span(s) accepted: is the collector at" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_verify_with_tracing_off_fails(tmp_path: Path) -> None:
+    result = turntrace("verify", store=tmp_path / "v.db", env={"TURNTRACE_BACKEND": "none"})
+    assert result.returncode == 1
+    assert "✗ backend configured: TURNTRACE_BACKEND=none turns tracing off" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 """Backends: OTel SDK pipelines the handler's spans flow into (the handler never calls them directly)."""
 
-from langchain_turntrace.backends._local import local_store_provider
 from langchain_turntrace.backends._pipeline import flush_within, shutdown_within
-from langchain_turntrace.backends._select import provider_for
+from langchain_turntrace.backends._select import exporter_for, provider_for
 
-__all__ = ["flush_within", "local_store_provider", "provider_for", "shutdown_within"]
+__all__ = ["exporter_for", "flush_within", "provider_for", "shutdown_within"]

@@ -7,26 +7,13 @@ import threading
 from pathlib import Path
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from langchain_turntrace.backends._pipeline import provider_with
 from langchain_turntrace.store import default_store_path
 
 _providers: dict[tuple[str, str], trace.TracerProvider] = {}
 _lock = threading.Lock()
-
-
-def provider_for(backend: str, *, flush_timeout_s: float = 5.0, store_path: Path | None = None) -> trace.TracerProvider:
-    """The provider for ``backend`` (``local``, ``otlp``, ``langsmith``, ``console``, ``none``), built once.
-
-    >>> provider = provider_for("otlp")  # doctest: +SKIP  # OTEL_EXPORTER_OTLP_* say where
-    """
-    key = _key(backend, store_path)
-    with _lock:
-        provider = _providers.get((backend, key))
-        if provider is None:
-            provider = _build(backend, flush_timeout_s, store_path)
-            _providers[(backend, key)] = provider
-        return provider
-
 
 # A provider is shared only by configurations that send to the same place.
 _PLACE_VARS = {
@@ -35,29 +22,52 @@ _PLACE_VARS = {
 }
 
 
-def _key(backend: str, store_path: Path | None) -> str:
+def provider_for(backend: str, *, flush_timeout_s: float = 5.0, store_path: Path | None = None) -> trace.TracerProvider:
+    """The provider for ``backend`` (``local``, ``otlp``, ``langsmith``, ``console``, ``none``), built once.
+    Exporters sit behind a batch processor, so the agent never waits on disk or network.
+
+    >>> provider = provider_for("otlp")  # doctest: +SKIP  # OTEL_EXPORTER_OTLP_* say where
+    """
+    key = (backend, _place(backend, store_path))
+    with _lock:
+        provider = _providers.get(key)
+        if provider is None:
+            provider = _build(backend, flush_timeout_s, store_path)
+            _providers[key] = provider
+        return provider
+
+
+def exporter_for(backend: str, store_path: Path | None = None) -> SpanExporter:
+    """A new exporter for the exporter-based backends: ``local`` (the SQLite store at ``store_path``, default
+    ``TURNTRACE_STORE``), ``otlp`` (OTLP/HTTP; ``OTEL_EXPORTER_OTLP_*`` endpoint, headers, timeout,
+    compression, as every OTel SDK reads them) and ``console`` (JSON on stdout)."""
+    if backend == "local":
+        from langchain_turntrace.store import SqliteSpanExporter
+
+        return SqliteSpanExporter((store_path or default_store_path()).expanduser().resolve())
+    if backend == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()
+    if backend == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    raise ValueError(f"backend {backend!r} has no span exporter")
+
+
+def _place(backend: str, store_path: Path | None) -> str:
     if backend == "local":
         return str((store_path or default_store_path()).expanduser().resolve())
     return "\n".join(os.environ.get(name, "") for name in _PLACE_VARS.get(backend, ()))
 
 
 def _build(backend: str, flush_timeout_s: float, store_path: Path | None) -> trace.TracerProvider:
-    if backend == "local":
-        from langchain_turntrace.backends._local import local_store_provider
-
-        return local_store_provider(store_path, flush_timeout_s=flush_timeout_s)
-    if backend == "otlp":
-        from langchain_turntrace.backends._otlp import otlp_provider
-
-        return otlp_provider(flush_timeout_s=flush_timeout_s)
+    if backend == "none":
+        return trace.NoOpTracerProvider()
     if backend == "langsmith":
         from langchain_turntrace.backends._langsmith import langsmith_provider
 
         return langsmith_provider(flush_timeout_s=flush_timeout_s)
-    if backend == "console":
-        from langchain_turntrace.backends._console import console_provider
-
-        return console_provider(flush_timeout_s=flush_timeout_s)
-    if backend == "none":
-        return trace.NoOpTracerProvider()
-    raise ValueError(f"unknown backend {backend!r}")  # config.resolve_backend admits only the names above
+    exporter = exporter_for(backend, store_path)
+    return provider_with(BatchSpanProcessor(exporter), flush_timeout_s=flush_timeout_s)

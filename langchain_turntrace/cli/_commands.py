@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     if command == "demo":
         return _demo(path, as_json=args.json)
     if command == "verify":
-        return _verify(path, as_json=args.json)
+        return _verify(args.backend, path, as_json=args.json)
     with SpanStore.open(path, create=False) as store:
         if command == "runs":
             rows = store.runs(since_ns(args.since), args.session, args.user, args.feature, limit=args.limit)
@@ -60,7 +60,7 @@ def _write_html(target: Path, spans: list[StoredSpan]) -> None:
 
 
 def _demo(path: Path, *, as_json: bool) -> int:
-    from langchain_turntrace.cli._scripted import run_scripted_session
+    from langchain_turntrace.verify import run_scripted_session
 
     run_id = run_scripted_session(path, session_prefix="demo", runs=1)[0].run_id
     with SpanStore.open(path, create=False) as store:
@@ -74,16 +74,13 @@ def _demo(path: Path, *, as_json: bool) -> int:
     return 0
 
 
-def _verify(path: Path, *, as_json: bool) -> int:
-    from langchain_turntrace.cli._scripted import run_scripted_session
-    from langchain_turntrace.verify import check_run
+def _verify(backend: str | None, path: Path, *, as_json: bool) -> int:
+    from langchain_turntrace.config import resolve_backend
+    from langchain_turntrace.verify import verify_backend
 
-    runs = run_scripted_session(path, session_prefix="verify", runs=2)
-    with SpanStore.open(path, create=False) as store:
-        spans = [span for run in runs for span in store.run_spans(run.run_id)]
-        checks = check_run(spans, retention_days=store.retention_days)
+    target, checks = verify_backend(resolve_backend(backend).backend, path)
     if as_json:
         print(json.dumps([asdict(c) for c in checks], indent=2))
     else:
-        _render.checks(checks, f"local store {path}")
+        _render.checks(checks, target)
     return 0 if all(c.passed for c in checks) else 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from langchain_turntrace.cli import _commands
 from langchain_turntrace.cli._since import SinceError
-from langchain_turntrace.config import ConfigError
+from langchain_turntrace.config import BACKENDS, ConfigError
 from langchain_turntrace.store import StoreError
 
 _DIMENSIONS = ("model", "feature", "user", "day", "agent_version", "session")
@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     top.add_argument("--since", default="7d")
     top.add_argument("--limit", type=int, default=10)
 
-    commands.add_parser("verify", help="run one scripted session through the configured backend and check it")
+    verify = commands.add_parser("verify", help="run one scripted session through the configured backend and check it")
+    verify.add_argument("--backend", choices=BACKENDS, help="default: $TURNTRACE_BACKEND, else local")
     commands.add_parser("prune", help="apply the retention policy now")
     return parser
 

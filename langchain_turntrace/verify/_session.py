@@ -1,0 +1,116 @@
+"""One scripted session (the demo agent, no model provider) through a backend, and the checks over what arrived."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from langchain_turntrace.backends import exporter_for, flush_within, provider_for, shutdown_within
+from langchain_turntrace.handler import TurnTraceCallbackHandler
+from langchain_turntrace.store import RunSummary, SpanStore
+from langchain_turntrace.verify._checks import Check, check_run
+
+_FLUSH_TIMEOUT_S = 30.0
+
+
+def run_scripted_session(path: Path, *, session_prefix: str, runs: int) -> list[RunSummary]:
+    """``runs`` agent runs in one fresh session, flushed to the local store at ``path`` and read back from it."""
+    session_id = f"{session_prefix}-{uuid.uuid4().hex[:8]}"
+    handler = _tagged_handler(provider_for("local", store_path=path), session_id)
+    _run_agent(handler, runs)
+    if not handler.flush(timeout_s=_FLUSH_TIMEOUT_S):
+        raise ValueError(f"could not write spans to {str(path)!r} within 30 s; is the disk full or the file locked?")
+    with SpanStore.open(path, create=False) as store:
+        found = store.runs(None, session_id, None, None, limit=runs)
+    if len(found) != runs:
+        raise ValueError(f"{runs} run(s) were traced but {len(found)} reached {str(path)!r}; see the log above")
+    return found
+
+
+def verify_backend(backend: str, store_path: Path) -> tuple[str, list[Check]]:
+    """Runs two scripted agent runs through ``backend`` and checks them: read back from the local store, or,
+    for a backend we cannot read (OTLP, console), checked as sent and confirmed accepted by the backend."""
+    if backend == "local":
+        found = run_scripted_session(store_path, session_prefix="verify", runs=2)
+        with SpanStore.open(store_path, create=False) as store:
+            spans = [span for run in found for span in store.run_spans(run.run_id)]
+            return f"local store {store_path}", check_run(spans, retention_days=store.retention_days)
+    if backend == "none":
+        return "backend none", [
+            Check(
+                "backend configured",
+                False,
+                "TURNTRACE_BACKEND=none turns tracing off; choose local, otlp, langsmith or console",
+            )
+        ]
+    if backend == "langsmith":
+        raise ValueError("turntrace verify does not read LangSmith back yet; use TURNTRACE_BACKEND=local or otlp")
+    recorder = _Recording(exporter_for(backend))
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(recorder))
+    handler = _tagged_handler(provider, f"verify-{uuid.uuid4().hex[:8]}")
+    _run_agent(handler, 2)
+    flush_within(provider, _FLUSH_TIMEOUT_S)
+    shutdown_within(provider, 5.0)
+    checks = check_run(recorder.spans)
+    sent, accepted = len(recorder.spans), recorder.accepted
+    checks.append(
+        Check(
+            f"{backend} backend accepted every span",
+            sent > 0 and accepted == sent,
+            f"{accepted} of {sent} span(s) accepted"
+            if accepted == sent or backend != "otlp"
+            else f"{accepted} of {sent} span(s) accepted: is the collector at OTEL_EXPORTER_OTLP_ENDPOINT "
+            "(default http://localhost:4318) running and reachable?",
+        )
+    )
+    return f"{backend} backend", checks
+
+
+class _Recording(SpanExporter):
+    """Passes spans on to the real exporter and keeps them, with how many the backend accepted."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self.spans: list[ReadableSpan] = []
+        self.accepted = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self._inner.export(spans)
+        with self._lock:
+            self.spans.extend(spans)
+            if result is SpanExportResult.SUCCESS:
+                self.accepted += len(spans)
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def _tagged_handler(provider: trace.TracerProvider, session_id: str) -> TurnTraceCallbackHandler:
+    return TurnTraceCallbackHandler(
+        tracer_provider=provider, session_id=session_id, user_id="demo-user", feature="travel", agent_version="demo-1"
+    )
+
+
+def _run_agent(handler: TurnTraceCallbackHandler, runs: int) -> None:
+    from langchain_core.messages import HumanMessage
+
+    from langchain_turntrace.demo import build_agent  # lazy: demo imports testing, which imports verify
+
+    for _ in range(runs):
+        build_agent().invoke(  # pyright: ignore[reportUnknownMemberType]  # LangGraph's add_node generics
+            {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]},
+            config={"callbacks": [handler]},
+        )
