@@ -208,3 +208,27 @@ def test_global_handler_reports_what_traces_every_run(every_run: None) -> None:
     handler = configure("none")
     trace_every_run(handler)
     assert global_handler() is handler
+
+
+def test_a_handler_made_before_the_app_sets_its_provider_follows_that_provider() -> None:
+    body = """
+        from langchain_core.messages import HumanMessage
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        from langchain_turntrace import TurnTraceCallbackHandler
+        from tests.agents import three_turn_agent
+
+        handler = TurnTraceCallbackHandler()  # at import time, say, before the app's telemetry set-up
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        three_turn_agent().invoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [handler]})
+        print(len(exporter.get_finished_spans()))
+    """
+    result = script(body, {"TURNTRACE_STORE": "/nonexistent/dir/never-written.db"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "10\n"
