@@ -20,6 +20,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.contract import check_contract
 from tests.spans import Spans
 
+pytest_plugins = ["tests.phoenix"]
+
 
 @pytest.fixture
 def exporter() -> InMemorySpanExporter:
