@@ -7,10 +7,19 @@ under the turn that asked for it, tokens and cost in USD on each.
 ...     agent.invoke({"messages": [("user", "hi")]}, config={"callbacks": [handler]})  # doctest: +SKIP
 """
 
+from langchain_turntrace.backends import dropped_spans
 from langchain_turntrace.config import ConfigError
 from langchain_turntrace.handler import TurnTraceCallbackHandler
 from langchain_turntrace.turns import tags
 from langchain_turntrace.version import __version__
 from langchain_turntrace.wiring import configure, trace_every_run
 
-__all__ = ["ConfigError", "TurnTraceCallbackHandler", "__version__", "configure", "tags", "trace_every_run"]
+__all__ = [
+    "ConfigError",
+    "TurnTraceCallbackHandler",
+    "__version__",
+    "configure",
+    "dropped_spans",
+    "tags",
+    "trace_every_run",
+]

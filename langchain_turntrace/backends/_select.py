@@ -7,8 +7,9 @@ import threading
 from pathlib import Path
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 
+from langchain_turntrace.backends._batching import BatchingProcessor
 from langchain_turntrace.backends._pipeline import provider_with
 from langchain_turntrace.store import default_store_path
 
@@ -24,7 +25,8 @@ _PLACE_VARS = {
 
 def provider_for(backend: str, *, flush_timeout_s: float = 5.0, store_path: Path | None = None) -> trace.TracerProvider:
     """The provider for ``backend`` (``local``, ``otlp``, ``langsmith``, ``console``, ``none``), built once.
-    Exporters sit behind a batch processor, so the agent never waits on disk or network.
+    Exporters sit behind a bounded batching processor: the agent never waits on disk or network, and what an
+    outage drops is counted (``dropped_spans()``).
 
     >>> provider = provider_for("otlp")  # doctest: +SKIP  # OTEL_EXPORTER_OTLP_* say where
     """
@@ -70,4 +72,4 @@ def _build(backend: str, flush_timeout_s: float, store_path: Path | None) -> tra
 
         return langsmith_provider(flush_timeout_s=flush_timeout_s)
     exporter = exporter_for(backend, store_path)
-    return provider_with(BatchSpanProcessor(exporter), flush_timeout_s=flush_timeout_s)
+    return provider_with(BatchingProcessor(exporter, backend=backend), flush_timeout_s=flush_timeout_s)
