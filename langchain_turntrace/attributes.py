@@ -56,6 +56,7 @@ __all__ = [
     "INCOMPLETE",
     "INPUT_HASH",
     "INTERRUPTED",
+    "LINK_KIND",
     "LATENCY_MS",
     "RETURN_SHAPE_HASH",
     "SESSION_ID",
@@ -94,3 +95,5 @@ INPUT_HASH: Final = "turntrace.input_hash"
 RETURN_SHAPE_HASH: Final = "turntrace.return_shape_hash"
 INTERRUPTED: Final = "turntrace.interrupted"
 INCOMPLETE: Final = "turntrace.incomplete"
+LINK_KIND: Final = "turntrace.link_kind"
+"""On a span link: ``resumes`` links a resumed run's agent span to the interrupted run it continues."""

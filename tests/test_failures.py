@@ -114,8 +114,10 @@ def test_interrupt_is_not_an_error(provider: TracerProvider, spans: Spans) -> No
     )
     tool_span = spans.one("execute_tool approve")
     assert spans.attrs(tool_span)["turntrace.interrupted"] is True
+    first_root = spans.roots()[0]
+    assert spans.attrs(first_root)["turntrace.interrupted"] is True  # the run paused: `turntrace runs` says so
     assert all(s.status.status_code is StatusCode.UNSET for s in spans.all())
-    assert spans.attrs(spans.roots()[0])["session.id"] == "t-1"  # thread_id is the session
+    assert spans.attrs(first_root)["session.id"] == "t-1"  # thread_id is the session
 
     agent.invoke(Command(resume="yes"), config=config)
     second_root = spans.roots()[1]
@@ -123,4 +125,14 @@ def test_interrupt_is_not_an_error(provider: TracerProvider, spans: Spans) -> No
         "invoke_agent agent", "  execute_tool approve", "  turn 1", "    chat gpt-4o-mini"
     )
     assert second_root.status.status_code is StatusCode.UNSET
+    assert "turntrace.interrupted" not in spans.attrs(second_root)
+    # The resumed run links to the run it continues: same thread, a new trace.
+    assert [(link.context, dict(link.attributes or {})) for link in second_root.links] == [
+        (first_root.context, {"turntrace.link_kind": "resumes"})
+    ]
+    assert second_root.context is not None and first_root.context is not None
+    assert second_root.context.trace_id != first_root.context.trace_id
+
+    agent.invoke(INPUT, config={**config, "configurable": {"thread_id": "t-2"}})
+    assert spans.roots()[2].links == ()  # another thread resumes nothing
     assert handler.open_runs == 0

@@ -189,7 +189,7 @@ def test_markers_for_errors_interrupts_and_cut_short_runs(provider: TracerProvid
     config: dict[str, Any] = {"callbacks": [handler], "configurable": {"thread_id": "t-1"}}
     create_agent(model, [approve], checkpointer=InMemorySaver()).invoke(INPUT, config=config)
     interrupted = stored(spans)[spans_before:]
-    assert [r.label for r in build_rows(interrupted) if r.interrupted] == ["execute_tool approve"]
+    assert [r.label for r in build_rows(interrupted) if r.interrupted] == ["invoke_agent agent", "execute_tool approve"]
     assert '<span class="badge interrupted">⏸ interrupted</span>' in render_html(interrupted)
 
     spans_before = len(spans.all())

@@ -178,7 +178,8 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         run_name = name or (serialized or {}).get("name") or "agent"
         if parent is None or parent.children is None:
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
-            scope = self._turns.start_agent(agent_name, self._tag_attributes(metadata), namespace)
+            resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
+            scope = self._turns.start_agent(agent_name, self._tag_attributes(metadata), namespace, resume_key)
             self._register(run_id, scope, scope, None)
         else:
             if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):

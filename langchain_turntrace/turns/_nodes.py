@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanContext, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
@@ -19,16 +19,22 @@ from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, Model
 class Trace:
     """What every node of one agent run's tree shares: the lock, the tracer, the price book, the tags."""
 
-    __slots__ = ("capture_content", "lock", "prices", "tag_attributes", "tracer")
+    __slots__ = ("capture_content", "lock", "on_interrupted", "prices", "tag_attributes", "tracer")
 
     def __init__(
-        self, tracer: Tracer, prices: PriceBook, tag_attributes: Mapping[str, AttributeValue], capture_content: bool
+        self,
+        tracer: Tracer,
+        prices: PriceBook,
+        tag_attributes: Mapping[str, AttributeValue],
+        capture_content: bool,
+        on_interrupted: Callable[[SpanContext], None] | None = None,
     ) -> None:
         self.lock = threading.RLock()  # parallel tool calls of one run end on different threads
         self.tracer = tracer
         self.prices = prices
         self.tag_attributes = dict(tag_attributes)
         self.capture_content = capture_content
+        self.on_interrupted = on_interrupted  # told the root's span context when an interrupted run ends
 
 
 class Node:
@@ -58,13 +64,18 @@ class Node:
         self._open_children: dict[Node, None] = {}  # insertion-ordered set
 
     def _start_span(
-        self, name: str, kind: SpanKind, attributes: dict[str, AttributeValue], context: Context | None = None
+        self,
+        name: str,
+        kind: SpanKind,
+        attributes: dict[str, AttributeValue],
+        context: Context | None = None,
+        links: Sequence[Link] = (),
     ) -> None:
         attributes.update(self.trace.tag_attributes)
         if context is None:
             context = trace.set_span_in_context(self.parent.span) if self.parent is not None else None
         self.span = self.trace.tracer.start_span(
-            name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns
+            name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns, links=links
         )
         if self.parent is not None:
             self.parent._open_children[self] = None
@@ -109,6 +120,15 @@ class Node:
             self.span.set_attribute(attr.INCOMPLETE, True)
             self._finish(end_ns)
 
+    def _mark_interrupted(self) -> None:
+        """A LangGraph interrupt here pauses the whole run: the run's root says so too, for the resume to link."""
+        self.span.set_attribute(attr.INTERRUPTED, True)
+        root: Node = self
+        while root.parent is not None:
+            root = root.parent
+        if isinstance(root, AgentRun):
+            root.interrupted = True
+
     def _fail(self, error: BaseException, end_ns: int) -> None:
         self.span.set_status(Status(StatusCode.ERROR))
         self.span.set_attribute(attr.ERROR_TYPE, error_type(error))
@@ -132,6 +152,7 @@ class AgentRun(Node):
         "_pending_tool_calls",
         "_turn_by_key",
         "base_namespace",
+        "interrupted",
         "name",
         "tool_call_count",
         "turn_count",
@@ -146,9 +167,11 @@ class AgentRun(Node):
         start_ns: int,
         base_namespace: GraphNamespace | None = None,
         context: Context | None = None,
+        links: Sequence[Link] = (),
     ) -> None:
         super().__init__(trace, parent, start_ns)
         self.name = name
+        self.interrupted = False
         self.base_namespace = base_namespace
         self.turn_count = 0
         self.tool_call_count = 0
@@ -160,6 +183,7 @@ class AgentRun(Node):
             SpanKind.INTERNAL,
             {attr.GEN_AI_OPERATION_NAME: "invoke_agent", attr.GEN_AI_AGENT_NAME: name},
             context,
+            links,
         )
 
     # -- turns -------------------------------------------------------------------------------------------
@@ -210,7 +234,7 @@ class AgentRun(Node):
         self._fail(error, now_ns() if end_ns is None else end_ns)
 
     def interrupt(self, end_ns: int | None = None) -> None:
-        self.span.set_attribute(attr.INTERRUPTED, True)
+        self._mark_interrupted()
         self._finish(now_ns() if end_ns is None else end_ns)
 
     def _finish(self, end_ns: int) -> None:
@@ -228,6 +252,10 @@ class AgentRun(Node):
         out = self._totals()
         out[attr.TURN_COUNT] = self.turn_count
         out[attr.TOOL_CALL_COUNT] = self.tool_call_count
+        if self.interrupted:
+            out[attr.INTERRUPTED] = True
+            if self.parent is None and self.trace.on_interrupted is not None:
+                self.trace.on_interrupted(self.span.get_span_context())
         self.span.set_attributes(out)
 
 
@@ -412,7 +440,7 @@ class ToolCall(Node):
     def interrupt(self) -> None:
         with self.trace.lock:
             if not self.ended:
-                self.span.set_attribute(attr.INTERRUPTED, True)
+                self._mark_interrupted()
                 self._finish(now_ns())
 
     def abandon(self) -> None:

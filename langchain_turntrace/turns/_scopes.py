@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
+from functools import partial
+from typing import Final
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Link, SpanContext, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
 from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, now_ns
+
+MAX_INTERRUPTED_RUNS: Final = 10_000
+"""Interrupted runs remembered for their resume (a few hundred bytes each); the oldest is forgotten first."""
 
 
 def _is_below(namespace: GraphNamespace | None, base: GraphNamespace | None) -> bool:
@@ -197,16 +205,38 @@ class TurnTracer:
         self._tracer = tracer
         self._prices = prices
         self._capture_content = capture_content
+        # resume key (a LangGraph thread id) -> the agent span of its interrupted run, until a run resumes it
+        self._interrupted: OrderedDict[str, SpanContext] = OrderedDict()
+        self._interrupted_lock = threading.Lock()
 
-    def _trace(self, tag_attributes: Mapping[str, AttributeValue]) -> Trace:
-        return Trace(self._tracer, self._prices, tag_attributes, self._capture_content)
+    def _trace(self, tag_attributes: Mapping[str, AttributeValue], resume_key: str | None = None) -> Trace:
+        on_interrupted = None if resume_key is None else partial(self._remember_interrupted, resume_key)
+        return Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted)
+
+    def _remember_interrupted(self, resume_key: str, span_context: SpanContext) -> None:
+        with self._interrupted_lock:
+            self._interrupted[resume_key] = span_context
+            self._interrupted.move_to_end(resume_key)
+            while len(self._interrupted) > MAX_INTERRUPTED_RUNS:  # threads never resumed must not pile up
+                self._interrupted.popitem(last=False)
 
     def start_agent(
-        self, name: str, tag_attributes: Mapping[str, AttributeValue], namespace: GraphNamespace | None = None
+        self,
+        name: str,
+        tag_attributes: Mapping[str, AttributeValue],
+        namespace: GraphNamespace | None = None,
+        resume_key: str | None = None,
     ) -> ChainScope:
-        """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current."""
-        trace = self._trace(tag_attributes)
-        agent = AgentRun(trace, None, name, start_ns=now_ns(), context=otel_context.get_current())
+        """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current. A run on the
+        ``resume_key`` (thread) of an interrupted run links to that run's span: the resume continues it."""
+        links: list[Link] = []
+        if resume_key is not None:
+            with self._interrupted_lock:
+                interrupted = self._interrupted.pop(resume_key, None)
+            if interrupted is not None:
+                links.append(Link(interrupted, {attr.LINK_KIND: "resumes"}))
+        trace = self._trace(tag_attributes, resume_key)
+        agent = AgentRun(trace, None, name, start_ns=now_ns(), context=otel_context.get_current(), links=links)
         return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
 
     def start_model_call(self, request: ModelRequest, tag_attributes: Mapping[str, AttributeValue]) -> ModelCall:
