@@ -47,3 +47,10 @@ TURNTRACE_TRACING: Final = "TURNTRACE_TRACING"
 TURNTRACE_FLUSH_TIMEOUT_S: Final = "TURNTRACE_FLUSH_TIMEOUT_S"
 """Seconds the program's exit (and ``handler.flush()``) waits for spans to reach a slow or unreachable
 backend before giving up on them. Default 5."""
+
+TURNTRACE_MAX_RUN_S: Final = "TURNTRACE_MAX_RUN_S"
+"""Seconds after which a run whose end never came (a killed worker thread, a callback LangChain never sent)
+is closed, its open spans marked ``turntrace.incomplete``, and its state freed. Default 21600 (6 h)."""
+
+TURNTRACE_MAX_OPEN_RUNS: Final = "TURNTRACE_MAX_OPEN_RUNS"
+"""At most this many runs are open per handler; past it, the oldest is closed as incomplete. Default 10000."""

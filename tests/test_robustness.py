@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from uuid import uuid4
 
 import pytest
@@ -10,7 +11,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from opentelemetry.sdk.trace import TracerProvider
 
-from langchain_turntrace import TurnTraceCallbackHandler
+from langchain_turntrace import ConfigError, TurnTraceCallbackHandler
 from langchain_turntrace.testing import answer_message
 from tests.agents import three_turn_agent
 from tests.spans import Spans
@@ -71,3 +72,55 @@ def test_no_state_after_many_runs(provider: TracerProvider, spans: Spans) -> Non
         )
     assert handler.open_runs == 0
     assert len(spans.roots()) == 20
+
+
+def test_runs_whose_end_never_comes_are_closed_after_the_age_bound(
+    provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TURNTRACE_MAX_RUN_S", "0.05")
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    lost, lost_tool = uuid4(), uuid4()
+    handler.on_chain_start({}, {}, run_id=lost, name="lost_agent")  # a worker killed mid-run: no end event
+    handler.on_tool_start({}, "x", run_id=lost_tool, parent_run_id=lost, name="search")
+    time.sleep(0.1)
+    with caplog.at_level(logging.WARNING, logger="langchain_turntrace"):
+        three_turn_agent().invoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [handler]})
+    assert handler.open_runs == 0  # the lost run's state went when the next run started
+    assert spans.tree(spans.one("invoke_agent lost_agent")) == "invoke_agent lost_agent\n  execute_tool search"
+    for name in ("invoke_agent lost_agent", "execute_tool search"):
+        assert spans.attrs(spans.one(name))["turntrace.incomplete"] is True
+    assert "turntrace.incomplete" not in spans.attrs(spans.one("invoke_agent agent"))
+    assert [r.getMessage().split(";")[0] for r in caplog.records] == [
+        "turntrace: closed a run whose end never came (open 0 s"
+    ]
+    handler.on_tool_end("late", run_id=lost_tool)  # the end that finally arrives is ignored
+    handler.on_chain_end({}, run_id=lost)
+    assert len(spans.named("invoke_agent lost_agent")) == 1
+
+
+def test_open_runs_are_bounded_oldest_closed_first(
+    provider: TracerProvider, spans: Spans, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TURNTRACE_MAX_OPEN_RUNS", "3")
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    for i in range(5):
+        handler.on_chain_start({}, {}, run_id=uuid4(), name=f"run{i}")
+    assert handler.open_runs == 3
+    assert [s.name for s in spans.all()] == ["invoke_agent run0", "invoke_agent run1"]
+    assert all(spans.attrs(s)["turntrace.incomplete"] is True for s in spans.all())
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TURNTRACE_MAX_RUN_S", "forever", "TURNTRACE_MAX_RUN_S='forever' is not a positive number"),
+        ("TURNTRACE_MAX_RUN_S", "-5", "TURNTRACE_MAX_RUN_S='-5' is not a positive number"),
+        ("TURNTRACE_MAX_OPEN_RUNS", "1.5", "TURNTRACE_MAX_OPEN_RUNS='1.5' is not a positive whole number"),
+    ],
+)
+def test_bad_run_bounds_are_refused_at_construction(
+    name: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        TurnTraceCallbackHandler()

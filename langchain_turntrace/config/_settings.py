@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, TypeVar
 
 from langchain_turntrace import env
 from langchain_turntrace.pricing import ModelRates, PriceFileError, load_price_overrides, parse_price_overrides
 
+N = TypeVar("N", int, float)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _CAPTURE_ON = frozenset({"span_only", "span_and_event"})
@@ -28,6 +31,8 @@ class Settings:
     default_feature: str | None
     default_agent_version: str | None
     strict: bool
+    max_run_s: float
+    max_open_runs: int
 
 
 def resolve_settings(
@@ -46,7 +51,30 @@ def resolve_settings(
         default_feature=environ.get(env.TURNTRACE_FEATURE) or None,
         default_agent_version=environ.get(env.TURNTRACE_AGENT_VERSION) or None,
         strict=parse_flag(env.TURNTRACE_STRICT, environ.get(env.TURNTRACE_STRICT, "")),
+        max_run_s=_positive(env.TURNTRACE_MAX_RUN_S, environ, DEFAULT_MAX_RUN_S, float),
+        max_open_runs=_positive(env.TURNTRACE_MAX_OPEN_RUNS, environ, DEFAULT_MAX_OPEN_RUNS, int),
     )
+
+
+DEFAULT_MAX_RUN_S: Final = 6 * 3600.0
+"""Deep-research agents run for an hour or more; a run open for six is taken to have lost its end event."""
+DEFAULT_MAX_OPEN_RUNS: Final = 10_000
+
+
+def _positive(name: str, environ: Mapping[str, str], default: N, kind: type[N]) -> N:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or (kind is float and not math.isfinite(value)):
+        raise ConfigError(
+            f"{name}={raw!r} is not a positive {'number' if kind is float else 'whole number'}; "
+            f"unset it for the default ({default})."
+        )
+    return value
 
 
 def parse_flag(name: str, raw: str) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,14 @@ from langchain_turntrace.turns import ChainScope, ModelCall, Scope, Tags, ToolSc
 from langchain_turntrace.version import __version__
 
 _SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
+_log = logging.getLogger("langchain_turntrace")
 _UNNAMED_GRAPH = "LangGraph"  # LangGraph's default graph name says nothing about the agent
 
 
 class _Entry:
     """What we hold for one LangChain run id while it is open."""
 
-    __slots__ = ("children", "handle", "parent", "root", "tools_running")
+    __slots__ = ("children", "handle", "parent", "root", "started_s", "tools_running")
 
     def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: UUID, parent: _Entry | None) -> None:
         self.handle = handle  # what this run's end event closes
@@ -40,6 +43,7 @@ class _Entry:
         self.root = root  # the outermost run: its end frees every entry of the trace
         self.parent = parent
         self.tools_running = 0  # tool runs started directly below this one and not yet ended
+        self.started_s = time.monotonic() if parent is None else 0.0  # roots only: for evicting lost runs
 
 
 class TurnTraceCallbackHandler(BaseCallbackHandler):
@@ -84,7 +88,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._turn_tracer: TurnTracer | None = None  # built at the first run: see _turns
         self._turn_tracer_lock = threading.Lock()
         self._runs: dict[UUID, _Entry] = {}
-        self._members: dict[UUID, list[UUID]] = {}
+        self._members: dict[UUID, list[UUID]] = {}  # root run id -> its runs; in root start order
+        self._max_run_s = settings.max_run_s
+        self._max_open_runs = settings.max_open_runs
+        self._evicted = 0
 
     @property
     def _turns(self) -> TurnTracer:
@@ -130,12 +137,36 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     def _register(self, run_id: UUID, handle: Scope | ModelCall, children: Scope | None, parent: _Entry | None) -> None:
         root_id = run_id if parent is None else parent.root
-        self._runs[run_id] = _Entry(handle, children, root_id, parent)
+        entry = _Entry(handle, children, root_id, parent)
+        self._runs[run_id] = entry
         members = self._members.get(root_id)
         if members is None:
             self._members[root_id] = [run_id]
+            self._evict_lost_runs(entry.started_s)
         else:
             members.append(run_id)
+
+    def _evict_lost_runs(self, now_s: float) -> None:
+        """Closes the oldest runs while there are too many or they are too old: their end will never come."""
+        while self._members:
+            oldest = next(iter(self._members))
+            entry = self._runs.get(oldest)
+            if entry is not None and (
+                len(self._members) <= self._max_open_runs and now_s - entry.started_s <= self._max_run_s
+            ):
+                return
+            self._release(oldest)
+            self._members.pop(oldest, None)
+            if entry is not None:
+                _abandon(entry.handle)
+                self._evicted += 1
+                if self._evicted == 1:
+                    _log.warning(
+                        "turntrace: closed a run whose end never came (open %.0f s; %d runs open); its spans are "
+                        "marked turntrace.incomplete. Limits: TURNTRACE_MAX_RUN_S, TURNTRACE_MAX_OPEN_RUNS.",
+                        now_s - entry.started_s,
+                        len(self._members),
+                    )
 
     def _release(self, run_id: UUID) -> _Entry | None:
         entry = self._runs.pop(run_id, None)
@@ -378,6 +409,13 @@ def _langgraph_control_flow(error: BaseException) -> str | None:
             if cls.__name__ == "GraphBubbleUp":
                 return "bubble_up"
     return None
+
+
+def _abandon(handle: Scope | ModelCall) -> None:
+    if isinstance(handle, ToolScope):
+        handle.tool_call.abandon()
+    else:
+        handle.abandon()
 
 
 def _close_with(handle: ChainScope | ToolScope, error: BaseException) -> None:
