@@ -100,6 +100,18 @@ def test_bad_backend_settings_fail_at_configuration(
         configure(argument)
 
 
+def test_an_unwritable_store_or_bad_retention_fails_at_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match=r"cannot create the store .*a-file/traces.db .*point TURNTRACE_STORE at a"):
+        configure("local", store_path=blocker / "traces.db")
+    monkeypatch.setenv("TURNTRACE_RETENTION_DAYS", "a month")
+    with pytest.raises(ConfigError, match="TURNTRACE_RETENTION_DAYS"):
+        configure("local", store_path=tmp_path / "other.db")
+
+
 def test_configure_refuses_a_provider_of_its_own() -> None:
     with pytest.raises(TypeError, match="pass tracer_provider= to TurnTraceCallbackHandler"):
         configure("none", tracer_provider=TracerProvider())

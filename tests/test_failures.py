@@ -130,7 +130,8 @@ def test_interrupt_is_not_an_error(provider: TracerProvider, spans: Spans) -> No
     assert [(link.context, dict(link.attributes or {})) for link in second_root.links] == [
         (first_root.context, {"turntrace.link_kind": "resumes"})
     ]
-    assert second_root.context is not None and first_root.context is not None
+    assert second_root.context is not None
+    assert first_root.context is not None
     assert second_root.context.trace_id != first_root.context.trace_id
 
     agent.invoke(INPUT, config={**config, "configurable": {"thread_id": "t-2"}})

@@ -7,6 +7,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import sqlite3
 import sys
 import threading
@@ -680,23 +681,24 @@ def test_a_bad_retention_is_refused_at_construction(db: Path, monkeypatch: pytes
 # -- the exporter never raises -----------------------------------------------------------------------------
 
 
-def unusable_store(tmp_path: Path, kind: str) -> Path:
-    if kind == "parent is a file":
-        (tmp_path / "file").write_text("x")
-        return tmp_path / "file" / "t.db"
-    if kind == "corrupt file":
-        (tmp_path / "t.db").write_bytes(os.urandom(4096))
-        return tmp_path / "t.db"
-    raise ValueError(kind)
+def break_store(path: Path, kind: str) -> None:
+    """What can happen to a store after its exporter started: its directory replaced, its file corrupted."""
+    if kind == "directory replaced by a file":
+        shutil.rmtree(path.parent)
+        path.parent.write_text("x")
+    elif kind == "corrupt file":
+        path.write_bytes(os.urandom(4096))
+    else:
+        raise ValueError(kind)
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "parent is a file",
-        "corrupt file",
-    ],
-)
+def test_an_uncreatable_store_is_refused_at_construction(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match=r"cannot create the store .*file/t.db \(.*\); point TURNTRACE_STORE at a"):
+        SqliteSpanExporter(tmp_path / "file" / "t.db")
+
+
+@pytest.mark.parametrize("kind", ["directory replaced by a file", "corrupt file"])
 def test_export_never_raises_it_fails_and_logs_once(
     tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -705,7 +707,9 @@ def test_export_never_raises_it_fails_and_logs_once(
     source.add_span_processor(SimpleSpanProcessor(memory))
     run_agent(source)
     batch = memory.get_finished_spans()
-    exporter = SqliteSpanExporter(unusable_store(tmp_path, kind))
+    path = tmp_path / "store" / "t.db"
+    exporter = SqliteSpanExporter(path)
+    break_store(path, kind)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         assert exporter.export(batch) is SpanExportResult.FAILURE
         assert exporter.export(batch) is SpanExportResult.FAILURE

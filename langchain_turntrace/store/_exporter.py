@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from langchain_turntrace.store._errors import StoreError
-from langchain_turntrace.store._paths import default_store_path
+from langchain_turntrace.store._paths import TURNTRACE_STORE, create_private_file, default_store_path
 from langchain_turntrace.store._records import stored_from_readable
 from langchain_turntrace.store._retention import resolve_retention_days
 from langchain_turntrace.store._store import SpanStore
@@ -34,13 +34,21 @@ class SqliteSpanExporter(SpanExporter):
     >>> provider.add_span_processor(BatchSpanProcessor(SqliteSpanExporter()))  # doctest: +SKIP
 
     Never raises from ``export``: a store that cannot be written is logged once and the batch is reported as
-    FAILURE. The file is opened on the first export; ``retention_days`` / ``TURNTRACE_RETENTION_DAYS`` are
-    checked here, at construction (StoreError). Several processes may write the same file at once.
+    FAILURE. Configuration fails here instead, at construction (StoreError): ``retention_days`` /
+    ``TURNTRACE_RETENTION_DAYS`` are checked and the file is created (owner-only), then opened on the first
+    export. Several processes may write the same file at once.
     """
 
     def __init__(self, path: Path | None = None, retention_days: int | None = None) -> None:
         self._path = default_store_path() if path is None else path.expanduser()
         self._retention_days = resolve_retention_days(retention_days)
+        try:  # now, at configuration: an unwritable location must fail here, not drop spans at the first export
+            create_private_file(self._path)
+        except OSError as error:
+            raise StoreError(
+                f"cannot create the store {self._path} ({error.strerror or error}); point {TURNTRACE_STORE} at a "
+                "writable location"
+            ) from None
         self._lock = threading.Lock()  # the batch worker exports; shutdown comes from another thread
         self._store: SpanStore | None = None
         self._opened_in_pid = 0

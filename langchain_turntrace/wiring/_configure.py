@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from langchain_turntrace.backends import provider_for
-from langchain_turntrace.config import resolve_backend
+from langchain_turntrace.config import ConfigError, resolve_backend
 from langchain_turntrace.handler import TurnTraceCallbackHandler
+from langchain_turntrace.store import StoreError
 
 
 def configure(
@@ -30,11 +31,14 @@ def configure(
     if "tracer_provider" in handler_options:
         raise TypeError("configure() builds the tracer provider; pass tracer_provider= to TurnTraceCallbackHandler")
     settings = resolve_backend(backend, flush_timeout_s)
-    provider = provider_for(
-        settings.backend,
-        flush_timeout_s=settings.flush_timeout_s,
-        store_path=None if store_path is None else Path(store_path),
-    )
+    try:
+        provider = provider_for(
+            settings.backend,
+            flush_timeout_s=settings.flush_timeout_s,
+            store_path=None if store_path is None else Path(store_path),
+        )
+    except StoreError as error:  # an unwritable store path, a bad retention: configuration, so say it as such
+        raise ConfigError(str(error)) from None
     return TurnTraceCallbackHandler(
         tracer_provider=provider, flush_timeout_s=settings.flush_timeout_s, **handler_options
     )
