@@ -34,6 +34,13 @@ def dropped_spans() -> int:
     return _dropped_total
 
 
+def count_dropped(count: int) -> None:
+    """Adds to ``dropped_spans()``: for backends with a sender of their own (LangSmith's)."""
+    global _dropped_total
+    with _totals_lock:
+        _dropped_total += count
+
+
 class BatchingProcessor(SpanProcessor):
     """Queues finished spans (at most ``max_queue_size``) and exports them in batches on one worker thread.
 
@@ -116,7 +123,6 @@ class BatchingProcessor(SpanProcessor):
             return False
 
     def _drop(self, count: int, why: str) -> None:
-        global _dropped_total
         if self._outage_drops == 0:
             _log.warning(
                 "turntrace: dropping spans for the %s backend: %s. Counting continues "
@@ -126,8 +132,7 @@ class BatchingProcessor(SpanProcessor):
             )
         self._outage_drops += count
         self.dropped += count
-        with _totals_lock:
-            _dropped_total += count
+        count_dropped(count)
 
     def _recovered(self) -> None:
         if self._outage_drops:

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     if command == "demo":
         return _demo(path, as_json=args.json)
     if command == "verify":
-        return _verify(args.backend, path, as_json=args.json)
+        return _verify(args.backend, path, args.timeout_s, as_json=args.json)
     with SpanStore.open(path, create=False) as store:
         if command == "runs":
             rows = store.runs(since_ns(args.since), args.session, args.user, args.feature, limit=args.limit)
@@ -74,11 +74,13 @@ def _demo(path: Path, *, as_json: bool) -> int:
     return 0
 
 
-def _verify(backend: str | None, path: Path, *, as_json: bool) -> int:
+def _verify(backend: str | None, path: Path, timeout_s: float, *, as_json: bool) -> int:
     from langchain_turntrace.config import resolve_backend
     from langchain_turntrace.verify import verify_backend
 
-    target, checks = verify_backend(resolve_backend(backend).backend, path)
+    if not timeout_s > 0:
+        raise ValueError(f"--timeout-s {timeout_s:g} must be a positive number of seconds, e.g. 30")
+    target, checks = verify_backend(resolve_backend(backend).backend, path, timeout_s=timeout_s)
     if as_json:
         print(json.dumps([asdict(c) for c in checks], indent=2))
     else:

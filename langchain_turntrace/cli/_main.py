@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="run one scripted session through the configured backend and check it")
     verify.add_argument("--backend", choices=BACKENDS, help="default: $TURNTRACE_BACKEND, else local")
+    verify.add_argument("--timeout-s", type=float, default=30.0, help="how long to wait for the backend (30)")
     commands.add_parser("prune", help="apply the retention policy now")
     return parser
 

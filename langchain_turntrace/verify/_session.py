@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,14 +12,16 @@ from pathlib import Path
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from langchain_turntrace.backends import exporter_for, flush_within, provider_for, shutdown_within
 from langchain_turntrace.handler import TurnTraceCallbackHandler
-from langchain_turntrace.store import RunSummary, SpanStore
+from langchain_turntrace.store import RunSummary, SpanStore, StoredSpan
 from langchain_turntrace.verify._checks import Check, check_run
 
 _FLUSH_TIMEOUT_S = 30.0
+_log = logging.getLogger("langchain_turntrace")
 
 
 def run_scripted_session(path: Path, *, session_prefix: str, runs: int) -> list[RunSummary]:
@@ -34,7 +38,7 @@ def run_scripted_session(path: Path, *, session_prefix: str, runs: int) -> list[
     return found
 
 
-def verify_backend(backend: str, store_path: Path) -> tuple[str, list[Check]]:
+def verify_backend(backend: str, store_path: Path, *, timeout_s: float = _FLUSH_TIMEOUT_S) -> tuple[str, list[Check]]:
     """Runs two scripted agent runs through ``backend`` and checks them: read back from the local store, or,
     for a backend we cannot read (OTLP, console), checked as sent and confirmed accepted by the backend."""
     if backend == "local":
@@ -51,13 +55,13 @@ def verify_backend(backend: str, store_path: Path) -> tuple[str, list[Check]]:
             )
         ]
     if backend == "langsmith":
-        raise ValueError("turntrace verify does not read LangSmith back yet; use TURNTRACE_BACKEND=local or otlp")
+        return "langsmith backend", _verify_langsmith(timeout_s)
     recorder = _Recording(exporter_for(backend))
     provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(recorder))
     handler = _tagged_handler(provider, f"verify-{uuid.uuid4().hex[:8]}")
     _run_agent(handler, 2)
-    flush_within(provider, _FLUSH_TIMEOUT_S)
+    flush_within(provider, timeout_s)
     shutdown_within(provider, 5.0)
     checks = check_run(recorder.spans)
     sent, accepted = len(recorder.spans), recorder.accepted
@@ -114,3 +118,47 @@ def _run_agent(handler: TurnTraceCallbackHandler, runs: int) -> None:
             {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]},
             config={"callbacks": [handler]},
         )
+
+
+def _verify_langsmith(timeout_s: float) -> list[Check]:
+    """Sends two runs through the LangSmith processor, then reads them back through the same client."""
+    from langchain_turntrace.langsmith_backend import LangSmithSpanProcessor
+
+    processor = LangSmithSpanProcessor()
+    sent = InMemorySpanExporter()  # what left, to compare with what LangSmith gives back
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    provider.add_span_processor(SimpleSpanProcessor(sent))
+    _run_agent(_tagged_handler(provider, f"verify-{uuid.uuid4().hex[:8]}"), 2)
+    accepted = flush_within(provider, timeout_s)
+    expected = len(sent.get_finished_spans())
+    roots = [s for s in sent.get_finished_spans() if s.parent is None]
+    spans: list[StoredSpan] = []
+    deadline = time.monotonic() + timeout_s
+    while accepted:  # LangSmith makes runs queryable a moment after it takes them
+        try:
+            spans = [span for root in roots for span in processor.read_back(root)]
+        except Exception as error:  # noqa: BLE001  # any client error: the check below says what we could read
+            _log.warning("turntrace verify: reading runs back from LangSmith failed: %s", error)
+        if len(spans) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    shutdown_within(provider, 5.0)
+    checks = check_run(spans) if spans else []
+    checks.append(
+        Check(
+            "langsmith took every run",
+            accepted,
+            "every run reached LangSmith"
+            if accepted
+            else f"runs did not reach LangSmith within {timeout_s:g} s: check LANGSMITH_API_KEY and LANGSMITH_ENDPOINT",
+        )
+    )
+    checks.append(
+        Check(
+            "runs read back from langsmith",
+            len(spans) == expected,
+            f"{len(spans)} of {expected} run(s) read back from LangSmith",
+        )
+    )
+    return checks

@@ -1,0 +1,6 @@
+"""LangSmith: the span tree as LangSmith runs through the official ``langsmith`` client, and read back."""
+
+from langchain_turntrace.langsmith_backend._processor import LangSmithSpanProcessor
+from langchain_turntrace.langsmith_backend._read import read_trace
+
+__all__ = ["LangSmithSpanProcessor", "read_trace"]

@@ -1,0 +1,129 @@
+"""LangSmithSpanProcessor: each span becomes a LangSmith run in the same tree; roots are posted as they start."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from langchain_turntrace.langsmith_backend._read import read_trace
+from langchain_turntrace.langsmith_backend._runs import RunPlace, ended_run, place_of, started_run
+from langchain_turntrace.langsmith_backend._sender import Operation, RunSender
+from langchain_turntrace.langsmith_backend._usage import usage_metadata
+from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.store import StoredSpan
+from langchain_turntrace.store._records import stored_from_readable
+
+MAX_OPEN_SPANS: Final = 10_000
+"""Spans started and not yet ended that the processor remembers (their run ids and dotted orders)."""
+
+# Read here, not left to the client: some langsmith versions cache the variables for the life of the process.
+_ENDPOINT_VARS: Final = ("LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT")
+_API_KEY_VARS: Final = ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
+_PROJECT_VARS: Final = ("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT")
+_log = logging.getLogger("langchain_turntrace")
+
+_SpanKey = tuple[int, int]  # (trace id, span id)
+
+
+class LangSmithSpanProcessor(SpanProcessor):
+    """Sends the span tree to LangSmith as runs: agent and turn spans as chain runs, model calls as llm runs
+    with usage and cost, tool calls as tool runs. A root span's run is posted when it starts, so a long agent
+    run shows in LangSmith while it runs; every other run is posted once, when its span ends.
+
+    >>> provider.add_span_processor(LangSmithSpanProcessor())  # doctest: +SKIP  # LANGSMITH_API_KEY, ...
+
+    ``api_url`` / ``api_key`` / ``project_name`` default to ``LANGSMITH_ENDPOINT`` / ``LANGSMITH_API_KEY`` /
+    ``LANGSMITH_PROJECT`` (or their ``LANGCHAIN_*`` names), read when the processor is built.
+    Nothing on the agent's side waits on the network: runs leave from a daemon thread. ``force_flush`` waits
+    at most its timeout; ``shutdown`` until the client has sent or given up on every run, so bound it the way
+    ``backends.shutdown_within`` does when exit must not wait on a LangSmith that hangs.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_url: str | None = None,
+        api_key: str | None = None,
+        project_name: str | None = None,
+        on_dropped: Callable[[int], None] | None = None,
+    ) -> None:
+        self._project = project_name or _from_env(_PROJECT_VARS)
+        self._sender = RunSender(
+            api_url=api_url or _from_env(_ENDPOINT_VARS),
+            api_key=api_key or _from_env(_API_KEY_VARS),
+            on_dropped=on_dropped,
+        )
+        self._prices = PriceBook({})  # reprices a model call's input share; the handler priced the whole call
+        self._open: OrderedDict[_SpanKey, tuple[RunPlace, bool]] = OrderedDict()  # place, posted at its start
+        self._lock = threading.Lock()
+        self._warned_full = False
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        context = span.get_span_context()
+        if not context.trace_flags.sampled:  # recorded but not sampled: no exporter sends it, nor do we
+            return
+        parent = span.parent
+        with self._lock:
+            parent_entry = self._open.get((parent.trace_id, parent.span_id)) if parent is not None else None
+            parent_place = parent_entry[0] if parent_entry is not None else None
+            place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place)
+            posted = parent_entry is None and self._sender.put(self._start(stored_from_readable(span), place))
+            self._open[(context.trace_id, context.span_id)] = (place, posted)
+            evicted = len(self._open) > MAX_OPEN_SPANS
+            if evicted:
+                self._open.popitem(last=False)  # the oldest open span: most likely one whose end never comes
+        if evicted and not self._warned_full:
+            self._warned_full = True
+            _log.warning(
+                "turntrace: over %d spans open at once; the oldest go to LangSmith as traces of their own",
+                MAX_OPEN_SPANS,
+            )
+
+    def on_end(self, span: ReadableSpan) -> None:
+        context = span.get_span_context()
+        if context is None or not context.trace_flags.sampled:
+            return
+        with self._lock:
+            entry = self._open.pop((context.trace_id, context.span_id), None)
+        if entry is None:  # started before this processor, or forgotten: a trace of its own
+            entry = (place_of(context.trace_id, context.span_id, span.start_time or 0, None), False)
+        self._sender.put(self._end(span, *entry))
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._sender.flush(timeout_millis / 1000)
+
+    def read_back(self, root: ReadableSpan) -> list[StoredSpan]:
+        """The trace of ``root`` (a root span this processor sent) as LangSmith now holds it, via its client."""
+        context = root.context
+        if context is None:
+            return []
+        trace_id = place_of(context.trace_id, context.span_id, root.start_time or 0, None).run_id
+        return read_trace(self._sender.client, trace_id)
+
+    def shutdown(self) -> None:
+        self._sender.shutdown()
+
+    def _start(self, span: StoredSpan, place: RunPlace) -> Operation:
+        return lambda: ("post", started_run(span, place, self._project))
+
+    def _end(self, span: ReadableSpan, place: RunPlace, posted: bool) -> Operation:
+        def operation() -> tuple[Literal["post", "patch"], dict[str, Any]]:
+            stored = stored_from_readable(span)
+            usage = usage_metadata(stored.attributes, self._prices) if stored.role == "chat" else None
+            ended = ended_run(stored, place, usage)
+            if posted:
+                return "patch", ended
+            return "post", {**started_run(stored, place, self._project), **ended}
+
+        return operation
+
+
+def _from_env(names: tuple[str, ...]) -> str | None:
+    return next((value for value in map(os.environ.get, names) if value and value.strip()), None)

@@ -1,0 +1,145 @@
+"""A span as LangSmith run fields: run type, run ids, dotted order, metadata. Plain data, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Final
+from uuid import UUID
+
+from langchain_turntrace import attributes as attr
+from langchain_turntrace.store import StoredSpan
+from langchain_turntrace.store._records import Role
+
+RUN_TYPES: Final[Mapping[Role, str]] = {
+    "agent": "chain",
+    "turn": "chain",
+    "chat": "llm",
+    "tool": "tool",
+    "other": "chain",
+}
+
+# The span's own identity, kept in the run's metadata: read_trace rebuilds spans from it, and a LangSmith run
+# can be joined to the same trace in any other OTel backend. No dots: every dotted metadata key is an attribute.
+OTEL_TRACE_ID: Final = "otel_trace_id"
+OTEL_SPAN_ID: Final = "otel_span_id"
+OTEL_PARENT_SPAN_ID: Final = "otel_parent_span_id"
+OTEL_SPAN_KIND: Final = "otel_span_kind"
+OTEL_STATUS_CODE: Final = "otel_status_code"
+
+# OTel gen_ai.provider.name back to the ls_provider names LangChain's chat models report, which LangSmith's
+# model price map and playground expect; others pass through as they are.
+_LS_PROVIDERS: Final[Mapping[str, str]] = {
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure_ai",
+    "aws.bedrock": "amazon_bedrock",
+    "gcp.gen_ai": "google_genai",
+    "gcp.gemini": "google_genai",
+    "gcp.vertex_ai": "google_vertexai",
+    "mistral_ai": "mistralai",
+    "x_ai": "xai",
+    "ibm.watsonx.ai": "watsonx",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlace:
+    """Where a span's run sits in its LangSmith trace."""
+
+    run_id: UUID
+    trace_id: UUID  # LangSmith's trace id is its root run's id
+    parent_run_id: UUID | None
+    dotted_order: str
+    start_ns: int  # never before the parent's: LangSmith orders a trace by its dotted orders
+
+
+def place_of(trace_id: int, span_id: int, start_ns: int, parent: RunPlace | None) -> RunPlace:
+    """The run of span ``span_id``: a child of ``parent``'s run, or the root of a trace of its own."""
+    start_ns = max(start_ns, parent.start_ns) if parent is not None else start_ns
+    run_id = run_uuid(trace_id, span_id, start_ns)
+    segment = f"{utc(start_ns):%Y%m%dT%H%M%S%fZ}{run_id}"
+    if parent is None:
+        return RunPlace(run_id, run_id, None, segment, start_ns)
+    return RunPlace(run_id, parent.trace_id, parent.run_id, f"{parent.dotted_order}.{segment}", start_ns)
+
+
+def run_uuid(trace_id: int, span_id: int, start_ns: int) -> UUID:
+    """The same UUID v7 for the same span, every time: its start millisecond, then a hash of the span's ids."""
+    digest = hashlib.sha256(f"{trace_id:032x}{span_id:016x}".encode()).digest()
+    value = ((start_ns // 1_000_000 % (1 << 48)) << 80) | int.from_bytes(digest[:10], "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    return UUID(int=value)
+
+
+def utc(ns: int) -> datetime:
+    """Nanoseconds since the epoch as an aware datetime, exact to the microsecond (no float rounding)."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=rest // 1000)
+
+
+def started_run(span: StoredSpan, place: RunPlace, project: str | None) -> dict[str, Any]:
+    """The fields a run is posted with: the span as it started (its end comes in ``ended_run``)."""
+    run: dict[str, Any] = {
+        **_tree_fields(place),
+        "name": span.name,
+        "run_type": RUN_TYPES[span.role],
+        "start_time": utc(place.start_ns),
+        "inputs": {},
+        "extra": {"metadata": metadata(span)},
+    }
+    if project is not None:
+        run["session_name"] = project
+    return run
+
+
+def ended_run(span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields a run is patched with when its span ended; posted together with ``started_run``'s for a run
+    that was not posted at its start."""
+    meta = metadata(span)
+    if usage is not None:
+        meta["usage_metadata"] = dict(usage)
+    run: dict[str, Any] = {
+        **_tree_fields(place),
+        "end_time": utc(max(span.end_ns, place.start_ns)),
+        "outputs": {},
+        "extra": {"metadata": meta},
+    }
+    if span.status == "ERROR" or attr.ERROR_TYPE in span.attributes:
+        run["error"] = str(span.attributes.get(attr.ERROR_TYPE) or "error")
+    return run
+
+
+def metadata(span: StoredSpan) -> dict[str, Any]:
+    """Every attribute of the span, its OTel identity, the session key LangSmith threads runs by, and on model
+    calls the provider and model LangSmith prices by."""
+    meta: dict[str, Any] = dict(span.attributes)
+    meta[OTEL_TRACE_ID] = span.trace_id
+    meta[OTEL_SPAN_ID] = span.span_id
+    if span.parent_span_id is not None:
+        meta[OTEL_PARENT_SPAN_ID] = span.parent_span_id
+    meta[OTEL_SPAN_KIND] = span.kind
+    meta[OTEL_STATUS_CODE] = span.status
+    session = span.attributes.get(attr.SESSION_ID)
+    if isinstance(session, str) and session:
+        meta["session_id"] = meta["thread_id"] = session
+    if span.role == "chat":
+        provider = span.attributes.get(attr.GEN_AI_PROVIDER_NAME)
+        if isinstance(provider, str):
+            meta["ls_provider"] = _LS_PROVIDERS.get(provider, provider)
+        model = span.attributes.get(attr.GEN_AI_REQUEST_MODEL) or span.attributes.get(attr.GEN_AI_RESPONSE_MODEL)
+        if isinstance(model, str):
+            meta["ls_model_name"] = model
+    return meta
+
+
+def _tree_fields(place: RunPlace) -> dict[str, Any]:
+    # trace_id and dotted_order on every post and patch: without them the client sends one request per run.
+    return {
+        "id": place.run_id,
+        "trace_id": place.trace_id,
+        "parent_run_id": place.parent_run_id,
+        "dotted_order": place.dotted_order,
+    }

@@ -1,0 +1,160 @@
+"""Run posts and patches leave for LangSmith in batches from one daemon thread, through the official client.
+
+Not the client's own background tracing: its sender threads are not daemons, so at exit the program waits until
+they have drained their queue through every retry, minutes when LangSmith hangs. Ours is a daemon and every
+wait on it is bounded; the client still does the wire work (/info, multipart or batch ingest, retries).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+from langsmith import Client
+
+Operation = Callable[[], tuple[Literal["post", "patch"], dict[str, Any]]]
+"""Builds one run payload; called on the sender's thread, so the agent's thread only queues it."""
+
+MAX_QUEUED: Final = 8192
+_LINGER_S: Final = 0.2  # gathers a batch; a root posted at its start is in LangSmith about this much later
+
+_log = logging.getLogger("langchain_turntrace")
+
+
+class RunSender:
+    """A bounded queue of run operations and the daemon thread that sends them; ``flush`` says whether all
+    of them reached LangSmith. Keyword arguments go to ``langsmith.Client`` (its defaults read LANGSMITH_*)."""
+
+    def __init__(
+        self, *, max_queued: int = MAX_QUEUED, on_dropped: Callable[[int], None] | None = None, **client_options: Any
+    ) -> None:
+        self._on_dropped = on_dropped  # told how many runs were lost: the process-wide dropped_spans() count
+        self._client = Client(
+            auto_batch_tracing=False,  # see the module docstring
+            tracing_mode="langsmith",  # not OTel, whatever LANGSMITH_OTEL_ENABLED says: this backend is the runs API
+            tracing_error_callback=self._failed,
+            **client_options,
+        )
+        self._max_queued = max_queued
+        self._queue: deque[Operation] = deque()
+        self._changed = threading.Condition()
+        self._queued = 0  # operations accepted so far
+        self._settled = 0  # operations sent, or given up on
+        self._failures = 0
+        self._reported_failures = 0
+        self._flushing = 0
+        self._stopped = False
+        self._warned: set[str] = set()
+        threading.Thread(target=self._run, name="turntrace-langsmith", daemon=True).start()
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    def put(self, operation: Operation) -> bool:
+        """Queues ``operation`` without waiting; False when the queue is full (LangSmith is not keeping up)."""
+        with self._changed:
+            if self._stopped:
+                return False
+            if len(self._queue) >= self._max_queued:
+                self._failures += 1
+                self._warn_once("full", "LangSmith is not keeping up; runs are being dropped")
+                if self._on_dropped is not None:
+                    self._on_dropped(1)
+                return False
+            self._queue.append(operation)
+            self._queued += 1
+            self._changed.notify_all()
+            return True
+
+    def flush(self, timeout_s: float | None) -> bool:
+        """Waits at most ``timeout_s`` (None: until done) for everything queued so far; True if all of it
+        reached LangSmith and nothing failed since the last successful flush."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._changed:
+            target = self._queued
+            self._flushing += 1
+            self._changed.notify_all()
+            try:
+                settled = self._changed.wait_for(
+                    lambda: self._settled >= target,
+                    timeout=None if deadline is None else max(deadline - time.monotonic(), 0.0),
+                )
+            finally:
+                self._flushing -= 1
+            if not settled:
+                return False
+            failed = self._failures > self._reported_failures
+            self._reported_failures = self._failures
+            return not failed
+
+    def shutdown(self) -> bool:
+        """Stops taking runs and waits until those queued have been sent or given up on by the client (its
+        timeouts and retries bound that); callers that must not wait so long bound it themselves."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        return self.flush(None)
+
+    def _run(self) -> None:
+        info = self._client.info  # fetched here, off the agent's thread; the client falls back to defaults
+        config = info.batch_ingest_config or {}
+        multipart = config.get("use_multipart_endpoint", True)
+        batch_size = max(int(config.get("size_limit") or 100), 1)
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._queue or self._stopped)
+                if not self._queue:
+                    return
+                self._changed.wait_for(
+                    lambda: self._flushing or self._stopped or len(self._queue) >= batch_size, timeout=_LINGER_S
+                )
+                batch = [self._queue.popleft() for _ in range(min(batch_size, len(self._queue)))]
+            try:
+                self._send(batch, multipart=multipart)
+            finally:
+                with self._changed:
+                    self._settled += len(batch)
+                    self._changed.notify_all()
+
+    def _send(self, batch: list[Operation], *, multipart: bool) -> None:
+        posts: list[dict[str, Any]] = []
+        patches: list[dict[str, Any]] = []
+        for operation in batch:
+            try:
+                kind, run = operation()
+            except Exception:  # noqa: BLE001  # a span we cannot map must not stop the others
+                self._failed_internally("a span could not be turned into a LangSmith run")
+                continue
+            (posts if kind == "post" else patches).append(run)
+        if not posts and not patches:
+            return
+        try:
+            if multipart:
+                self._client.multipart_ingest(create=posts, update=patches)  # pyright: ignore[reportUnknownMemberType]  # langsmith types run dicts as bare dict
+            else:
+                self._client.batch_ingest_runs(create=posts, update=patches)  # pyright: ignore[reportUnknownMemberType]  # as above
+        except Exception:  # noqa: BLE001  # failed requests come through _failed; this is anything else
+            self._failed_internally("the LangSmith client refused a batch of runs")
+
+    def _failed(self, error: Exception) -> None:
+        """The client's tracing_error_callback: a batch did not reach LangSmith (the client logged why)."""
+        with self._changed:
+            self._failures += 1
+
+    def _failed_internally(self, what: str) -> None:
+        with self._changed:
+            self._failures += 1
+            first = what not in self._warned
+            self._warned.add(what)
+        if first:
+            _log.exception("turntrace: %s (logged once)", what)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            _log.warning("turntrace: %s (logged once)", message)

@@ -1,0 +1,517 @@
+"""The langsmith backend: the real ``langsmith`` client posting to a LangSmith on 127.0.0.1 (langsmith_server.py)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Generator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import genai_prices
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+from langsmith import Client
+from opentelemetry import context, trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from langchain_turntrace import TurnTraceCallbackHandler, configure
+from langchain_turntrace.backends import provider_for
+from langchain_turntrace.langsmith_backend import read_trace
+from langchain_turntrace.store._records import stored_from_readable
+from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+from langchain_turntrace.verify import check_run
+from tests.agents import THREE_TURN_TREE, create_agent, explode, state_graph_agent, three_turn_agent
+from tests.langsmith_server import FakeLangSmith, refused_port
+from tests.spans import Spans, tree_text
+
+KEY = "lsv2_pt_" + uuid4().hex + "_turntrace"  # fake, and unique enough to find anywhere it leaks
+INPUT = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
+META = {"session_id": "sess-1", "user_id": "user-1", "feature": "weather", "agent_version": "v7"}
+TREE = THREE_TURN_TREE.format(name="agent")
+RUN_TYPES = {"invoke_agent": "chain", "turn": "chain", "chat": "llm", "execute_tool": "tool"}
+
+
+def connect(
+    monkeypatch: pytest.MonkeyPatch, url: str, exporter: InMemorySpanExporter | None = None, **options: Any
+) -> TurnTraceCallbackHandler:
+    """configure("langsmith") pointed at ``url`` by the standard variables; ``exporter`` gets the same spans."""
+    monkeypatch.setenv("LANGSMITH_ENDPOINT", url)
+    monkeypatch.setenv("LANGSMITH_API_KEY", KEY)
+    monkeypatch.setenv("LANGSMITH_PROJECT", f"turntrace-{uuid4().hex[:8]}")  # a provider of this test's own
+    for name in ("LANGCHAIN_ENDPOINT", "LANGCHAIN_API_KEY", "LANGCHAIN_PROJECT", "LANGSMITH_RUNS_ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING_V2"):  # LangChain's own tracer
+        monkeypatch.delenv(name, raising=False)
+    handler = configure("langsmith", **options)
+    if exporter is not None:
+        provider = provider_for("langsmith")
+        assert isinstance(provider, TracerProvider)
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return handler
+
+
+def run_tree(runs: dict[UUID, dict[str, Any]]) -> str:
+    """One line per run, two spaces per level, siblings by name: the shape of Spans.tree(by_name=True)."""
+    children: defaultdict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs.values():
+        children[run.get("parent_run_id")].append(run)
+    lines: list[str] = []
+
+    def walk(run: dict[str, Any], depth: int) -> None:
+        lines.append("  " * depth + run["name"])
+        for child in sorted(children[run["id"]], key=lambda r: r["name"]):
+            walk(child, depth + 1)
+
+    for root in sorted(children[None], key=lambda r: r["name"]):
+        walk(root, 0)
+    return "\n".join(lines)
+
+
+def metadata(run: dict[str, Any]) -> dict[str, Any]:
+    return run["extra"]["metadata"]
+
+
+def by_span(runs: dict[UUID, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {metadata(run)["otel_span_id"]: run for run in runs.values()}
+
+
+def span_id(span: ReadableSpan) -> str:
+    assert span.context is not None
+    return format(span.context.span_id, "016x")
+
+
+def price(model: str, provider: str = "openai", **usage: int) -> float:
+    """genai-prices' own figure, to check the split against."""
+    return float(genai_prices.calc_price(genai_prices.Usage(**usage), model, provider_id=provider).total_price)
+
+
+@pytest.mark.parametrize("multipart", [True, False], ids=["multipart", "batch"])
+def test_the_run_tree_reaches_langsmith(
+    monkeypatch: pytest.MonkeyPatch, exporter: InMemorySpanExporter, spans: Spans, multipart: bool
+) -> None:
+    with FakeLangSmith(multipart=multipart) as server:
+        handler = connect(monkeypatch, server.url, exporter)
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": META})
+        assert handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []
+    assert {r.path for r in server.requests} == {"/info", "/runs/multipart" if multipart else "/runs/batch"}
+
+    # Shape first: the same tree as the spans, one run per span.
+    assert spans.tree(by_name=True) == TREE
+    assert run_tree(runs) == TREE
+    assert len(runs) == len(spans.all())
+
+    runs_by_span = by_span(runs)
+    root = runs_by_span[span_id(spans.roots()[0])]
+    project = os.environ["LANGSMITH_PROJECT"]
+    for span in spans.all():
+        run = runs_by_span[span_id(span)]
+        meta = metadata(run)
+        parent = spans.parent(span)
+        assert run["name"] == span.name
+        assert run["run_type"] == RUN_TYPES[span.name.split(" ")[0]]
+        assert run["trace_id"] == root["id"]
+        assert run["parent_run_id"] == (runs_by_span[span_id(parent)]["id"] if parent else None)
+        segment = run["dotted_order"].rsplit(".", 1)[-1]
+        assert segment.endswith("Z" + run["id"])
+        assert run["dotted_order"] == (
+            f"{runs_by_span[span_id(parent)]['dotted_order']}.{segment}" if parent else segment
+        )
+        assert run["session_name"] == project
+        assert run["end_time"] is not None
+        assert "error" not in run
+        # Every attribute reads back as it was; the session key on every run threads them in LangSmith.
+        assert {k: v for k, v in meta.items() if "." in k} == stored_from_readable(span).attributes
+        assert (meta["session_id"], meta["thread_id"]) == ("sess-1", "sess-1")
+        attributes = spans.attrs(span)
+        if run["run_type"] != "llm":
+            assert "usage_metadata" not in meta
+            assert "ls_provider" not in meta
+            continue
+        assert (meta["ls_provider"], meta["ls_model_name"]) == ("openai", "gpt-4o-mini")
+        usage = meta["usage_metadata"]
+        tokens_in, tokens_out = attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]
+        assert set(usage) == {
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "input_cost",
+            "output_cost",
+            "total_cost",
+        }
+        assert (usage["input_tokens"], usage["output_tokens"]) == (tokens_in, tokens_out)
+        assert usage["total_tokens"] == tokens_in + tokens_out
+        assert usage["total_cost"] == attributes["turntrace.cost_usd"]
+        assert usage["input_cost"] == pytest.approx(price("gpt-4o-mini", input_tokens=tokens_in), rel=1e-9)
+        assert usage["output_cost"] == pytest.approx(price("gpt-4o-mini", output_tokens=tokens_out), rel=1e-9)
+        assert usage["input_cost"] + usage["output_cost"] == pytest.approx(usage["total_cost"], rel=1e-12)
+
+    # The root was posted when it started and patched when it ended; every other run was posted once, whole.
+    posts = [op for op in server.operations if op.kind == "post"]
+    assert sorted(op.run["id"] for op in posts) == sorted(str(run_id) for run_id in runs)
+    assert all(op.run.get("end_time") for op in posts if op.run["id"] != root["id"])
+
+
+def test_usage_details_and_costs_the_table_cannot_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    usage = {
+        "input_tokens": 1000,
+        "output_tokens": 50,
+        "total_tokens": 1050,
+        "input_token_details": {"cache_read": 600, "cache_creation": 200},
+        "output_token_details": {"reasoning": 30},
+    }
+    cached = ScriptedChatModel(
+        model_name="claude-sonnet-4-5", provider="anthropic", script=[AIMessage("hi", usage_metadata=usage)]
+    )
+    own_rates = ScriptedChatModel(model_name="my-llama-70b", provider="vllm", script=[answer_message("hi")])
+    unknown = ScriptedChatModel(model_name="mystery-model", provider="vllm", script=[answer_message("hi")])
+    with FakeLangSmith() as server:
+        handler = connect(
+            monkeypatch, server.url, prices={"my-llama-70b": {"input_per_mtok": 0.6, "output_per_mtok": 0.8}}
+        )
+        for model in (cached, own_rates, unknown):  # bare model calls: each a trace of one llm run
+            model.invoke([HumanMessage("hi")], config={"callbacks": [handler]})
+        assert handler.flush(timeout_s=10)
+        runs = {run["name"]: run for run in server.runs().values()}
+    assert server.problems == []
+    assert {name: run["run_type"] for name, run in runs.items()} == dict.fromkeys(
+        ["chat claude-sonnet-4-5", "chat my-llama-70b", "chat mystery-model"], "llm"
+    )
+
+    claude = metadata(runs["chat claude-sonnet-4-5"])
+    assert (claude["ls_provider"], claude["ls_model_name"]) == ("anthropic", "claude-sonnet-4-5")
+    priced = claude.pop("usage_metadata")
+    input_usd = price(
+        "claude-sonnet-4-5", "anthropic", input_tokens=1000, cache_read_tokens=600, cache_write_tokens=200
+    )
+    output_usd = price("claude-sonnet-4-5", "anthropic", output_tokens=50)
+    assert priced == {
+        "input_tokens": 1000,
+        "output_tokens": 50,
+        "total_tokens": 1050,
+        "input_token_details": {"cache_read": 600, "cache_creation": 200},
+        "output_token_details": {"reasoning": 30},
+        "total_cost": claude["turntrace.cost_usd"],
+        "input_cost": pytest.approx(input_usd, rel=1e-9),
+        "output_cost": pytest.approx(output_usd, rel=1e-9),
+    }
+
+    # The user's own rates live in their handler: the total goes, the split cannot be made here.
+    own = metadata(runs["chat my-llama-70b"])
+    assert own["turntrace.cost_source"] == "override"
+    assert own["usage_metadata"] == {
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "total_tokens": 120,
+        "total_cost": pytest.approx((100 * 0.6 + 20 * 0.8) / 1e6, rel=1e-12),
+    }
+    # An unknown model: tokens only, so LangSmith can price it from its own model price map.
+    assert metadata(runs["chat mystery-model"])["usage_metadata"] == {
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "total_tokens": 120,
+    }
+
+
+def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    approved = threading.Event()
+
+    @tool
+    def wait_for_approval(request: str) -> str:
+        """Waits until a human approves."""
+        approved.wait(10)
+        return "approved"
+
+    model = ScriptedChatModel(
+        script=[tool_calls_message(("wait_for_approval", {"request": "refund"}, "call_1")), answer_message("done")]
+    )
+    with FakeLangSmith() as server:
+        handler = connect(monkeypatch, server.url)
+        agent = create_agent(model, [wait_for_approval])
+        worker = threading.Thread(target=lambda: agent.invoke(INPUT, config={"callbacks": [handler], "metadata": META}))
+        worker.start()
+        try:
+            assert server.wait_for(lambda: any(op.run.get("parent_run_id") is None for op in server.operations))
+            (root,) = [op.run for op in server.operations if op.run.get("parent_run_id") is None]
+            assert worker.is_alive()
+            # The tool call and its turn are still going: not in LangSmith yet, and the root not patched.
+            assert [op.run["name"] for op in server.operations if op.kind == "post"] in (
+                ["invoke_agent agent"],
+                ["invoke_agent agent", "chat gpt-4o-mini"],
+            )
+            assert all(op.kind == "post" for op in server.operations)
+            assert root["name"] == "invoke_agent agent"
+            assert root["run_type"] == "chain"
+            assert root.get("end_time") is None
+            assert root["extra"]["metadata"]["session_id"] == "sess-1"
+        finally:
+            approved.set()
+            worker.join(10)
+        assert handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []
+    assert runs[UUID(root["id"])]["end_time"] is not None
+    assert run_tree(runs) == tree_text(
+        "invoke_agent agent",
+        "  turn 1",
+        "    chat gpt-4o-mini",
+        "    execute_tool wait_for_approval",
+        "  turn 2",
+        "    chat gpt-4o-mini",
+    )
+
+
+def test_errors_are_run_errors_by_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = ScriptedChatModel(script=[tool_calls_message(("explode", {"reason": "disk full"}, "call_x"))])
+    with FakeLangSmith() as server:
+        handler = connect(monkeypatch, server.url)
+        with pytest.raises(RuntimeError, match="disk full"):
+            state_graph_agent(model, [explode], handle_tool_errors=False).invoke(INPUT, config={"callbacks": [handler]})
+        assert handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []
+    errors = {run["name"]: run.get("error") for run in runs.values()}
+    assert errors == {
+        "invoke_agent agent": "RuntimeError",
+        "turn 1": None,  # as its span: a turn is not failed by one of its tool calls
+        "chat gpt-4o-mini": None,
+        "execute_tool explode": "RuntimeError",
+    }
+    assert all("disk full" not in str(run) for run in runs.values())  # the type, never the message
+
+
+def test_an_agent_under_another_span_nests_under_it_or_is_a_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    remote = SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, True, TraceFlags(TraceFlags.SAMPLED))
+    with FakeLangSmith() as server:
+        handler = connect(monkeypatch, server.url)
+        token = context.attach(trace.set_span_in_context(NonRecordingSpan(remote)))  # a caller's traceparent
+        try:
+            three_turn_agent().invoke(INPUT, config={"callbacks": [handler]})
+        finally:
+            context.detach(token)
+        app_tracer = provider_for("langsmith").get_tracer("app")
+        with app_tracer.start_as_current_span("POST /chat"):  # the app's own span, on the same provider
+            three_turn_agent().invoke(INPUT, config={"callbacks": [handler]})
+        assert handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []
+    assert run_tree(runs) == "\n".join(["POST /chat", *("  " + line for line in TREE.splitlines()), TREE])
+    (under_remote,) = [r for r in runs.values() if r["parent_run_id"] is None and r["name"] == "invoke_agent agent"]
+    assert metadata(under_remote)["otel_trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert metadata(under_remote)["otel_parent_span_id"] == "b7ad6b7169203331"
+    assert under_remote["trace_id"] == under_remote["id"]
+
+
+def test_concurrent_runs_are_separate_traces(monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeLangSmith() as server:
+        handler = connect(monkeypatch, server.url)
+
+        def session(n: int) -> None:
+            three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": {"session_id": f"s-{n}"}})
+
+        workers = [threading.Thread(target=session, args=(n,)) for n in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []
+    traces: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs.values():
+        traces[run["trace_id"]].append(run)
+    assert len(traces) == 4
+    for members in traces.values():
+        assert run_tree({UUID(r["id"]): r for r in members}) == TREE
+        assert len({metadata(r)["session_id"] for r in members}) == 1
+
+
+def test_the_api_key_goes_only_into_the_auth_header(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every thread: the client's own failure messages included
+    with FakeLangSmith() as healthy, FakeLangSmith(fail_status=401) as refusing:
+        for server in (healthy, refusing):
+            handler = connect(monkeypatch, server.url)
+            three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": META})
+            assert handler.flush(timeout_s=10) is (server is healthy)
+    requests = healthy.requests + refusing.requests
+    assert {r.path for r in requests} >= {"/info", "/runs/multipart"}
+    for request in requests:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        assert headers.pop("x-api-key") == KEY  # the client did authenticate
+        assert KEY not in request.path
+        assert all(KEY not in value for value in headers.values())
+        assert KEY.encode() not in request.body
+    assert any("Failed to multipart ingest runs" in r.getMessage() for r in caplog.records)
+    for record in caplog.records:
+        assert KEY not in record.getMessage()
+        assert KEY not in (caplog.handler.format(record) if record.exc_info else "")
+
+
+@pytest.mark.parametrize("fault", ["refused", "500", "slow"])
+def test_langsmith_down_never_slows_or_breaks_the_agent(monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    with FakeLangSmith() as healthy:
+        handler = connect(monkeypatch, healthy.url)
+        started = time.perf_counter()
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": META})
+        healthy_s = time.perf_counter() - started
+        assert handler.flush(timeout_s=10)
+
+    with down(fault) as url:
+        handler = connect(monkeypatch, url, flush_timeout_s=0.5)  # also bounds this suite's own exit
+        started = time.perf_counter()
+        result = three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": META})
+        faulty_s = time.perf_counter() - started
+        started = time.perf_counter()
+        flushed = handler.flush(timeout_s=1)
+        flush_s = time.perf_counter() - started
+    assert result["messages"][-1].content == "Sunny in Paris and Rome."
+    assert faulty_s < healthy_s + 1.0  # the agent never waited on LangSmith
+    assert not flushed
+    assert flush_s < 2.0  # the bound is 1 s; the rest is slack for a loaded machine
+
+
+@contextmanager
+def down(fault: str) -> Generator[str, None, None]:
+    """LangSmith unreachable (connections refused), failing every ingest with a 500, or 5 s per answer."""
+    if fault == "refused":
+        with refused_port() as url:
+            yield url
+        return
+    with FakeLangSmith(fail_status=500) if fault == "500" else FakeLangSmith(delay_s=5) as server:
+        yield server.url
+
+
+ZERO_CODE_AGENT = """
+    from langchain_core.messages import HumanMessage
+    from tests.agents import three_turn_agent
+
+    three_turn_agent().invoke({"messages": [HumanMessage("hi")]}, config={"metadata": {"session_id": "zero-code"}})
+"""
+
+
+def zero_code_run(url: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """A fresh interpreter tracing to LangSmith at ``url`` from the environment alone; how long it took."""
+    env = {
+        **os.environ,
+        "TURNTRACE_TRACING": "true",
+        "TURNTRACE_BACKEND": "langsmith",
+        "TURNTRACE_FLUSH_TIMEOUT_S": "1",
+        "LANGSMITH_ENDPOINT": url,
+        "LANGSMITH_API_KEY": KEY,
+        "LANGSMITH_PROJECT": "zero-code",
+    }
+    env.pop("TURNTRACE_STRICT", None)  # production behaviour
+    for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING_V2"):  # LangChain's own tracer
+        env.pop(name, None)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(ZERO_CODE_AGENT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+    )
+    return result, time.perf_counter() - started
+
+
+def test_exit_sends_the_runs_and_waits_for_a_hanging_langsmith_only_as_long_as_the_bound() -> None:
+    with FakeLangSmith() as healthy:
+        result, healthy_s = zero_code_run(healthy.url)
+        runs = healthy.runs()
+    assert result.returncode == 0, result.stderr
+    assert run_tree(runs) == TREE  # flushed by the exit hook
+    assert healthy.problems == []
+
+    with FakeLangSmith(delay_s=60) as hanging:
+        result, hanging_s = zero_code_run(hanging.url)
+        assert hanging.requests  # the client did try
+    assert result.returncode == 0, result.stderr
+    assert "did not finish within 1.0 s at exit" in result.stderr
+    assert hanging_s < healthy_s + 5  # the bound is 1 s; a hanging LangSmith alone would hold exit for minutes
+
+
+def test_read_trace_gives_the_spans_back_and_the_checks_pass(
+    monkeypatch: pytest.MonkeyPatch, exporter: InMemorySpanExporter, spans: Spans
+) -> None:
+    with FakeLangSmith(page_size=3) as server:  # several pages
+        handler = connect(monkeypatch, server.url, exporter)
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": META})
+        assert handler.flush(timeout_s=10)
+        (root,) = [run for run in server.runs().values() if run["parent_run_id"] is None]
+        read = read_trace(Client(api_url=server.url, api_key=KEY, auto_batch_tracing=False), root["id"])
+    assert server.problems == []
+
+    def to_microseconds(span: ReadableSpan) -> Any:  # LangSmith keeps times to the microsecond
+        stored = stored_from_readable(span)
+        return replace(stored, start_ns=stored.start_ns // 1000 * 1000, end_ns=stored.end_ns // 1000 * 1000)
+
+    assert sorted(read, key=lambda s: s.span_id) == sorted(map(to_microseconds, spans.all()), key=lambda s: s.span_id)
+    failed = [c for c in check_run(read, retention_days=None) if not c.passed]
+    assert failed == []
+
+
+def test_turntrace_verify_through_langsmith_reads_the_runs_back(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "turntrace"
+    with FakeLangSmith() as server:
+        env = {
+            **os.environ,
+            "TURNTRACE_BACKEND": "langsmith",
+            "LANGSMITH_ENDPOINT": server.url,
+            "LANGSMITH_API_KEY": KEY,
+            "LANGSMITH_PROJECT": "verify",
+            "TURNTRACE_STORE": str(tmp_path / "unused.db"),
+            "COLUMNS": "200",
+        }
+        result = subprocess.run(
+            [str(script), "verify"], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "through langsmith backend" in result.stdout
+    assert "✓ runs read back from langsmith: 20 of 20 run(s) read back from LangSmith" in result.stdout
+    assert "✓ tool calls under their turn" in result.stdout
+    assert server.problems == []
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_turntrace_verify_with_langsmith_down_fails_and_says_what_to_check(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "turntrace"
+    env = {
+        **os.environ,
+        "LANGSMITH_ENDPOINT": f"http://127.0.0.1:{refused_port()}",
+        "LANGSMITH_API_KEY": KEY,
+        "TURNTRACE_STORE": str(tmp_path / "unused.db"),
+        "TURNTRACE_STRICT": "false",
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(
+        [str(script), "verify", "--backend", "langsmith", "--timeout-s", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "✗ langsmith took every run: runs did not reach LangSmith within 2 s: check LANGSMITH_API_KEY" in result.stdout
+    )
+    assert KEY not in result.stdout + result.stderr
