@@ -53,14 +53,19 @@ class InputHasher:
 
 
 def _feed(digest: Any, value: object) -> None:
-    # Stream the encoding in chunks: a 10 MB input is never joined into one more string.
+    # Streamed in chunks: a 10 MB input costs its one JSON-escaped copy (json's encoder makes that), no more.
     if isinstance(value, str):
-        for start in range(0, len(value), _CHUNK):
-            digest.update(value[start : start + _CHUNK].encode("utf-8", "surrogatepass"))
+        _feed_slices(digest, value)
         return
     buffer: list[str] = []
     size = 0
     for piece in _ENCODER.iterencode(value):
+        if len(piece) >= _CHUNK:  # a big string value: never joined with its neighbours into yet another copy
+            digest.update("".join(buffer).encode("utf-8", "surrogatepass"))
+            buffer.clear()
+            size = 0
+            _feed_slices(digest, piece)
+            continue
         buffer.append(piece)
         size += len(piece)
         if size >= _CHUNK:
@@ -68,6 +73,11 @@ def _feed(digest: Any, value: object) -> None:
             buffer.clear()
             size = 0
     digest.update("".join(buffer).encode("utf-8", "surrogatepass"))
+
+
+def _feed_slices(digest: Any, text: str) -> None:
+    for start in range(0, len(text), _CHUNK):
+        digest.update(text[start : start + _CHUNK].encode("utf-8", "surrogatepass"))
 
 
 def shape_of(value: object, depth: int = 0) -> object:

@@ -139,6 +139,40 @@ def test_an_exporter_that_raises_is_logged_once_with_its_traceback(
     provider.shutdown()
 
 
+def test_a_backend_that_keeps_falling_behind_is_announced_once(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider, processor = pipeline(backend, max_batch_size=5)
+    with caplog.at_level(logging.INFO, logger="langchain_turntrace"):
+        for _ in range(3):  # refuse, recover, refuse, recover...: a slow backend that keeps up now and then
+            backend.mode = "refuse"
+            emit(provider, 5)
+            processor.force_flush(5_000)
+            backend.mode = "ok"
+            emit(provider, 5)
+            processor.force_flush(5_000)
+    assert processor.dropped == 15
+    assert len(warnings_of(caplog)) == 1
+    assert warnings_of(caplog, logging.INFO) == [
+        "turntrace: the test backend takes spans again; 5 were dropped meanwhile"
+    ]
+    provider.shutdown()
+
+
+def test_giving_up_at_exit_counts_what_was_lost(backend: Backend) -> None:
+    provider, processor = pipeline(backend, max_batch_size=4)
+    backend.mode = "hang"
+    emit(provider, 4)
+    time.sleep(0.1)  # that batch is being exported
+    emit(provider, 3)
+    assert processor.give_up() == 7
+    assert processor.dropped == 7
+    backend.release.set()  # the hung export returns: already counted, not counted again
+    time.sleep(0.1)
+    assert processor.dropped == 7
+    assert processor.give_up() == 0
+
+
 def test_spans_ended_after_shutdown_are_counted_not_kept(backend: Backend) -> None:
     provider, processor = pipeline(backend)
     late = provider.get_tracer("test").start_span("late")  # a run still going when the program exits

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from langchain_turntrace.cli import main
-from tests.slow_server import SlowServer
+from tests.otlp_receiver import OtlpReceiver, closed_port
 
 ENV_WIDTH = {"COLUMNS": "200"}
 
@@ -59,6 +59,14 @@ def test_runs(demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch:
     assert runs[0]["input_tokens"] == 4400
     code, out, _ = cli(capsys, monkeypatch, demo_store, "--json", "runs", "--user", "somebody-else")
     assert json.loads(out) == []
+
+
+def test_options_go_before_or_after_the_command(demo_store: Path) -> None:
+    after = turntrace("cost", "--by", "model", "--json", "--store", str(demo_store), store=Path("/nonexistent.db"))
+    before = turntrace("--json", "--store", str(demo_store), "cost", "--by", "model", store=Path("/nonexistent.db"))
+    assert after.returncode == before.returncode == 0, after.stderr + before.stderr
+    assert json.loads(after.stdout) == json.loads(before.stdout)
+    assert json.loads(after.stdout)[0]["key"] == "gpt-4o"
 
 
 def test_runs_fit_an_80_column_terminal(demo_store: Path) -> None:
@@ -137,8 +145,8 @@ def test_verify_fails_on_short_retention(tmp_path: Path) -> None:
 
 
 def test_verify_through_otlp_checks_what_was_sent_and_that_the_collector_took_it(tmp_path: Path) -> None:
-    with SlowServer(delay_s=0) as collector:  # answers 200 at once: a healthy collector
-        env = {"TURNTRACE_BACKEND": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url("")}
+    with OtlpReceiver() as collector:  # answers 200 at once: a healthy collector
+        env = {"TURNTRACE_BACKEND": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": collector.base_url()}
         result = turntrace("verify", store=tmp_path / "unused.db", env=env)
         assert collector.requests >= 1
     assert result.returncode == 0, result.stdout + result.stderr
@@ -148,9 +156,7 @@ def test_verify_through_otlp_checks_what_was_sent_and_that_the_collector_took_it
 
 
 def test_verify_through_an_unreachable_collector_fails_and_says_where_to_look(tmp_path: Path) -> None:
-    with SlowServer(delay_s=0) as closed:
-        endpoint = closed.url("")
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_TIMEOUT": "1"}
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "OTEL_EXPORTER_OTLP_TIMEOUT": "1"}
     result = turntrace("verify", "--backend", "otlp", store=tmp_path / "unused.db", env=env)
     assert result.returncode == 1
     assert "✗ otlp backend accepted every span: 0 of 20 span(s) accepted: is the collector at" in result.stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import tracemalloc
 from typing import Any
 
 from langchain_turntrace.hashing import InputHasher, shape_hash, shape_of
@@ -36,3 +38,17 @@ def test_shape_is_structure_not_values() -> None:
 
 def test_shape_of_a_huge_list_looks_at_a_bounded_sample() -> None:
     assert shape_of(list(range(1_000_000))) == ["number"]
+
+
+def test_a_large_string_inside_an_input_costs_one_escaped_copy_at_most() -> None:
+    value = {"a": 1, "blob": "x" * 10_000_000}
+    hasher = InputHasher(None)
+    tracemalloc.start()
+    try:
+        digest = hasher.hash(value)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert digest == hashlib.sha256(canonical.encode()).hexdigest()
+    assert peak < 12_000_000  # json's escaped copy of the 10 MB string; joining pieces once cost 30 MB here

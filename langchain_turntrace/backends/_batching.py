@@ -20,6 +20,7 @@ _MAX_QUEUE_SIZE: Final = ("OTEL_BSP_MAX_QUEUE_SIZE", 2048)
 _MAX_BATCH_SIZE: Final = ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
 _SCHEDULE_DELAY_MS: Final = ("OTEL_BSP_SCHEDULE_DELAY", 1000)
 
+_WARN_EVERY_S: Final = 600.0  # a backend that keeps falling behind and catching up is announced every 10 min
 _totals_lock = threading.Lock()
 _dropped_total = 0
 
@@ -46,8 +47,8 @@ class BatchingProcessor(SpanProcessor):
 
     The agent's thread only appends to a deque. When the backend is down or slow the queue fills and newer
     spans are dropped and counted (``dropped``, ``dropped_spans()``); the first drop of an outage logs one
-    WARNING, the first success after it one INFO with the count. Unlike the SDK's processor, which logs
-    every dropped span, an outage costs two log lines.
+    WARNING, the first success after it one INFO with the count, at most once every ten minutes. Unlike the
+    SDK's processor, which logs every dropped span, an outage costs two log lines.
     """
 
     def __init__(
@@ -66,10 +67,13 @@ class BatchingProcessor(SpanProcessor):
         self._delay_s = schedule_delay_s if schedule_delay_s is not None else _env_int(*_SCHEDULE_DELAY_MS) / 1000
         self._queue: deque[ReadableSpan] = deque()
         self._cond = threading.Condition()
-        self._exporting = False
+        self._exporting = 0  # spans of the batch being exported now
         self._flush_requested = 0
         self._shutdown = False
+        self._given_up = False
         self._outage_drops = 0  # dropped since the last successful export: > 0 means we are in an outage
+        self._warned_at_s = float("-inf")
+        self._warned_outage = False  # this outage was announced: its end is too
         self.dropped = 0
         self.exported = 0
         self._worker = threading.Thread(target=self._run, name=f"turntrace-export-{backend}", daemon=True)
@@ -103,10 +107,12 @@ class BatchingProcessor(SpanProcessor):
                         return
                     continue
                 batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
-                self._exporting = True
+                self._exporting = len(batch)
             ok = self._export(batch)
             with self._cond:
-                self._exporting = False
+                self._exporting = 0
+                if self._given_up:
+                    return  # already counted as lost by give_up()
                 if ok:
                     self.exported += len(batch)
                     self._recovered()
@@ -123,7 +129,9 @@ class BatchingProcessor(SpanProcessor):
             return False
 
     def _drop(self, count: int, why: str) -> None:
-        if self._outage_drops == 0:
+        if self._outage_drops == 0 and time.monotonic() - self._warned_at_s >= _WARN_EVERY_S:
+            self._warned_at_s = time.monotonic()
+            self._warned_outage = True
             _log.warning(
                 "turntrace: dropping spans for the %s backend: %s. Counting continues "
                 "(langchain_turntrace.dropped_spans()); one line is logged when spans flow again.",
@@ -135,13 +143,14 @@ class BatchingProcessor(SpanProcessor):
         count_dropped(count)
 
     def _recovered(self) -> None:
-        if self._outage_drops:
+        if self._outage_drops and self._warned_outage:
             _log.info(
                 "turntrace: the %s backend takes spans again; %d were dropped meanwhile",
                 self._backend,
                 self._outage_drops,
             )
-            self._outage_drops = 0
+        self._outage_drops = 0
+        self._warned_outage = False
 
     # -- flush / shutdown: bounded waits -----------------------------------------------------------------
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -156,14 +165,34 @@ class BatchingProcessor(SpanProcessor):
                 self._cond.wait(remaining)
         return True
 
+    def give_up(self) -> int:
+        """Exit cannot wait longer: what is queued or being exported is lost now, counted, and the exporter is
+        shut down (an OTLP exporter then stops retrying). Returns how many spans were lost."""
+        with self._cond:
+            if self._given_up:
+                return 0
+            self._given_up = True
+            lost = len(self._queue) + self._exporting
+            self._queue.clear()
+            self._shutdown = True
+            if lost:
+                self._drop(lost, "the program exited before the backend took them")
+            self._cond.notify_all()
+        try:
+            self._exporter.shutdown()
+        except Exception:  # noqa: BLE001  # exiting: nothing left to protect but the exit itself
+            _log.debug("turntrace: the %s exporter failed to shut down", self._backend, exc_info=True)
+        return lost
+
     def shutdown(self) -> None:
         with self._cond:
             if self._shutdown:
                 return
             self._shutdown = True
             self._cond.notify_all()
-        self._worker.join()  # the caller bounds this (backends.shutdown_within): a stuck exporter cannot hold exit
-        self._exporter.shutdown()
+        self._worker.join()  # the caller bounds this (backends.shutdown_within), then calls give_up()
+        if not self._given_up:
+            self._exporter.shutdown()
 
 
 def _env_int(name: str, default: int) -> int:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
+from langchain_turntrace.backends._batching import BatchingProcessor
+
 _log = logging.getLogger("langchain_turntrace")
 
 
@@ -21,18 +23,22 @@ def provider_with(processor: SpanProcessor, *, flush_timeout_s: float) -> Tracer
     """
     provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
     provider.add_span_processor(processor)
-    atexit.register(shutdown_within, provider, flush_timeout_s)
+    give_up = processor.give_up if isinstance(processor, BatchingProcessor) else None
+    atexit.register(shutdown_within, provider, flush_timeout_s, give_up)
     return provider
 
 
-def shutdown_within(provider: TracerProvider, timeout_s: float) -> bool:
-    """Flushes and shuts ``provider`` down, giving up after ``timeout_s``. True if it finished in time."""
+def shutdown_within(provider: TracerProvider, timeout_s: float, give_up: Callable[[], int] | None = None) -> bool:
+    """Flushes and shuts ``provider`` down, giving up after ``timeout_s``. True if it finished in time.
+    ``give_up`` (the batching processor's) counts what is lost then and stops the exporter's retries."""
     if run_within(provider.shutdown, timeout_s):
         return True
+    lost = "spans not yet sent are" if give_up is None else f"{give_up()} span(s) not yet sent were"
     _log.warning(
-        "turntrace: the trace backend did not finish within %.1f s at exit; spans not yet sent are lost. "
+        "turntrace: the trace backend did not finish within %.1f s at exit; %s lost. "
         "Check that the backend is reachable, or raise TURNTRACE_FLUSH_TIMEOUT_S.",
         timeout_s,
+        lost,
     )
     return False
 

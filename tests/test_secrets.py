@@ -1,0 +1,263 @@
+"""No credential reaches a span, a log line or the local store: model parameters, headers, SecretStr, tool inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.tools import tool
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import Field, SecretStr
+
+from langchain_turntrace import TurnTraceCallbackHandler, configure
+from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+from tests.agents import create_agent, get_time, get_weather, three_turn_script
+
+# Recognisable fake credentials; no two share a run of 9 characters with each other or with anything we emit.
+API_KEY = "sk-FAKEapiKEYqZrXwVuTsRmPoN"
+OPENAI_KEY = "sk-FAKEopenaiKwYxZvUtSrQpMn"
+HEADER_KEY = "sk-FAKEheaderJkLmNoPqRsTuVw"
+METADATA_KEY = "sk-FAKEmetaDataHgJkWqZxYvUt"
+TOOL_KEY = "sk-FAKEtoolArgGhJkLmNpQrStUv"
+SECRETS = (API_KEY, OPENAI_KEY, HEADER_KEY, METADATA_KEY, TOOL_KEY)
+WINDOW = 9  # no substring longer than 8 characters of a secret may appear
+SESSION = "session-for-secrets-test"  # a value that must reach the store: proves the scan reads real data
+
+
+class ProviderLikeChatModel(ScriptedChatModel):
+    """Carries credentials the way provider integrations do (a ``SecretStr`` key, a plain legacy key, auth
+    headers) and, like some of them, passes them on in its identifying and invocation params."""
+
+    api_key: SecretStr = SecretStr(API_KEY)
+    openai_api_key: str = OPENAI_KEY
+    default_headers: dict[str, str] = Field(default_factory=lambda: {"Authorization": f"Bearer {HEADER_KEY}"})
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "api_key": self.api_key,
+            "openai_api_key": self.openai_api_key,
+            "default_headers": self.default_headers,
+        }
+
+    def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        params = super()._get_invocation_params(stop=stop, **kwargs)
+        return {**params, "model": self.model_name, "api_key": self.api_key.get_secret_value()}
+
+
+@tool
+def charge_card(account: str, api_key: str) -> dict[str, Any]:
+    """Charges an account through a payment API that takes its key as an argument."""
+    return {"account": account, "charged": True}
+
+
+class AuthenticationError(Exception):
+    """What a provider raises for a bad key; real ones quote the key in the message."""
+
+
+def leaks(text: str | bytes) -> list[str]:
+    """The secrets of which ``text`` holds a run of ``WINDOW`` characters, each with the first run found."""
+    haystack = text.decode("latin-1") if isinstance(text, bytes) else text  # byte for byte: the keys are ASCII
+    found: list[str] = []
+    for secret in SECRETS:
+        windows = (secret[start : start + WINDOW] for start in range(len(secret) - WINDOW + 1))
+        hit = next((w for w in windows if w in haystack), None)
+        if hit is not None:
+            found.append(f"{secret} (as {hit!r})")
+    return found
+
+
+def spans_text(spans: Iterable[ReadableSpan]) -> str:
+    """All a span exporter sees: names, attributes, events, links, status, resource, scope."""
+    return "\n".join(span.to_json() for span in spans)
+
+
+def logs_text(records: Iterable[logging.LogRecord]) -> str:
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    return "\n".join(formatter.format(record) for record in records)
+
+
+def store_bytes(db: Path) -> bytes:
+    """The store's file and its write-ahead log, as bytes on disk."""
+    files = [db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-journal", "-shm"))]
+    return b"".join(path.read_bytes() for path in files if path.exists())
+
+
+class Witness(BaseCallbackHandler):
+    """Records what LangChain hands every callback handler, to show the secrets were there to leak."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        self.seen.append(json.dumps([serialized, kwargs], default=str))
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, *, run_id: UUID, **kwargs: Any) -> None:
+        self.seen.append(json.dumps([serialized, input_str, kwargs], default=str))
+
+
+class Sinks:
+    """Two handlers on one run: one into memory, one through ``configure("local")`` into a SQLite store."""
+
+    def __init__(self, store: Path, *, capture_content: bool) -> None:
+        self.store = store
+        self.exporter = InMemorySpanExporter()
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.memory = TurnTraceCallbackHandler(tracer_provider=self.provider, capture_content=capture_content)
+        self.stored = configure("local", store_path=store, capture_content=capture_content)
+        self.witness = Witness()
+
+    def config(self) -> dict[str, Any]:
+        metadata = {"session_id": SESSION, "openai_api_key": METADATA_KEY}  # some apps pass keys in config
+        return {"callbacks": [self.witness, self.memory, self.stored], "metadata": metadata}
+
+    def assert_no_secret(
+        self, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], *, given: Sequence[str]
+    ) -> None:
+        """No window of any secret in spans, logs, output or store, though the handlers were ``given`` them."""
+        handed = "\n".join(self.witness.seen)
+        assert [secret for secret in given if secret not in handed] == []
+        assert self.stored.flush(timeout_s=10)
+        spans = self.exporter.get_finished_spans()
+        assert spans, "the run was traced"
+        db = store_bytes(self.store)
+        assert SESSION.encode() in db, "the store holds the run"
+        out, err = capfd.readouterr()
+        where = {
+            "spans": leaks(spans_text(spans)),
+            "logs": leaks(logs_text(caplog.records)),
+            "stdout/stderr": leaks(out + err),
+            "store": leaks(db),
+        }
+        assert where == {"spans": [], "logs": [], "stdout/stderr": [], "store": []}
+
+
+@pytest.fixture
+def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)  # the root logger: every library's debug lines too
+    return caplog
+
+
+@pytest.mark.parametrize("capture_content", [False, True], ids=["default", "content_capture"])
+@pytest.mark.parametrize("how", ["invoke", "stream"])
+def test_model_credentials_reach_no_span_log_or_store(
+    tmp_path: Path,
+    all_logs: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+    capture_content: bool,
+    how: str,
+) -> None:
+    """Keys are not content: content capture records messages and tool arguments, never model parameters."""
+    sinks = Sinks(tmp_path / "t.db", capture_content=capture_content)
+    agent = create_agent(ProviderLikeChatModel(script=three_turn_script()), [get_weather, get_time])
+    question = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
+    if how == "invoke":
+        agent.invoke(question, config=sinks.config())
+    else:
+        list(agent.stream(question, config=sinks.config(), stream_mode="messages"))
+    sinks.assert_no_secret(all_logs, capfd, given=(API_KEY, OPENAI_KEY, HEADER_KEY, METADATA_KEY))
+    chats = [s for s in sinks.exporter.get_finished_spans() if s.name.startswith("chat")]
+    assert len(chats) == 3
+    if capture_content:  # the scan does see content when it is recorded
+        assert "Weather in Paris and Rome?" in spans_text(chats)
+
+
+def test_a_tool_given_an_api_key_records_only_its_input_hash(
+    tmp_path: Path, all_logs: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    arguments = {"account": "acme", "api_key": TOOL_KEY}
+    script = [tool_calls_message(("charge_card", arguments, "call_1")), answer_message("Charged.")]
+    sinks = Sinks(tmp_path / "t.db", capture_content=False)
+    create_agent(ProviderLikeChatModel(script=script), [charge_card]).invoke(
+        {"messages": [HumanMessage("Charge acme")]}, config=sinks.config()
+    )
+    sinks.assert_no_secret(all_logs, capfd, given=(API_KEY, OPENAI_KEY, HEADER_KEY, METADATA_KEY, TOOL_KEY))
+    (tool_span,) = [s for s in sinks.exporter.get_finished_spans() if s.name == "execute_tool charge_card"]
+    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":")).encode()
+    assert dict(tool_span.attributes or {})["turntrace.input_hash"] == hashlib.sha256(canonical).hexdigest()
+
+
+@pytest.mark.parametrize("capture_content", [False, True], ids=["default", "content_capture"])
+def test_a_provider_error_quoting_the_key_records_only_its_type(
+    tmp_path: Path, all_logs: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], capture_content: bool
+) -> None:
+    error = AuthenticationError(f"Error code: 401 - Incorrect API key provided: {API_KEY}")
+    sinks = Sinks(tmp_path / "t.db", capture_content=capture_content)
+    agent = create_agent(ProviderLikeChatModel(script=[error]), [get_weather])
+    with pytest.raises(AuthenticationError):
+        agent.invoke({"messages": [HumanMessage("hi")]}, config=sinks.config())
+    all_logs.clear()  # pytest.raises holds the error, not a log line; what follows must not repeat it
+    sinks.assert_no_secret(all_logs, capfd, given=(API_KEY, OPENAI_KEY, HEADER_KEY, METADATA_KEY))
+    (chat,) = [s for s in sinks.exporter.get_finished_spans() if s.name.startswith("chat")]
+    assert dict(chat.attributes or {})["error.type"] == "tests.test_secrets.AuthenticationError"
+
+
+# A fresh interpreter: internal errors are logged once per process, so an earlier test may have used up the line.
+INTERNAL_ERRORS = """
+    import logging, sys
+    from uuid import uuid4
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langchain_core.outputs import ChatGeneration, LLMResult
+    from opentelemetry.sdk.trace import TracerProvider
+    from langchain_turntrace import TurnTraceCallbackHandler
+
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
+    api_key, openai_key, header_key, tool_key = sys.argv[1:5]
+    handler = TurnTraceCallbackHandler(tracer_provider=TracerProvider(), capture_content=True)
+    params = {"model": "gpt-4o", "api_key": api_key, "openai_api_key": openai_key,
+              "default_headers": {"Authorization": "Bearer " + header_key}}
+    serialized = {"repr": "ChatOpenAI(openai_api_key=" + openai_key + ")", "kwargs": params}
+
+    # a response the handler cannot read, carrying the keys
+    run = uuid4()
+    handler.on_chat_model_start(serialized, [[HumanMessage("hi")]], run_id=run, invocation_params=params)
+    handler.on_llm_end({"generations": [], "llm_output": params}, run_id=run)
+
+    # a model response with a malformed tool call, and the keys in its metadata
+    run = uuid4()
+    handler.on_chat_model_start(serialized, [[HumanMessage("hi")]], run_id=run, invocation_params=params)
+    message = AIMessage.model_construct(content="", tool_calls=[{"name": "t", "args": params}],
+                                        response_metadata=params)
+    handler.on_llm_end(LLMResult(generations=[[ChatGeneration(message=message)]], llm_output=params), run_id=run)
+
+    # a tool input content capture cannot encode (cyclic), holding a key
+    inputs = {"api_key": tool_key}
+    inputs["self"] = inputs
+    handler.on_tool_start({"name": "pay"}, "pay " + tool_key, run_id=uuid4(), inputs=inputs)
+"""
+
+
+def test_internal_errors_are_logged_without_the_secrets_they_carried(tmp_path: Path) -> None:
+    env = {**os.environ, "TURNTRACE_STRICT": "false", "TURNTRACE_STORE": str(tmp_path / "t.db")}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(INTERNAL_ERRORS), API_KEY, OPENAI_KEY, HEADER_KEY, TOOL_KEY],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    logged = result.stdout + result.stderr
+    exercised: Sequence[str] = [f"internal error in {where}" for where in ("on_llm_end", "on_tool_start")]
+    assert [line for line in exercised if line in logged] == exercised, logged
+    assert leaks(logged) == []
