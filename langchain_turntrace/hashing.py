@@ -46,7 +46,7 @@ class InputHasher:
         digest = hmac.new(self._key, digestmod=hashlib.sha256) if self._key else hashlib.sha256()
         try:
             _feed(digest, value)
-        except (ValueError, TypeError, RecursionError):  # cyclic or unencodable: hash what we can say of it
+        except Exception:  # noqa: BLE001  # cyclic, unencodable, a __str__ that raises: hash what we can say of it
             digest = hmac.new(self._key, digestmod=hashlib.sha256) if self._key else hashlib.sha256()
             digest.update(f"<unencodable {type(value).__qualname__}>".encode())
         return digest.hexdigest()

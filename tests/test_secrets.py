@@ -238,7 +238,7 @@ INTERNAL_ERRORS = """
                                         response_metadata=params)
     handler.on_llm_end(LLMResult(generations=[[ChatGeneration(message=message)]], llm_output=params), run_id=run)
 
-    # a tool input content capture cannot encode (cyclic), holding a key
+    # a tool input content capture cannot encode (cyclic), holding a key: traced, not an internal error
     inputs = {"api_key": tool_key}
     inputs["self"] = inputs
     handler.on_tool_start({"name": "pay"}, "pay " + tool_key, run_id=uuid4(), inputs=inputs)
@@ -258,6 +258,6 @@ def test_internal_errors_are_logged_without_the_secrets_they_carried(tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     logged = result.stdout + result.stderr
-    exercised: Sequence[str] = [f"internal error in {where}" for where in ("on_llm_end", "on_tool_start")]
-    assert [line for line in exercised if line in logged] == exercised, logged
+    assert "internal error in on_llm_end" in logged, logged
+    assert "internal error in on_tool_start" not in logged, logged  # a cyclic input is recorded as <unencodable>
     assert leaks(logged) == []

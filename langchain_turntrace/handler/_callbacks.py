@@ -146,6 +146,12 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         else:
             members.append(run_id)
 
+    def _forget_reused(self, run_id: UUID) -> None:
+        """A start for a run id still open: the first run's end can no longer be told apart, so it closes now."""
+        previous = self._release(run_id)
+        if previous is not None:
+            _abandon(previous.handle)
+
     def _evict_lost_runs(self, now_s: float) -> None:
         """Closes the oldest runs while there are too many or they are too old: their end will never come."""
         while self._members:
@@ -168,11 +174,18 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                         len(self._members),
                     )
 
-    def _release(self, run_id: UUID) -> _Entry | None:
-        entry = self._runs.pop(run_id, None)
-        if entry is not None and entry.root == run_id:
+    def _release(self, run_id: UUID, kind: type[Scope | ModelCall] | None = None) -> _Entry | None:
+        """Frees a run's entry (a root's: its whole trace's). With ``kind``, only if the run is of that kind:
+        an end event for another kind of run is malformed and leaves the run open for its real end."""
+        entry = self._runs.get(run_id)
+        if entry is None or (kind is not None and not isinstance(entry.handle, kind)):
+            return None
+        del self._runs[run_id]
+        if entry.root == run_id:
             for member in self._members.pop(run_id, ()):
-                self._runs.pop(member, None)
+                member_entry = self._runs.get(member)
+                if member_entry is not None and member_entry.root == run_id:  # not a reused id, now another run's
+                    del self._runs[member]
         return entry
 
     def _parent(self, parent_run_id: UUID | None) -> _Entry | None:
@@ -204,9 +217,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
+        self._forget_reused(run_id)
         namespace, step = _facts.graph_position(metadata)
         parent = self._parent(parent_run_id)
-        run_name = name or (serialized or {}).get("name") or "agent"
+        run_name = name or _facts.serialized_name(serialized) or "agent"
         if parent is None or parent.children is None:
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
             resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
@@ -220,13 +234,13 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id)
+        entry = self._release(run_id, ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             entry.handle.end()
 
     @never_raises
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id)
+        entry = self._release(run_id, ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             _close_with(entry.handle, error)
 
@@ -264,6 +278,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     def _start_model_call(
         self, request: _facts.ModelRequest, run_id: UUID, parent_run_id: UUID | None, metadata: Mapping[str, Any] | None
     ) -> None:
+        self._forget_reused(run_id)
         parent = self._parent(parent_run_id)
         if parent is None or parent.children is None:
             self._register(run_id, self._turns.start_model_call(request, self._tag_attributes(metadata)), None, None)
@@ -279,7 +294,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id)
+        entry = self._release(run_id, ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             try:
                 result = _facts.model_result(response, self._capture)
@@ -290,7 +305,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id)
+        entry = self._release(run_id, ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             if _is_cut_short(error):
                 entry.handle.abandon()
@@ -312,6 +327,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         tool_call_id: str | None = None,
         **kwargs: Any,
     ) -> None:
+        self._forget_reused(run_id)
         request = _facts.tool_request(
             serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
         )
@@ -326,7 +342,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                 parent.tools_running += 1
 
     def _release_tool(self, run_id: UUID) -> ToolScope | None:
-        entry = self._release(run_id)
+        entry = self._release(run_id, ToolScope)
         if entry is None or not isinstance(entry.handle, ToolScope):
             return None
         if entry.parent is not None:
@@ -364,6 +380,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
+        self._forget_reused(run_id)
         parent = self._parent(parent_run_id)
         if parent is not None and parent.children is not None:
             namespace, step = _facts.graph_position(metadata)

@@ -170,7 +170,7 @@ def tool_request(
     hasher: InputHasher,
     capture_content: bool,
 ) -> ToolRequest:
-    tool_name = name or (serialized or {}).get("name") or "tool"
+    tool_name = name or serialized_name(serialized) or "tool"
     value: object = inputs if inputs is not None else input_str
     namespace, _ = graph_position(metadata)
     return ToolRequest(
@@ -204,10 +204,19 @@ def _parsed(content: object) -> object:
     return content
 
 
+def serialized_name(serialized: object) -> str | None:
+    """The ``name`` of a run's ``serialized`` description, when LangChain gave one as a string."""
+    name = cast("Mapping[str, object]", serialized).get("name") if isinstance(serialized, Mapping) else None
+    return name if isinstance(name, str) and name else None
+
+
 def _json(value: object) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str, ensure_ascii=False)
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):  # cyclic, or a str() that fails: say what it was, not why
+        return f"<unencodable {type(value).__qualname__}>"
 
 
 def _messages_json(messages: Sequence[BaseMessage]) -> str:

@@ -53,6 +53,8 @@ class Node:
     )
 
     def __init__(self, trace: Trace, parent: Node | None, start_ns: int) -> None:
+        while parent is not None and parent.ended:  # events out of order: an ended parent could never close it
+            parent = parent.parent
         self.trace = trace
         self.parent = parent
         self.start_ns = start_ns
@@ -99,9 +101,9 @@ class Node:
         """Ends the span once; force-closes children whose own end never came."""
         if self.ended:
             return
+        self.ended = True  # first: closing the last child must not make a turn end itself a second time
         for child in list(self._open_children):
             child.close_incomplete(end_ns)
-        self.ended = True
         self._before_end(end_ns)
         self.span.end(end_time=end_ns)
         if self.parent is not None:
@@ -231,11 +233,13 @@ class AgentRun(Node):
         self._finish(now_ns() if end_ns is None else end_ns)
 
     def fail(self, error: BaseException, end_ns: int | None = None) -> None:
-        self._fail(error, now_ns() if end_ns is None else end_ns)
+        if not self.ended:  # closed already, for a parent that ended first: the late error changes nothing
+            self._fail(error, now_ns() if end_ns is None else end_ns)
 
     def interrupt(self, end_ns: int | None = None) -> None:
-        self._mark_interrupted()
-        self._finish(now_ns() if end_ns is None else end_ns)
+        if not self.ended:
+            self._mark_interrupted()
+            self._finish(now_ns() if end_ns is None else end_ns)
 
     def _finish(self, end_ns: int) -> None:
         if self.ended:
@@ -319,7 +323,7 @@ class ModelCall(Node):
     ) -> None:
         super().__init__(trace, parent, start_ns)
         self.request = request
-        self.turn = parent if isinstance(parent, Turn) else None
+        self.turn = self.parent if isinstance(self.parent, Turn) else None  # the open one, see Node
         self._first_chunk_ns: int | None = None
         attributes: dict[str, AttributeValue] = {attr.GEN_AI_OPERATION_NAME: request.operation}
         if request.provider is not None:

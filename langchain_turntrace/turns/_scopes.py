@@ -142,7 +142,7 @@ class ChainScope:
     def _agent_for(self, namespace: GraphNamespace | None) -> AgentRun:
         """The agent run a call in this namespace belongs to; a deeper namespace is a subgraph's own agent."""
         resolved = self._resolved
-        if resolved is not None and resolved[0] == namespace:
+        if resolved is not None and resolved[0] == namespace and not resolved[1].ended:
             return resolved[1]
         agent = self.agent
         while _is_below(namespace, agent.base_namespace):
@@ -152,6 +152,8 @@ class ChainScope:
                 owner = owner.parent
             if owner is None or owner.is_agent_root:
                 break
+            if owner.sub_agent is not None and owner.sub_agent.ended:
+                break  # its subgraph already ended (events out of order): the enclosing agent takes the call
             if owner.sub_agent is None:
                 assert namespace is not None
                 assert base is not None
