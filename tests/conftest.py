@@ -13,6 +13,7 @@ os.environ["TURNTRACE_STORE"] = os.path.join(tempfile.mkdtemp(prefix="turntrace-
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,6 +22,10 @@ from tests.contract import check_contract
 from tests.spans import Spans
 
 pytest_plugins = ["tests.phoenix"]
+
+# CI replays the same examples every run (a landing must not hang on a lucky draw); a developer's run explores.
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture
