@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ from langchain_turntrace import ConfigError, TurnTraceCallbackHandler, configure
 from langchain_turntrace.store import SpanStore
 from langchain_turntrace.wiring import global_handler
 from tests.agents import THREE_TURN_TREE, three_turn_agent
+from tests.fresh_python import run_python
 from tests.otlp_receiver import OtlpReceiver
 from tests.spans import Spans
 
@@ -39,17 +37,7 @@ def every_run() -> Iterator[None]:
 
 def script(body: str, env: dict[str, str], timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter, as an app started with these environment variables would be."""
-    full_env = {**os.environ, **env}
-    full_env.pop("TURNTRACE_STRICT", None)  # production behaviour
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(body)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout_s,
-        check=False,
-        cwd=Path(__file__).parent.parent,
-    )
+    return run_python(body, env, timeout_s=timeout_s)
 
 
 AGENT_WITHOUT_CALLBACKS = """

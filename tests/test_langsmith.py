@@ -6,7 +6,6 @@ import logging
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections import defaultdict
@@ -35,6 +34,7 @@ from langchain_turntrace.store._records import stored_from_readable
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from langchain_turntrace.verify import check_run
 from tests.agents import THREE_TURN_TREE, create_agent, explode, state_graph_agent, three_turn_agent
+from tests.fresh_python import run_python
 from tests.langsmith_server import FakeLangSmith, refused_port
 from tests.spans import Spans, tree_text
 
@@ -409,27 +409,17 @@ ZERO_CODE_AGENT = """
 def zero_code_run(url: str) -> tuple[subprocess.CompletedProcess[str], float]:
     """A fresh interpreter tracing to LangSmith at ``url`` from the environment alone; how long it took."""
     env = {
-        **os.environ,
         "TURNTRACE_TRACING": "true",
         "TURNTRACE_BACKEND": "langsmith",
         "TURNTRACE_FLUSH_TIMEOUT_S": "1",
         "LANGSMITH_ENDPOINT": url,
         "LANGSMITH_API_KEY": KEY,
         "LANGSMITH_PROJECT": "zero-code",
+        # LangChain's own tracer stays off: these runs are ours to send
+        **{name: "" for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING_V2")},
     }
-    env.pop("TURNTRACE_STRICT", None)  # production behaviour
-    for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING_V2"):  # LangChain's own tracer
-        env.pop(name, None)
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(ZERO_CODE_AGENT)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-        cwd=Path(__file__).parent.parent,
-    )
+    result = run_python(ZERO_CODE_AGENT, env)
     return result, time.perf_counter() - started
 
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
-import textwrap
 import time
 from uuid import uuid4
 
@@ -18,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from langchain_turntrace import ConfigError, TurnTraceCallbackHandler
 from langchain_turntrace.testing import answer_message
 from tests.agents import three_turn_agent
+from tests.fresh_python import run_python
 from tests.spans import Spans
 
 
@@ -61,10 +58,7 @@ def test_an_unreadable_response_is_logged_once_and_its_span_closed() -> None:
         spans = exporter.get_finished_spans()
         print(len(spans), all(s.attributes["turntrace.incomplete"] is True for s in spans), handler.open_runs)
     """
-    env = {key: value for key, value in os.environ.items() if key != "TURNTRACE_STRICT"}  # production mode
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, env=env, timeout=60, check=False
-    )
+    result = run_python(body, timeout_s=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "2 True 0\n"
     assert result.stderr.count("LOG langchain-turntrace: internal error in on_llm_end") == 1

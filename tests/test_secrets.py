@@ -5,10 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ from pydantic import Field, SecretStr
 from langchain_turntrace import TurnTraceCallbackHandler, configure
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests.agents import create_agent, get_time, get_weather, three_turn_script
+from tests.fresh_python import run_python
 
 # Recognisable fake credentials; no two share a run of 9 characters with each other or with anything we emit.
 API_KEY = "sk-FAKEapiKEYqZrXwVuTsRmPoN"
@@ -246,16 +243,8 @@ INTERNAL_ERRORS = """
 
 
 def test_internal_errors_are_logged_without_the_secrets_they_carried(tmp_path: Path) -> None:
-    env = {**os.environ, "TURNTRACE_STRICT": "false", "TURNTRACE_STORE": str(tmp_path / "t.db")}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(INTERNAL_ERRORS), API_KEY, OPENAI_KEY, HEADER_KEY, TOOL_KEY],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-        cwd=Path(__file__).parent.parent,
-    )
+    env = {"TURNTRACE_STORE": str(tmp_path / "t.db")}
+    result = run_python(INTERNAL_ERRORS, env, API_KEY, OPENAI_KEY, HEADER_KEY, TOOL_KEY)
     assert result.returncode == 0, result.stderr
     logged = result.stdout + result.stderr
     assert "internal error in on_llm_end" in logged, logged
