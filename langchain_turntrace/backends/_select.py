@@ -46,7 +46,7 @@ def exporter_for(backend: str, store_path: Path | None = None) -> SpanExporter:
     if backend == "local":
         from langchain_turntrace.store import SqliteSpanExporter
 
-        return SqliteSpanExporter((store_path or default_store_path()).expanduser().resolve())
+        return SqliteSpanExporter(_store_file(store_path))
     if backend == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -60,8 +60,12 @@ def exporter_for(backend: str, store_path: Path | None = None) -> SpanExporter:
 
 def _place(backend: str, store_path: Path | None) -> str:
     if backend == "local":
-        return str((store_path or default_store_path()).expanduser().resolve())
+        return str(_store_file(store_path))
     return "\n".join(os.environ.get(name, "") for name in _PLACE_VARS.get(backend, ()))
+
+
+def _store_file(store_path: Path | None) -> Path:
+    return (store_path or default_store_path()).expanduser().resolve()
 
 
 def _build(backend: str, flush_timeout_s: float, store_path: Path | None) -> trace.TracerProvider:

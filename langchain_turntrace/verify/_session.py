@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from langchain_turntrace.backends import exporter_for, flush_within, provider_for, shutdown_within
+from langchain_turntrace.backends import BatchingProcessor, exporter_for, flush_within, provider_for, shutdown_within
 from langchain_turntrace.handler import TurnTraceCallbackHandler
 from langchain_turntrace.store import RunSummary, SpanStore, StoredSpan
 from langchain_turntrace.verify._checks import Check, check_run
@@ -56,50 +54,33 @@ def verify_backend(backend: str, store_path: Path, *, timeout_s: float = _FLUSH_
         ]
     if backend == "langsmith":
         return "langsmith backend", _verify_langsmith(timeout_s)
-    recorder = _Recording(exporter_for(backend))
-    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(recorder))
-    handler = _tagged_handler(provider, f"verify-{uuid.uuid4().hex[:8]}")
-    _run_agent(handler, 2)
-    flush_within(provider, timeout_s)
-    shutdown_within(provider, 5.0)
-    checks = check_run(recorder.spans)
-    sent, accepted = len(recorder.spans), recorder.accepted
+    processor = BatchingProcessor(exporter_for(backend), backend=backend)  # the pipeline configure() builds
+    provider, spans, _ = _send_through(processor, timeout_s)
+    shutdown_within(provider, 5.0, processor.give_up)
+    checks = check_run(spans)
+    accepted = processor.exported
     checks.append(
         Check(
             f"{backend} backend accepted every span",
-            sent > 0 and accepted == sent,
-            f"{accepted} of {sent} span(s) accepted"
-            if accepted == sent or backend != "otlp"
-            else f"{accepted} of {sent} span(s) accepted: is the collector at OTEL_EXPORTER_OTLP_ENDPOINT "
+            bool(spans) and accepted == len(spans),
+            f"{accepted} of {len(spans)} span(s) accepted"
+            if accepted == len(spans) or backend != "otlp"
+            else f"{accepted} of {len(spans)} span(s) accepted: is the collector at OTEL_EXPORTER_OTLP_ENDPOINT "
             "(default http://localhost:4318) running and reachable?",
         )
     )
     return f"{backend} backend", checks
 
 
-class _Recording(SpanExporter):
-    """Passes spans on to the real exporter and keeps them, with how many the backend accepted."""
-
-    def __init__(self, inner: SpanExporter) -> None:
-        self._inner = inner
-        self._lock = threading.Lock()
-        self.spans: list[ReadableSpan] = []
-        self.accepted = 0
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        result = self._inner.export(spans)
-        with self._lock:
-            self.spans.extend(spans)
-            if result is SpanExportResult.SUCCESS:
-                self.accepted += len(spans)
-        return result
-
-    def shutdown(self) -> None:
-        self._inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self._inner.force_flush(timeout_millis)
+def _send_through(processor: SpanProcessor, timeout_s: float) -> tuple[TracerProvider, tuple[ReadableSpan, ...], bool]:
+    """Two scripted runs through ``processor``: its provider, a copy of every span sent, whether it flushed."""
+    sent = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    provider.add_span_processor(SimpleSpanProcessor(sent))
+    _run_agent(_tagged_handler(provider, f"verify-{uuid.uuid4().hex[:8]}"), 2)
+    flushed = flush_within(provider, timeout_s)
+    return provider, sent.get_finished_spans(), flushed
 
 
 def _tagged_handler(provider: trace.TracerProvider, session_id: str) -> TurnTraceCallbackHandler:
@@ -125,14 +106,9 @@ def _verify_langsmith(timeout_s: float) -> list[Check]:
     from langchain_turntrace.langsmith_backend import LangSmithSpanProcessor
 
     processor = LangSmithSpanProcessor()
-    sent = InMemorySpanExporter()  # what left, to compare with what LangSmith gives back
-    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_span_processor(processor)
-    provider.add_span_processor(SimpleSpanProcessor(sent))
-    _run_agent(_tagged_handler(provider, f"verify-{uuid.uuid4().hex[:8]}"), 2)
-    accepted = flush_within(provider, timeout_s)
-    expected = len(sent.get_finished_spans())
-    roots = [s for s in sent.get_finished_spans() if s.parent is None]
+    provider, sent, accepted = _send_through(processor, timeout_s)
+    expected = len(sent)
+    roots = [s for s in sent if s.parent is None]
     spans: list[StoredSpan] = []
     deadline = time.monotonic() + timeout_s
     while accepted:  # LangSmith makes runs queryable a moment after it takes them
