@@ -52,3 +52,17 @@ def test_a_large_string_inside_an_input_costs_one_escaped_copy_at_most() -> None
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert digest == hashlib.sha256(canonical.encode()).hexdigest()
     assert peak < 12_000_000  # json's escaped copy of the 10 MB string; joining pieces once cost 30 MB here
+
+
+def test_the_one_shot_path_for_small_inputs_hashes_exactly_as_the_streamed_path() -> None:
+    hasher = InputHasher(None)
+    values: list[Any] = [
+        {"b": [1, 2.5, None, True], "a": {"z": "ünïcode \u2028", "y": -3}},
+        [{"k": "v"}, [], {}],
+        {"when": object(), "raw": b"\x00\x01", "tags": {"x"}},
+        {"a": "\ud800"},  # a lone surrogate, as a badly decoded input may hold
+    ]
+    for value in values:
+        assert hasher.hash(value, size_hint=10) == hasher.hash(value)
+    keyed = InputHasher(b"0123456789abcdef")
+    assert keyed.hash(values[0], size_hint=10) == keyed.hash(values[0]) != hasher.hash(values[0])

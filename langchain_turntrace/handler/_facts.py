@@ -176,7 +176,7 @@ def tool_request(
     return ToolRequest(
         name=str(tool_name),
         tool_call_id=tool_call_id if isinstance(tool_call_id, str) and tool_call_id else None,
-        input_hash=hasher.hash(value),
+        input_hash=hasher.hash(value, len(input_str)),
         namespace=namespace,
         arguments=_json(value) if capture_content else None,
     )

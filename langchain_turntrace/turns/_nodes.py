@@ -38,10 +38,18 @@ class Trace:
 
 
 class Node:
-    """A span in the tree with inclusive token/cost totals and the open children it must close."""
+    """A span in the tree with inclusive token/cost totals and the open children it must close.
+
+    Attributes known only at the end collect in one dict and reach the span in one call when it ends (the SDK
+    validates and locks per call). A leaf kind (model call, tool call) does not even start its span until it
+    ends or something nests under it: then one ``start_span`` carries every attribute."""
 
     __slots__ = (
+        "_child_context",
+        "_end_attributes",
+        "_failed",
         "_open_children",
+        "_pending_start",
         "cost_usd",
         "ended",
         "input_tokens",
@@ -64,6 +72,10 @@ class Node:
         self.output_tokens = 0
         self.cost_usd = 0.0
         self._open_children: dict[Node, None] = {}  # insertion-ordered set
+        self._end_attributes: dict[str, AttributeValue] = {}
+        self._failed = False
+        self._child_context: Context | None = None
+        self._pending_start: tuple[str, SpanKind, dict[str, AttributeValue], Context | None] | None = None
 
     def _start_span(
         self,
@@ -72,15 +84,34 @@ class Node:
         attributes: dict[str, AttributeValue],
         context: Context | None = None,
         links: Sequence[Link] = (),
+        *,
+        lazy: bool = False,
     ) -> None:
         attributes.update(self.trace.tag_attributes)
-        if context is None:
-            context = trace.set_span_in_context(self.parent.span) if self.parent is not None else None
+        if context is None and self.parent is not None:
+            context = self.parent.context_for_children()
+        if self.parent is not None:
+            self.parent._open_children[self] = None
+        if lazy and self.parent is not None and not links:  # roots start now: a backend may post them at start
+            self._pending_start = (name, kind, attributes, context)
+            return
         self.span = self.trace.tracer.start_span(
             name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns, links=links
         )
-        if self.parent is not None:
-            self.parent._open_children[self] = None
+
+    def context_for_children(self) -> Context:
+        """The OTel context naming this span as parent; a lazy span starts here if it has not yet."""
+        context = self._child_context
+        if context is None:
+            pending = self._pending_start
+            if pending is not None:
+                self._pending_start = None
+                name, kind, attributes, parent_context = pending
+                self.span = self.trace.tracer.start_span(
+                    name, context=parent_context, kind=kind, attributes=attributes, start_time=self.start_ns
+                )
+            context = self._child_context = trace.set_span_in_context(self.span)
+        return context
 
     def add_usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
         node: Node | None = self
@@ -90,12 +121,10 @@ class Node:
             node.cost_usd += cost_usd
             node = node.parent
 
-    def _totals(self) -> dict[str, AttributeValue]:
-        return {
-            attr.TOTAL_INPUT_TOKENS: self.input_tokens,
-            attr.TOTAL_OUTPUT_TOKENS: self.output_tokens,
-            attr.TOTAL_COST_USD: self.cost_usd,
-        }
+    def _add_totals(self, out: dict[str, AttributeValue]) -> None:
+        out[attr.TOTAL_INPUT_TOKENS] = self.input_tokens
+        out[attr.TOTAL_OUTPUT_TOKENS] = self.output_tokens
+        out[attr.TOTAL_COST_USD] = self.cost_usd
 
     def _finish(self, end_ns: int) -> None:
         """Ends the span once; force-closes children whose own end never came."""
@@ -104,14 +133,27 @@ class Node:
         self.ended = True  # first: closing the last child must not make a turn end itself a second time
         for child in list(self._open_children):
             child.close_incomplete(end_ns)
-        self._before_end(end_ns)
+        out = self._end_attributes
+        self._before_end(end_ns, out)
+        pending = self._pending_start
+        if pending is not None:  # a leaf that never had children: one span start with everything
+            self._pending_start = None
+            name, kind, attributes, context = pending
+            attributes.update(out)
+            self.span = self.trace.tracer.start_span(
+                name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns
+            )
+        elif out:
+            self.span.set_attributes(out)
+        if self._failed:
+            self.span.set_status(Status(StatusCode.ERROR))
         self.span.end(end_time=end_ns)
         if self.parent is not None:
             self.parent._open_children.pop(self, None)
             self.parent._child_ended(end_ns)
 
-    def _before_end(self, end_ns: int) -> None:
-        """Last attributes before the span ends."""
+    def _before_end(self, end_ns: int, out: dict[str, AttributeValue]) -> None:
+        """Last attributes before the span ends, added to ``out``."""
 
     def _child_ended(self, end_ns: int) -> None:
         """A child span ended; a turn uses this to see whether it is complete."""
@@ -119,12 +161,12 @@ class Node:
     def close_incomplete(self, end_ns: int) -> None:
         """Closed for a parent that is ending, or for a run cut short: not an error, but marked."""
         if not self.ended:
-            self.span.set_attribute(attr.INCOMPLETE, True)
+            self._end_attributes[attr.INCOMPLETE] = True
             self._finish(end_ns)
 
     def _mark_interrupted(self) -> None:
         """A LangGraph interrupt here pauses the whole run: the run's root says so too, for the resume to link."""
-        self.span.set_attribute(attr.INTERRUPTED, True)
+        self._end_attributes[attr.INTERRUPTED] = True
         root: Node = self
         while root.parent is not None:
             root = root.parent
@@ -132,8 +174,8 @@ class Node:
             root.interrupted = True
 
     def _fail(self, error: BaseException, end_ns: int) -> None:
-        self.span.set_status(Status(StatusCode.ERROR))
-        self.span.set_attribute(attr.ERROR_TYPE, error_type(error))
+        self._failed = True
+        self._end_attributes[attr.ERROR_TYPE] = error_type(error)
         self._finish(end_ns)
 
 
@@ -252,15 +294,14 @@ class AgentRun(Node):
         self._turn_by_key.clear()
         self._latest_turn = None
 
-    def _before_end(self, end_ns: int) -> None:
-        out = self._totals()
+    def _before_end(self, end_ns: int, out: dict[str, AttributeValue]) -> None:
+        self._add_totals(out)
         out[attr.TURN_COUNT] = self.turn_count
         out[attr.TOOL_CALL_COUNT] = self.tool_call_count
         if self.interrupted:
             out[attr.INTERRUPTED] = True
             if self.parent is None and self.trace.on_interrupted is not None:
                 self.trace.on_interrupted(self.span.get_span_context())
-        self.span.set_attributes(out)
 
 
 class Turn(Node):
@@ -300,17 +341,16 @@ class Turn(Node):
         if not self.ended and not self._open_children and not self.pending_ids and self._host is None:
             self._finish(self._last_end_ns)
 
-    def _before_end(self, end_ns: int) -> None:
-        out = self._totals()
+    def _before_end(self, end_ns: int, out: dict[str, AttributeValue]) -> None:
+        self._add_totals(out)
         out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
         if self.request_model is not None:
             out[attr.GEN_AI_REQUEST_MODEL] = self.request_model
         if self.stop_reason is not None:
             out[attr.STOP_REASON] = self.stop_reason
         if self.error_type is not None:
-            self.span.set_status(Status(StatusCode.ERROR))
+            self._failed = True
             out[attr.ERROR_TYPE] = self.error_type
-        self.span.set_attributes(out)
 
 
 class ModelCall(Node):
@@ -333,7 +373,7 @@ class ModelCall(Node):
         if request.input_messages is not None:
             attributes[attr.GEN_AI_INPUT_MESSAGES] = request.input_messages
         name = f"{request.operation} {request.request_model}" if request.request_model else request.operation
-        self._start_span(name, SpanKind.CLIENT, attributes, context)
+        self._start_span(name, SpanKind.CLIENT, attributes, context, lazy=True)
         if self.turn is not None and self.turn.request_model is None:
             self.turn.request_model = request.request_model
 
@@ -348,7 +388,7 @@ class ModelCall(Node):
                 return
             end_ns = now_ns()
             model = result.response_model or self.request.request_model
-            out: dict[str, AttributeValue] = {}  # one set_attributes call: each set_attribute takes the span's lock
+            out = self._end_attributes
             if result.response_model is not None:
                 out[attr.GEN_AI_RESPONSE_MODEL] = result.response_model
             if result.response_id is not None:
@@ -375,7 +415,6 @@ class ModelCall(Node):
                     out[attr.COST_USD] = price.cost_usd
                 if self.parent is not None:
                     self.parent.add_usage(usage.input_tokens, usage.output_tokens, price.cost_usd or 0.0)
-            self.span.set_attributes(out)
             turn = self.turn
             if turn is not None:
                 if result.finish_reasons:
@@ -399,8 +438,8 @@ class ModelCall(Node):
         with self.trace.lock:
             self.close_incomplete(now_ns())
 
-    def _before_end(self, end_ns: int) -> None:
-        self.span.set_attribute(attr.LATENCY_MS, (end_ns - self.start_ns) / 1e6)
+    def _before_end(self, end_ns: int, out: dict[str, AttributeValue]) -> None:
+        out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
 
 
 class ToolCall(Node):
@@ -422,18 +461,19 @@ class ToolCall(Node):
             attributes[attr.GEN_AI_TOOL_CALL_ID] = request.tool_call_id
         if request.arguments is not None:
             attributes[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = request.arguments
-        self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, context)
+        self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, context, lazy=True)
 
     def end(self, result: ToolResult) -> None:
         with self.trace.lock:
             if self.ended:
                 return
-            self.span.set_attribute(attr.RETURN_SHAPE_HASH, result.return_shape_hash)
+            out = self._end_attributes
+            out[attr.RETURN_SHAPE_HASH] = result.return_shape_hash
             if result.result is not None:
-                self.span.set_attribute(attr.GEN_AI_TOOL_CALL_RESULT, result.result)
+                out[attr.GEN_AI_TOOL_CALL_RESULT] = result.result
             if result.handled_error:
-                self.span.set_status(Status(StatusCode.ERROR))
-                self.span.set_attribute(attr.ERROR_TYPE, "tool_error")
+                self._failed = True
+                out[attr.ERROR_TYPE] = "tool_error"
             self._finish(now_ns())
 
     def fail(self, error: BaseException) -> None:
@@ -451,7 +491,6 @@ class ToolCall(Node):
         with self.trace.lock:
             self.close_incomplete(now_ns())
 
-    def _before_end(self, end_ns: int) -> None:
-        out = self._totals()
+    def _before_end(self, end_ns: int, out: dict[str, AttributeValue]) -> None:
+        self._add_totals(out)
         out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
-        self.span.set_attributes(out)
