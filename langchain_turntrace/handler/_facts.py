@@ -48,6 +48,9 @@ _FINISH_REASONS: Final[Mapping[str, str]] = {
     "max_tokens": "length",
 }
 
+# First characters of text that json.loads can accept (NaN / Infinity included, leading whitespace allowed).
+_JSON_STARTS: Final = frozenset('{["-0123456789tfnNI \t\n\r')
+
 _ROLES: Final[Mapping[str, str]] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
 
@@ -197,6 +200,8 @@ def tool_result(output: object, capture_content: bool) -> ToolResult:
 
 def _parsed(content: object) -> object:
     if isinstance(content, str):
+        if content[:1] not in _JSON_STARTS:  # plain text: skip the parse, whose failure (an exception) costs more
+            return content
         try:
             return json.loads(content)
         except ValueError:
