@@ -12,6 +12,7 @@ from typing import Any, cast
 _MAX_SHAPE_DEPTH = 32
 _MAX_SHAPE_ITEMS = 64  # elements of a list looked at for its shape; a 10 MB list costs no more than 64 items
 _CHUNK = 1 << 16
+_ONE_SHOT_MAX = 1 << 22  # below 4 MiB of JSON, json's C encoder in one go; its copies are bounded by this
 
 
 def _jsonable(obj: Any) -> Any:
@@ -44,10 +45,10 @@ class InputHasher:
 
     def hash(self, value: object, size_hint: int | None = None) -> str:
         """``size_hint``: about how many characters the value's JSON has (a tool's ``input_str`` says); below
-        one chunk the value is encoded in one go by json's C encoder, several times faster than streaming."""
+        4 MiB the value is encoded in one go by json's C encoder, many times faster than streaming it."""
         digest = hmac.new(self._key, digestmod=hashlib.sha256) if self._key else hashlib.sha256()
         try:
-            if size_hint is not None and size_hint < _CHUNK and not isinstance(value, str):
+            if size_hint is not None and size_hint < _ONE_SHOT_MAX and not isinstance(value, str):
                 digest.update(_ENCODER.encode(value).encode("utf-8", "surrogatepass"))
             else:
                 _feed(digest, value)
