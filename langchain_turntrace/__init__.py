@@ -8,13 +8,16 @@ under the turn that asked for it, tokens and cost in USD on each.
 """
 
 from langchain_turntrace.backends import dropped_spans
-from langchain_turntrace.config import ConfigError
+from langchain_turntrace.config import Budget, ConfigError
 from langchain_turntrace.handler import TurnTraceCallbackHandler
-from langchain_turntrace.turns import tags
+from langchain_turntrace.turns import BudgetExceeded, BudgetExceededError, tags
 from langchain_turntrace.version import __version__
 from langchain_turntrace.wiring import configure, trace_every_run
 
 __all__ = [
+    "Budget",
+    "BudgetExceeded",
+    "BudgetExceededError",
     "ConfigError",
     "TurnTraceCallbackHandler",
     "__version__",

@@ -13,6 +13,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_RESPONSE_FINISH_REASONS,
     GEN_AI_RESPONSE_ID,
     GEN_AI_RESPONSE_MODEL,
+    GEN_AI_TOKEN_TYPE,
     GEN_AI_TOOL_CALL_ARGUMENTS,
     GEN_AI_TOOL_CALL_ID,
     GEN_AI_TOOL_CALL_RESULT,
@@ -28,6 +29,10 @@ from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 
 __all__ = [
     "AGENT_VERSION",
+    "BUDGET_EXCEEDED",
+    "BUDGET_LIMIT",
+    "BUDGET_SCOPE",
+    "BUDGET_VALUE",
     "COST_SOURCE",
     "COST_USD",
     "ERROR_TYPE",
@@ -43,6 +48,7 @@ __all__ = [
     "GEN_AI_RESPONSE_ID",
     "GEN_AI_RESPONSE_MODEL",
     "GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK",
+    "GEN_AI_TOKEN_TYPE",
     "GEN_AI_TOOL_CALL_ARGUMENTS",
     "GEN_AI_TOOL_CALL_ID",
     "GEN_AI_TOOL_CALL_RESULT",
@@ -97,3 +103,11 @@ INTERRUPTED: Final = "turntrace.interrupted"
 INCOMPLETE: Final = "turntrace.incomplete"
 LINK_KIND: Final = "turntrace.link_kind"
 """On a span link: ``resumes`` links a resumed run's agent span to the interrupted run it continues."""
+BUDGET_EXCEEDED: Final = "turntrace.budget_exceeded"
+"""Span event on the agent span when its run crosses a ``Budget`` limit (once per limit per run)."""
+BUDGET_SCOPE: Final = "turntrace.budget.scope"
+"""On that event: ``run`` (max_cost_usd_per_run), ``session`` (max_cost_usd_per_session) or ``turns``."""
+BUDGET_LIMIT: Final = "turntrace.budget.limit"
+"""On that event: the limit crossed (USD, or a number of turns)."""
+BUDGET_VALUE: Final = "turntrace.budget.value"
+"""On that event: the cost in USD, or the number of the turn that was about to start."""

@@ -7,6 +7,9 @@ import tempfile
 
 # Our own suite wants internal errors loud: the handler re-raises them instead of logging once.
 os.environ["TURNTRACE_STRICT"] = "true"
+# configure("otlp") also exports metrics, every minute, to localhost:4318 unless told otherwise: not from tests
+# that are about spans. tests/test_metrics.py turns them on where it checks them.
+os.environ["OTEL_METRICS_EXPORTER"] = "none"
 # A handler built without a provider writes to the local store: never the developer's own during tests.
 os.environ["TURNTRACE_STORE"] = os.path.join(tempfile.mkdtemp(prefix="turntrace-tests-"), "traces.db")
 

@@ -1,4 +1,5 @@
-"""An OTLP/HTTP trace receiver on 127.0.0.1 that decodes what it gets: a collector that is healthy, failing or slow."""
+"""An OTLP/HTTP receiver on 127.0.0.1 that decodes what it gets (traces, and metrics on /v1/metrics): a collector
+that is healthy, failing or slow."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from collections import Counter
 from contextlib import closing
 from types import TracebackType
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 
 
 class OtlpReceiver:
     """An OTLP/HTTP trace receiver on 127.0.0.1 that decodes what it is sent: it answers 500 to the first
     ``fail_first`` requests, then 200 after ``delay_s``. ``spans`` counts the spans of accepted requests (on
-    receipt), ``sessions`` them by ``session.id``, ``rejected`` the spans it answered 500 to.
+    receipt), ``sessions`` them by ``session.id``, ``rejected`` the spans it answered 500 to. Metrics (POSTed to
+    ``/v1/metrics``) are always taken, at once: ``metrics`` holds every one received, in order, with the name of
+    the instrumentation scope that made it.
 
     >>> with OtlpReceiver(fail_first=3) as receiver:  # doctest: +SKIP
     ...     os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = receiver.url()
@@ -29,6 +34,7 @@ class OtlpReceiver:
         self.spans = 0
         self.rejected = 0
         self.sessions: Counter[str] = Counter()
+        self.metrics: list[tuple[str, Metric]] = []  # (scope name, metric)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         outer = self
@@ -38,9 +44,12 @@ class OtlpReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                status = outer._receive(body)
-                if status == 200:
-                    outer._stop.wait(outer.delay_s)  # released early when the receiver closes
+                if self.path == "/v1/metrics":
+                    status = outer._receive_metrics(body)
+                else:
+                    status = outer._receive(body)
+                    if status == 200:
+                        outer._stop.wait(outer.delay_s)  # released early when the receiver closes
                 try:
                     self.send_response(status)
                     self.send_header("Content-Length", "0")
@@ -66,6 +75,15 @@ class OtlpReceiver:
             self.spans += len(received)
             for span in received:
                 self.sessions.update(a.value.string_value for a in span.attributes if a.key == "session.id")
+        return 200
+
+    def _receive_metrics(self, body: bytes) -> int:
+        request = ExportMetricsServiceRequest.FromString(body)
+        received = [
+            (sm.scope.name, m) for rm in request.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+        ]
+        with self._lock:
+            self.metrics.extend(received)
         return 200
 
     def recover(self) -> None:

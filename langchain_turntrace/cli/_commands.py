@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from langchain_turntrace.cli import _render
+from langchain_turntrace.cli import _alert, _render
 from langchain_turntrace.cli._since import since_ns
 from langchain_turntrace.store import SpanStore, StoredSpan, default_store_path
 
@@ -17,10 +17,24 @@ def run(args: argparse.Namespace) -> int:
     path: Path = args.store or default_store_path()
     command: str = args.command
     if command == "demo":
-        return _demo(path, as_json=args.json)
+        return _demo(path, as_json=args.json, max_cost_usd=args.max_cost_usd)
     if command == "verify":
         return _verify(args.backend, path, args.timeout_s, as_json=args.json)
+    if command == "alert":
+        _alert.window_start(args.max_cost_usd, args.since)  # bad input is refused before the store is opened
     with SpanStore.open(path, create=False) as store:
+        if command == "alert":
+            report = _alert.evaluate(
+                store,
+                max_cost_usd=args.max_cost_usd,
+                per=args.per,
+                by=args.by,
+                since=args.since,
+                strict=args.strict,
+                store_option=args.store,
+            )
+            _emit(args.json, report.as_json(), lambda: _render.alert(report))
+            return report.exit_code
         if command == "runs":
             rows = store.runs(since_ns(args.since), args.session, args.user, args.feature, limit=args.limit)
             return _emit(args.json, [asdict(r) for r in rows], lambda: _render.runs_table(rows, path))
@@ -59,9 +73,11 @@ def _write_html(target: Path, spans: list[StoredSpan]) -> None:
     _render.line(f"wrote {target}")
 
 
-def _demo(path: Path, *, as_json: bool) -> int:
+def _demo(path: Path, *, as_json: bool, max_cost_usd: float | None = None) -> int:
     from langchain_turntrace.verify import run_scripted_session
 
+    if max_cost_usd is not None:
+        return _demo_within_budget(path, max_cost_usd, as_json=as_json)
     run_id = run_scripted_session(path, session_prefix="demo", runs=1)[0].run_id
     with SpanStore.open(path, create=False) as store:
         spans = store.run_spans(run_id)
@@ -72,6 +88,21 @@ def _demo(path: Path, *, as_json: bool) -> int:
     _render.waterfall(spans)
     _render.line(f"\nnext: turntrace runs · turntrace show {run_id[:8]} --html run.html · turntrace cost --by model")
     return 0
+
+
+def _demo_within_budget(path: Path, max_cost_usd: float, *, as_json: bool) -> int:
+    """The demo agent under Budget(max_cost_usd_per_run=..., on_exceed="raise"): exit 1 when the budget stopped it."""
+    from langchain_turntrace.demo import run_within_budget
+
+    run_id, stopped = run_within_budget(path, max_cost_usd)
+    with SpanStore.open(path, create=False) as store:
+        spans = store.run_spans(run_id)
+    if as_json:
+        print(json.dumps({"stopped": stopped, "spans": [asdict(s) for s in spans]}, indent=2, default=str))
+    else:
+        _render.line(f"stopped: {stopped}\n" if stopped else f"the run stayed within ${max_cost_usd:g}\n")
+        _render.waterfall(spans)
+    return 1 if stopped else 0
 
 
 def _verify(backend: str | None, path: Path, timeout_s: float, *, as_json: bool) -> int:

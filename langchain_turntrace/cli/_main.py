@@ -10,7 +10,7 @@ from pathlib import Path
 from langchain_turntrace.cli import _commands
 from langchain_turntrace.cli._since import SinceError
 from langchain_turntrace.config import BACKENDS, ConfigError
-from langchain_turntrace.store import StoreError
+from langchain_turntrace.store import ALERT_BYS, ALERT_PERS, StoreError
 
 _DIMENSIONS = ("model", "feature", "user", "day", "agent_version", "session")
 
@@ -27,8 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo", parents=[common], help="run a scripted multi-turn agent into the store and show its waterfall"
+    )
+    demo.add_argument(
+        "--max-cost-usd", type=float, metavar="USD", help="a budget that stops the run once it costs more (exit 1)"
     )
 
     runs = commands.add_parser("runs", parents=[common], help="one line per agent run")
@@ -51,6 +54,25 @@ def _parser() -> argparse.ArgumentParser:
     top.add_argument("--by", choices=["latency", "errors", "calls"], default="latency")
     top.add_argument("--since", default="7d")
     top.add_argument("--limit", type=int, default=10)
+
+    alert = commands.add_parser(
+        "alert",
+        parents=[common],
+        help="exit 1 when a group's model-call cost is over a threshold (for cron and CI)",
+        description="Sums model-call cost (model calls only: nothing counted twice) per (--by value, --per value) "
+        "and prints the groups over --max-cost-usd. Exit 1 when any group is over, 0 otherwise, 2 on bad input. "
+        "--per day: whole UTC days from the one --since falls in; --per run: agent runs started since --since; "
+        "--per session: sessions with a model call since --since, each totalled over all its model calls. "
+        "Wiring smells (unpriced models, runs with no turn, tool calls without a turn) print as warnings and do "
+        "not change the exit code: they mean a figure may be incomplete, not that a budget was crossed, and a "
+        "budget alert from cron should not page anyone over them. Add --strict where wiring must be right (CI): "
+        "then a smell exits 1 too.",
+    )
+    alert.add_argument("--max-cost-usd", type=float, required=True, metavar="USD", help="the budget per group")
+    alert.add_argument("--per", choices=ALERT_PERS, required=True, help="what one budget covers")
+    alert.add_argument("--by", choices=ALERT_BYS, required=True, help="whose spend a budget is for")
+    alert.add_argument("--since", default="1d", help="the window: 30m, 24h, 7d, 2w or a date (default 1d)")
+    alert.add_argument("--strict", action="store_true", help="wiring smells exit 1 too")
 
     verify = commands.add_parser(
         "verify", parents=[common], help="run one scripted session through the configured backend and check it"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -15,8 +16,12 @@ from langchain_turntrace import attributes as attr
 from langchain_turntrace.store import CostRow, RunSummary, StoredSpan, ToolStat
 from langchain_turntrace.verify import Check
 
+if TYPE_CHECKING:
+    from langchain_turntrace.cli._alert import AlertReport
+
 _console = Console(highlight=False)
 _BAR_WIDTH = 40
+_FINDINGS_SHOWN = 5  # per kind of finding; --json lists every one
 
 
 def line(text: str) -> None:
@@ -169,3 +174,90 @@ def checks(results: Sequence[Check], target: str) -> None:
         _console.print(mark + Text(f"{check.name}: ", style="bold") + Text(check.detail))
     failed = sum(not c.passed for c in results)
     line("all checks passed" if not failed else f"{failed} check(s) failed")
+
+
+def alert(report: AlertReport) -> None:
+    threshold = f"${report.max_cost_usd:g}"
+    line(f"turntrace alert: model-call cost per {report.per} by {report.by} over {threshold}; {report.window()}")
+    if report.store_empty:
+        line(
+            f"the store {report.store} holds no traces yet: nothing to check. Trace agent runs into it (or try "
+            "`turntrace demo`)"
+        )
+    elif not report.groups:
+        line("no model calls in that window: nothing to check. Widen --since (e.g. --since 7d) to look further back")
+    elif not report.over:
+        top = report.groups[0]
+        unpriced = f" + {top.unpriced_calls} unpriced call(s)" if top.unpriced_calls else ""
+        line(
+            f"ok: none of {len(report.groups)} group(s) is over {threshold}; the costliest is {report.by} "
+            f"{top.by_value or '(none)'}, {report.per} {_per_value(top.per_value, report.per)}: "
+            f"{_usd(top.cost_usd)}{unpriced}"
+        )
+    else:
+        table = Table(
+            title=f"{len(report.over)} of {len(report.groups)} group(s) over {threshold}", title_justify="left"
+        )
+        for column in (report.by, report.per, "calls", "tokens in→out", "cost", "unpriced calls"):
+            table.add_column(column, justify="left" if column in (report.by, report.per) else "right")
+        for drill in report.over:
+            group = drill.item
+            table.add_row(
+                group.by_value or "(none)",
+                _per_value(group.per_value, report.per),
+                str(group.calls),
+                f"{group.input_tokens}→{group.output_tokens}",
+                Text(_usd(group.cost_usd), style="red"),
+                Text(str(group.unpriced_calls), style="yellow" if group.unpriced_calls else ""),
+            )
+        _console.print(table)
+        for drill in report.over[:3]:
+            _command(f"next: {drill.next}")
+    _smells(report)
+
+
+def _command(text: str) -> None:
+    # Never folded (cron mail and pipes get 80 columns): a command must survive copy and paste whole.
+    _console.print(text, markup=False, soft_wrap=True)
+
+
+def _per_value(value: str, per: str) -> str:
+    return value[:12] if per == "run" else value
+
+
+def _smells(report: AlertReport) -> None:
+    if report.unpriced_models:
+        names = ", ".join(f"{m.model or '(unnamed)'} ({m.calls} call(s))" for m in report.unpriced_models)
+        example = report.unpriced_models[0].model or "MODEL"
+        line(
+            f"warning: unpriced model calls (tokens but no cost, so $0 above): {names}. Add a price override: "
+            f"prices={{{example!r}: {{'input_per_mtok': ..., 'output_per_mtok': ...}}}} on the handler, or the same "
+            "in a TOML/JSON file named by TURNTRACE_PRICES (README: Cost)"
+        )
+    if report.runs_without_turns:
+        line(
+            f"warning: {len(report.runs_without_turns)} agent run(s) with no turn: no model call was traced inside "
+            "them (a chain with no model, or callbacks not passed down to the model)"
+        )
+        for drill in report.runs_without_turns[:_FINDINGS_SHOWN]:
+            _command(f"  {drill.item.agent or 'agent'} → {drill.next}")
+        _more(len(report.runs_without_turns))
+    if report.tool_calls_without_turn:
+        line(
+            f"warning: {len(report.tool_calls_without_turn)} tool call(s) without a turn: invoked outside an agent "
+            "run, or before any model call asked for them"
+        )
+        for drill in report.tool_calls_without_turn[:_FINDINGS_SHOWN]:
+            _command(f"  {drill.item.tool or 'tool'} → {drill.next}")
+        _more(len(report.tool_calls_without_turn))
+    if report.smells:
+        line(
+            "--strict: these warnings fail the check (exit 1)"
+            if report.strict
+            else "these warnings do not change the exit code; add --strict to make them fail it"
+        )
+
+
+def _more(found: int) -> None:
+    if found > _FINDINGS_SHOWN:
+        line(f"  … and {found - _FINDINGS_SHOWN} more (--json lists them all)")

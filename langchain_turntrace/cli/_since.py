@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 _UNITS_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_INT64 = (-(2**63), 2**63 - 1)  # SQLite's integers: nanoseconds reach only the years 1677 to 2262
 
 
 class SinceError(ValueError):
@@ -20,7 +21,7 @@ def since_ns(value: str | None, now_s: float | None = None) -> int | None:
     now = time.time() if now_s is None else now_s
     match = _RELATIVE.match(value.lower())
     if match:
-        return int((now - int(match.group(1)) * _UNITS_S[match.group(2)]) * 1e9)
+        return _clamped(int((now - int(match.group(1)) * _UNITS_S[match.group(2)]) * 1e9))
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -29,4 +30,8 @@ def since_ns(value: str | None, now_s: float | None = None) -> int | None:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1e9)
+    return _clamped(int(moment.timestamp() * 1e9))
+
+
+def _clamped(ns: int) -> int:
+    return min(max(ns, _INT64[0]), _INT64[1])

@@ -8,14 +8,18 @@ from langchain_turntrace.config._backend import (
     resolve_flush_timeout_s,
     tracing_enabled,
 )
+from langchain_turntrace.config._budget import Budget, OnExceed, budget_policy
 from langchain_turntrace.config._settings import ConfigError, Settings, resolve_settings
 
 __all__ = [
     "BACKENDS",
     "Backend",
     "BackendSettings",
+    "Budget",
     "ConfigError",
+    "OnExceed",
     "Settings",
+    "budget_policy",
     "resolve_backend",
     "resolve_flush_timeout_s",
     "resolve_settings",

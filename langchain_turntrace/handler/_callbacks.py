@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -15,16 +15,27 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_core.runnables.config import var_child_runnable_config
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from langchain_turntrace.backends import flush_within
-from langchain_turntrace.config import resolve_flush_timeout_s, resolve_settings
+from langchain_turntrace.backends import flush_meters_within, flush_within
+from langchain_turntrace.config import Budget, budget_policy, resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
 from langchain_turntrace.handler._errors import never_raises
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
-from langchain_turntrace.turns import ChainScope, ModelCall, Scope, Tags, ToolScope, TurnTracer, current_tags
+from langchain_turntrace.turns import (
+    BudgetExceeded,
+    ChainScope,
+    ModelCall,
+    Scope,
+    Tags,
+    ToolScope,
+    TurnMetrics,
+    TurnTracer,
+    current_tags,
+)
 from langchain_turntrace.version import __version__
 
 _SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
@@ -54,7 +65,12 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     Each outermost run becomes ``invoke_agent``; each model step a ``turn {n}`` holding its ``chat`` span
     and the ``execute_tool`` spans it requested. Spans go to ``tracer_provider``, else the global provider
-    once one is set, else the local SQLite store (``turntrace`` CLI; ``TURNTRACE_STORE``).
+    once one is set, else the local SQLite store (``turntrace`` CLI; ``TURNTRACE_STORE``). GenAI metrics go to
+    ``meter_provider``, else the global one (nothing, at almost no cost, while none is set).
+
+    It never raises into your program, with one exception you ask for: with ``budget=Budget(...,
+    on_exceed="raise")``, the next model call of a run over its budget raises ``BudgetExceededError`` into the
+    agent. ``on_budget_exceeded`` is called with a ``BudgetExceeded`` each time a run crosses a limit.
     """
 
     run_inline = True
@@ -72,11 +88,17 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         capture_content: bool | None = None,
         hash_key: str | bytes | None = None,
         flush_timeout_s: float | None = None,
+        meter_provider: MeterProvider | None = None,
+        budget: Budget | None = None,
+        on_budget_exceeded: Callable[[BudgetExceeded], object] | None = None,
     ) -> None:
         super().__init__()
         settings = resolve_settings(capture_content=capture_content, hash_key=hash_key, prices=prices)
         self.strict = settings.strict
-        self.raise_error = settings.strict  # lets LangChain surface our errors only in strict (test) mode
+        self._budget = budget_policy(budget, on_budget_exceeded)
+        # LangChain surfaces our errors only in strict (test) mode, or a BudgetExceededError when asked for
+        self.raise_error = settings.strict or (self._budget is not None and self._budget.raises)
+        self._meter_provider = meter_provider
         self._capture = settings.capture_content
         self._hasher = InputHasher(settings.hash_key)
         self._agent_name = agent_name
@@ -104,19 +126,26 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                 if turns is None:
                     self._tracer_provider = _provider(self._tracer_provider)
                     tracer = self._tracer_provider.get_tracer("langchain_turntrace", __version__)
-                    turns = TurnTracer(tracer, self._prices, capture_content=self._capture)
+                    self._meter_provider = self._meter_provider or metrics.get_meter_provider()
+                    turn_metrics = TurnMetrics.for_provider(self._meter_provider, __version__)
+                    turns = TurnTracer(
+                        tracer, self._prices, capture_content=self._capture, metrics=turn_metrics, budget=self._budget
+                    )
                     self._turn_tracer = turns
         return turns
 
     def flush(self, timeout_s: float | None = None) -> bool:
-        """Sends the spans of finished runs now; waits at most ``timeout_s`` (default ``TURNTRACE_FLUSH_TIMEOUT_S``,
-        5 s) however slow the backend. True when everything reached it.
+        """Sends the spans (and metrics) of finished runs now; waits at most ``timeout_s`` (default
+        ``TURNTRACE_FLUSH_TIMEOUT_S``, 5 s) however slow the backend. True when everything reached it.
 
         >>> handler.flush(timeout_s=2)  # doctest: +SKIP  # e.g. before a serverless function returns
         """
         if self._turn_tracer is None:
             return True  # nothing traced yet
-        return flush_within(self._tracer_provider, self._flush_timeout_s if timeout_s is None else timeout_s)
+        timeout_s = self._flush_timeout_s if timeout_s is None else timeout_s
+        deadline_s = time.monotonic() + timeout_s
+        spans_sent = flush_within(self._tracer_provider, timeout_s)
+        return flush_meters_within(self._meter_provider, deadline_s - time.monotonic()) and spans_sent
 
     @property
     def open_runs(self) -> int:

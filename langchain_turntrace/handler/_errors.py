@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
+from langchain_turntrace.turns import BudgetExceededError
+
 _log = logging.getLogger("langchain_turntrace")
 _logged: set[tuple[str, str]] = set()
 _logged_lock = threading.Lock()
@@ -44,6 +46,8 @@ def never_raises(method: Callable[Concatenate[S, P], None]) -> Callable[Concaten
     def guarded(self: S, *args: P.args, **kwargs: P.kwargs) -> None:
         try:
             method(self, *args, **kwargs)
+        except BudgetExceededError:
+            raise  # stops a run over its budget: the handler's raise_error lets LangChain pass it to the agent
         except Exception as error:
             if self.strict:
                 raise

@@ -1,15 +1,27 @@
 """The embedded local span store: an owner-only SQLite file, written by an OTel exporter, read as plain rows."""
 
+from langchain_turntrace.store._alerts import ALERT_BYS, ALERT_PERS, window_start_ns
 from langchain_turntrace.store._errors import StoreError
 from langchain_turntrace.store._exporter import SqliteSpanExporter
 from langchain_turntrace.store._paths import default_store_path
 from langchain_turntrace.store._records import StoredSpan
-from langchain_turntrace.store._results import CostRow, RunSummary, ToolStat
+from langchain_turntrace.store._results import (
+    CostGroup,
+    CostRow,
+    RunSummary,
+    ToolStat,
+    TurnlessToolCall,
+    UnpricedModel,
+    WiringSmells,
+)
 from langchain_turntrace.store._retention import DEFAULT_RETENTION_DAYS
 from langchain_turntrace.store._store import SpanStore
 
 __all__ = [
+    "ALERT_BYS",
+    "ALERT_PERS",
     "DEFAULT_RETENTION_DAYS",
+    "CostGroup",
     "CostRow",
     "RunSummary",
     "SpanStore",
@@ -17,5 +29,9 @@ __all__ = [
     "StoreError",
     "StoredSpan",
     "ToolStat",
+    "TurnlessToolCall",
+    "UnpricedModel",
+    "WiringSmells",
     "default_store_path",
+    "window_start_ns",
 ]

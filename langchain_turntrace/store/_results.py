@@ -54,3 +54,49 @@ class ToolStat:
     max_ms: float
     slowest_run_id: str  # run of the slowest call; "" when that call ran outside any agent run
     slowest_trace_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CostGroup:
+    """The model calls of one (``--by`` value, ``--per`` value) pair, e.g. feature "travel" on day "2026-11-01"."""
+
+    by_value: str | None  # the feature, user or model; None: calls without that tag
+    per_value: str  # the UTC day (YYYY-MM-DD), the run id or the session id
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float  # a lower bound when unpriced_calls > 0
+    unpriced_calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnpricedModel:
+    """A model whose calls carry tokens but no cost: it is missing from the price table."""
+
+    model: str | None
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnlessToolCall:
+    """A tool call whose parent is not a turn: a tool invoked outside an agent, or before any model call."""
+
+    span_id: str
+    trace_id: str
+    tool: str | None
+    start_ns: int
+    run_id: str  # the agent run it sits in; "" when it ran outside any run
+
+
+@dataclass(frozen=True, slots=True)
+class WiringSmells:
+    """Signs in the store that tracing is wired wrong, so cost figures may be incomplete."""
+
+    unpriced_models: tuple[UnpricedModel, ...]
+    runs_without_turns: tuple[RunSummary, ...]
+    tool_calls_without_turn: tuple[TurnlessToolCall, ...]
+
+    @property
+    def count(self) -> int:
+        """How many smells were found, of every kind (an unpriced model counts once, however many calls)."""
+        return len(self.unpriced_models) + len(self.runs_without_turns) + len(self.tool_calls_without_turn)

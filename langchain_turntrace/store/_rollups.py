@@ -11,10 +11,10 @@ from typing import Final
 from langchain_turntrace.store._results import CostRow, ToolStat
 from langchain_turntrace.store._runs import run_of
 
-_EARLIEST: Final = -(2**63)
+EARLIEST_NS: Final = -(2**63)
+"""A ``start_ns >= ?`` bound that keeps every span: no --since."""
 
-# Dimension -> SQL expression over ``spans``. Fixed strings only: the user's choice never reaches the SQL text.
-_DIMENSIONS: Final = {
+DIMENSIONS: Final = {
     "model": "model",
     "feature": "feature",
     "user": "user_id",
@@ -22,6 +22,16 @@ _DIMENSIONS: Final = {
     "agent_version": "agent_version",
     "session": "session",
 }
+"""Dimension -> SQL expression over ``spans``. Fixed strings only: the user's choice never reaches the SQL text."""
+
+IS_MODEL_CALL: Final = "operation IN ('chat', 'text_completion')"
+"""The spans usage and cost are counted on (DESIGN.md §3: leaf facts); agent, turn and tool totals are not."""
+
+MODEL_CALL_TOTALS: Final = (
+    "count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), total(cost_usd), "
+    "coalesce(sum(cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)), 0)"
+)
+"""Calls, input tokens, output tokens, cost in USD and unpriced calls (tokens but no cost) of a group."""
 
 _TOOL_ORDERS: Final[dict[str, Callable[[ToolStat], tuple[float, float, str]]]] = {
     "latency": lambda s: (-s.p95_ms, -s.calls, s.tool),
@@ -33,16 +43,13 @@ _TOOL_ORDERS: Final[dict[str, Callable[[ToolStat], tuple[float, float, str]]]] =
 def cost_by(connection: sqlite3.Connection, dimension: str, since_ns: int | None) -> list[CostRow]:
     """Model calls grouped by ``dimension``, most expensive first. Only chat / text_completion spans carry usage
     (agent, turn and tool spans hold inclusive totals), so nothing is counted twice."""
-    key = _DIMENSIONS.get(dimension)
+    key = DIMENSIONS.get(dimension)
     if key is None:
-        raise ValueError(f"cannot break cost down by {dimension!r}; use one of: {', '.join(_DIMENSIONS)}")
+        raise ValueError(f"cannot break cost down by {dimension!r}; use one of: {', '.join(DIMENSIONS)}")
     rows = connection.execute(
-        f"SELECT {key} AS key, count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
-        "total(cost_usd), "
-        "coalesce(sum(cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)), 0) "
-        "FROM spans WHERE operation IN ('chat', 'text_completion') AND start_ns >= ? "
+        f"SELECT {key} AS key, {MODEL_CALL_TOTALS} FROM spans WHERE {IS_MODEL_CALL} AND start_ns >= ? "
         "GROUP BY key ORDER BY 5 DESC, 2 DESC, key IS NULL, key",
-        (_EARLIEST if since_ns is None else since_ns,),
+        (EARLIEST_NS if since_ns is None else since_ns,),
     ).fetchall()
     return [
         CostRow(key, calls, tokens_in, tokens_out, cost, unpriced)
@@ -61,7 +68,7 @@ def top_tools(connection: sqlite3.Connection, by: str, since_ns: int | None, lim
     for tool, duration, failed, span_id, trace_id in connection.execute(
         "SELECT tool, end_ns - start_ns, status = 'ERROR', span_id, trace_id FROM spans "
         "WHERE operation = 'execute_tool' AND tool IS NOT NULL AND start_ns >= ?",
-        (_EARLIEST if since_ns is None else since_ns,),
+        (EARLIEST_NS if since_ns is None else since_ns,),
     ):
         durations.setdefault(tool, []).append(duration)
         errors[tool] = errors.get(tool, 0) + failed

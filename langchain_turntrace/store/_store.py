@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from langchain_turntrace.store import _retention, _rollups, _runs
+from langchain_turntrace.store import _alerts, _retention, _rollups, _runs
 from langchain_turntrace.store._connection import connect, sqlite_errors
 from langchain_turntrace.store._paths import default_store_path
 from langchain_turntrace.store._records import StoredSpan
-from langchain_turntrace.store._results import CostRow, RunSummary, ToolStat
+from langchain_turntrace.store._results import CostGroup, CostRow, RunSummary, ToolStat, WiringSmells
 from langchain_turntrace.store._write import write_spans
 
 
@@ -91,6 +91,19 @@ class SpanStore:
         """Tools by ``latency`` (p95), ``errors`` or ``calls``, highest first."""
         with self._lock, sqlite_errors(self._path):
             return _rollups.top_tools(self._connection, by, since_ns, limit)
+
+    def cost_groups(self, per: str, by: str, since_ns: int) -> list[CostGroup]:
+        """Model-call cost per (``by``: feature, user, model) and (``per``: day, run, session), costliest first.
+
+        >>> [g for g in store.cost_groups("day", "feature", since_ns) if g.cost_usd > 50]  # doctest: +SKIP
+        """
+        with self._lock, sqlite_errors(self._path):
+            return _alerts.cost_groups(self._connection, per, by, since_ns)
+
+    def wiring_smells(self, since_ns: int) -> WiringSmells:
+        """Unpriced models, runs with no turn span and tool calls without a turn, from ``since_ns`` on."""
+        with self._lock, sqlite_errors(self._path):
+            return _alerts.wiring_smells(self._connection, since_ns)
 
     def spans_count(self) -> int:
         with self._lock, sqlite_errors(self._path):

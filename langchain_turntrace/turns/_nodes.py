@@ -13,13 +13,15 @@ from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.turns._budget import RunBudget
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
+from langchain_turntrace.turns._metrics import TurnMetrics
 
 
 class Trace:
     """What every node of one agent run's tree shares: the lock, the tracer, the price book, the tags."""
 
-    __slots__ = ("capture_content", "lock", "on_interrupted", "prices", "tag_attributes", "tracer")
+    __slots__ = ("budget", "capture_content", "lock", "metrics", "on_interrupted", "prices", "tag_attributes", "tracer")
 
     def __init__(
         self,
@@ -35,6 +37,8 @@ class Trace:
         self.tag_attributes = dict(tag_attributes)
         self.capture_content = capture_content
         self.on_interrupted = on_interrupted  # told the root's span context when an interrupted run ends
+        self.metrics: TurnMetrics | None = None  # None when metrics are off: nothing runs per node then
+        self.budget: RunBudget | None = None  # an agent run's, when the handler has a budget
 
 
 class Node:
@@ -238,6 +242,8 @@ class AgentRun(Node):
             turn = self._turn_by_key.get(key)
             if turn is not None and not turn.ended:
                 return turn
+        if self.trace.budget is not None:
+            self.trace.budget.turn_starting(self)  # may raise BudgetExceededError: then no turn starts
         for open_turn in [child for child in self._open_children if isinstance(child, Turn)]:
             open_turn.settle()  # a new model step: tool calls not started by now never will be
         self.turn_count += 1
@@ -298,6 +304,10 @@ class AgentRun(Node):
         self._add_totals(out)
         out[attr.TURN_COUNT] = self.turn_count
         out[attr.TOOL_CALL_COUNT] = self.tool_call_count
+        if self.trace.metrics is not None:
+            self.trace.metrics.agent_run_ended(
+                self.name, self.turn_count, self.tool_call_count, self.trace.tag_attributes
+            )
         if self.interrupted:
             out[attr.INTERRUPTED] = True
             if self.parent is None and self.trace.on_interrupted is not None:
@@ -415,6 +425,8 @@ class ModelCall(Node):
                     out[attr.COST_USD] = price.cost_usd
                 if self.parent is not None:
                     self.parent.add_usage(usage.input_tokens, usage.output_tokens, price.cost_usd or 0.0)
+                    if self.trace.budget is not None and price.cost_usd:
+                        self.trace.budget.cost_added(price.cost_usd)
             turn = self.turn
             if turn is not None:
                 if result.finish_reasons:
@@ -440,17 +452,20 @@ class ModelCall(Node):
 
     def _before_end(self, end_ns: int, out: dict[str, AttributeValue]) -> None:
         out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
+        if self.trace.metrics is not None:
+            self.trace.metrics.model_call_ended(self.request, end_ns - self.start_ns, out, self.trace.tag_attributes)
 
 
 class ToolCall(Node):
     """``execute_tool {name}``: one tool call under the turn that requested it."""
 
-    __slots__ = ()
+    __slots__ = ("tool_name",)
 
     def __init__(
         self, trace: Trace, parent: Node | None, request: ToolRequest, start_ns: int, context: Context | None = None
     ) -> None:
         super().__init__(trace, parent, start_ns)
+        self.tool_name = request.name
         attributes: dict[str, AttributeValue] = {
             attr.GEN_AI_OPERATION_NAME: "execute_tool",
             attr.GEN_AI_TOOL_NAME: request.name,
@@ -494,3 +509,5 @@ class ToolCall(Node):
     def _before_end(self, end_ns: int, out: dict[str, AttributeValue]) -> None:
         self._add_totals(out)
         out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
+        if self.trace.metrics is not None:
+            self.trace.metrics.tool_call_ended(self.tool_name, end_ns - self.start_ns, out)

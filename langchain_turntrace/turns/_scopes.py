@@ -14,7 +14,9 @@ from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.turns._budget import BudgetPolicy
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
+from langchain_turntrace.turns._metrics import TurnMetrics
 from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, now_ns
 
 MAX_INTERRUPTED_RUNS: Final = 10_000
@@ -73,6 +75,8 @@ class ChainScope:
 
     def start_model_call(self, request: ModelRequest) -> ModelCall:
         with self.trace.lock:
+            if self.trace.budget is not None:
+                self.trace.budget.before_model_call()  # a crossed "raise" budget stops the run here
             start_ns = now_ns()
             agent = self._agent_for(request.namespace)
             host = self._host_for(request.namespace, request.step)
@@ -185,6 +189,8 @@ class ToolScope:
 
     def start_model_call(self, request: ModelRequest) -> ModelCall:
         with self.trace.lock:
+            if self.trace.budget is not None:
+                self.trace.budget.before_model_call()
             return ModelCall(self.trace, self.tool_call, request, now_ns())
 
     def start_tool_call(self, request: ToolRequest) -> ToolScope:
@@ -203,17 +209,29 @@ class TurnTracer:
     >>> node = run.start_chain("model", (), 1)  # doctest: +SKIP
     """
 
-    def __init__(self, tracer: Tracer, prices: PriceBook, *, capture_content: bool) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        prices: PriceBook,
+        *,
+        capture_content: bool,
+        metrics: TurnMetrics | None = None,
+        budget: BudgetPolicy | None = None,
+    ) -> None:
         self._tracer = tracer
         self._prices = prices
         self._capture_content = capture_content
+        self._metrics = metrics
+        self._budget = budget
         # resume key (a LangGraph thread id) -> the agent span of its interrupted run, until a run resumes it
         self._interrupted: OrderedDict[str, SpanContext] = OrderedDict()
         self._interrupted_lock = threading.Lock()
 
     def _trace(self, tag_attributes: Mapping[str, AttributeValue], resume_key: str | None = None) -> Trace:
         on_interrupted = None if resume_key is None else partial(self._remember_interrupted, resume_key)
-        return Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted)
+        trace = Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted)
+        trace.metrics = self._metrics
+        return trace
 
     def _remember_interrupted(self, resume_key: str, span_context: SpanContext) -> None:
         with self._interrupted_lock:
@@ -239,6 +257,8 @@ class TurnTracer:
                 links.append(Link(interrupted, {attr.LINK_KIND: "resumes"}))
         trace = self._trace(tag_attributes, resume_key)
         agent = AgentRun(trace, None, name, start_ns=now_ns(), context=otel_context.get_current(), links=links)
+        if self._budget is not None:
+            trace.budget = self._budget.start_run(agent, trace.tag_attributes)
         return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
 
     def start_model_call(self, request: ModelRequest, tag_attributes: Mapping[str, AttributeValue]) -> ModelCall:

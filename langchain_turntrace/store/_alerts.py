@@ -1,0 +1,133 @@
+"""Alert queries: model-call cost per (feature | user | model, day | run | session), and wiring smells."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from typing import Any, Final
+
+from langchain_turntrace.store._results import CostGroup, TurnlessToolCall, UnpricedModel, WiringSmells
+from langchain_turntrace.store._retention import NS_PER_DAY
+from langchain_turntrace.store._rollups import DIMENSIONS, EARLIEST_NS, IS_MODEL_CALL, MODEL_CALL_TOTALS, cost_by
+from langchain_turntrace.store._rows import SPAN_COLUMNS, stored_from_row
+from langchain_turntrace.store._runs import run_of, runs
+
+ALERT_PERS: Final = ("day", "run", "session")
+"""What one budget covers: a UTC day, an agent run, or a session."""
+
+ALERT_BYS: Final = ("feature", "user", "model")
+"""Whose spend a budget is for."""
+
+# Every span under each seed span (itself included), tagged with the seed's id. The depth bound stops a cycle
+# (possible only with colliding ids) from looping forever, as in _runs' ancestry walk.
+_UNDER_AGENTS: Final = """
+WITH RECURSIVE down (run_id, span_id, depth) AS (
+    SELECT span_id, span_id, 0 FROM spans WHERE {seed}
+    UNION ALL
+    SELECT down.run_id, s.span_id, down.depth + 1
+    FROM spans AS s JOIN down ON s.parent_span_id = down.span_id
+    WHERE down.depth < 10000
+)
+"""
+
+
+def _columns_of(table: str) -> str:
+    """``SPAN_COLUMNS`` of one table of a join."""
+    return ", ".join(f"{table}.{column}" for column in SPAN_COLUMNS.split(", "))
+
+
+def window_start_ns(per: str, since_ns: int) -> int:
+    """Where the checked window starts: ``since_ns``, or for ``day`` the UTC midnight before it (whole days)."""
+    return max(since_ns - since_ns % NS_PER_DAY, EARLIEST_NS) if per == "day" else since_ns
+
+
+def cost_groups(connection: sqlite3.Connection, per: str, by: str, since_ns: int) -> list[CostGroup]:
+    """Model-call cost per (``by`` value, ``per`` value), costliest first; each group is totalled whole.
+
+    ``day``: the UTC days from the one ``since_ns`` falls in. ``run``: agent runs (root ``invoke_agent`` spans)
+    that started at or after ``since_ns``, nested agents included. ``session``: sessions with a model call at
+    or after ``since_ns``, over all their model calls in the store. Only model-call spans carry cost, so
+    nothing is counted twice.
+    """
+    if by not in ALERT_BYS:
+        raise ValueError(f"cannot alert by {by!r}; use one of: {', '.join(ALERT_BYS)}")
+    key = DIMENSIONS[by]
+    if per == "day":
+        rows = connection.execute(
+            f"SELECT {key}, {DIMENSIONS['day']}, {MODEL_CALL_TOTALS} FROM spans "
+            f"WHERE {IS_MODEL_CALL} AND start_ns >= ? GROUP BY 1, 2",
+            (window_start_ns(per, since_ns),),
+        ).fetchall()
+    elif per == "session":
+        rows = connection.execute(
+            f"SELECT {key}, session, {MODEL_CALL_TOTALS} FROM spans WHERE {IS_MODEL_CALL} AND session IN "
+            f"(SELECT session FROM spans WHERE {IS_MODEL_CALL} AND start_ns >= ?) GROUP BY 1, 2",
+            (since_ns,),
+        ).fetchall()
+    elif per == "run":
+        rows = _per_run(connection, key, since_ns)
+    else:
+        raise ValueError(f"cannot alert per {per!r}; use one of: {', '.join(ALERT_PERS)}")
+    groups = [CostGroup(*row) for row in rows]
+    groups.sort(key=lambda g: (-g.cost_usd, -g.calls, g.per_value, g.by_value or ""))
+    return groups
+
+
+def _per_run(connection: sqlite3.Connection, key: str, since_ns: int) -> list[Any]:
+    # Seeded with every agent span in the window, nested ones too: a nested agent's calls are then grouped under
+    # it as well as under its run, and only the runs' groups are kept.
+    roots = {run.run_id for run in runs(connection, since_ns, None, None, None, limit=sys.maxsize)}
+    rows = connection.execute(
+        _UNDER_AGENTS.format(seed="operation = 'invoke_agent' AND start_ns >= ?")
+        + f"SELECT {key}, down.run_id, {MODEL_CALL_TOTALS} FROM down JOIN spans ON spans.span_id = down.span_id "
+        f"WHERE {IS_MODEL_CALL} GROUP BY 1, 2",
+        (since_ns,),
+    ).fetchall()
+    return [row for row in rows if row[1] in roots]
+
+
+def wiring_smells(connection: sqlite3.Connection, since_ns: int) -> WiringSmells:
+    """Unpriced models, runs with no turn span, and tool calls without a turn, from ``since_ns`` on."""
+    unpriced = tuple(
+        UnpricedModel(row.key, row.unpriced_calls)
+        for row in cost_by(connection, "model", since_ns)
+        if row.unpriced_calls
+    )
+    turnless_runs = tuple(
+        run
+        for run in runs(connection, since_ns, None, None, None, limit=sys.maxsize)
+        # The run's own count is the cheap filter; the store then confirms it, since a run whose only model loop
+        # is a subgraph's has its turns under a nested agent, not under itself.
+        if run.turns == 0 and not _has_turn_under(connection, run.run_id)
+    )
+    return WiringSmells(
+        unpriced_models=unpriced,
+        runs_without_turns=turnless_runs,
+        tool_calls_without_turn=tuple(_turnless_tool_calls(connection, since_ns)),
+    )
+
+
+def _has_turn_under(connection: sqlite3.Connection, run_id: str) -> bool:
+    cursor = connection.execute(
+        _UNDER_AGENTS.format(seed="span_id = ?")
+        + f"SELECT {_columns_of('spans')} FROM down JOIN spans ON spans.span_id = down.span_id",
+        (run_id,),
+    )
+    return any(stored_from_row(row).role == "turn" for row in cursor)
+
+
+def _turnless_tool_calls(connection: sqlite3.Connection, since_ns: int) -> list[TurnlessToolCall]:
+    found: list[TurnlessToolCall] = []
+    for span_id, trace_id, tool, start_ns, parent_span_id, *parent in connection.execute(
+        f"SELECT t.span_id, t.trace_id, t.tool, t.start_ns, t.parent_span_id, {_columns_of('p')} FROM spans AS t "
+        "LEFT JOIN spans AS p ON p.span_id = t.parent_span_id "
+        "WHERE t.operation = 'execute_tool' AND t.start_ns >= ? ORDER BY t.start_ns, t.span_id",
+        (since_ns,),
+    ):
+        if parent_span_id is not None:
+            if parent[1] is None:  # the parent is not stored (yet): a turn still running, or a remote parent
+                continue
+            if stored_from_row(parent).role == "turn":
+                continue
+        found.append(TurnlessToolCall(span_id, trace_id, tool, start_ns, run_of(connection, span_id)))
+    return found
