@@ -764,3 +764,37 @@ def test_a_model_call_below_an_ended_subgraph_still_ends_its_turn() -> None:
 def test_a_cyclic_tool_input_is_traced_with_content_capture_on() -> None:
     spans = run_and_check([*CYCLIC_INPUT, *closing_events(CYCLIC_INPUT)], capture_content=True)
     assert sorted(s.name for s in spans) == ["execute_tool loop", "invoke_agent agent"]
+
+
+def test_a_model_call_of_an_agent_that_ended_first_is_not_a_turn_outside_an_agent() -> None:
+    """The agent inside a tool ends before its model node does; a model call there then joins the tool call."""
+    events = [
+        Event("tool_start", 0, None, "q", None, {"name": "research"}),
+        Event("chain_start", 1, 0, {}, None, {"name": "researcher"}),  # a subagent inside the tool
+        Event("chain_start", 2, 1, {}, None, {"name": "model"}),  # its model node
+        Event("chain_end", 1),
+        Event("chat_model_start", 3, 2, [[HumanMessage("hi")]], None),
+    ]
+    spans = run_and_check([*events, *closing_events(events)], capture_content=False)
+    names = {s.context.span_id: s.name for s in spans if s.context is not None}
+    parents = {s.name: names[s.parent.span_id] for s in spans if s.parent is not None}
+    assert parents == {"invoke_agent researcher": "execute_tool research", "chat": "execute_tool research"}
+
+
+def test_a_model_call_in_a_tool_whose_parents_ended_first_gets_a_turn() -> None:
+    """A tool inside a tool: the outer tool's end closes the inner one, whose model call then needs a turn."""
+    events = [
+        Event("chain_start", 0, None, {}, None, {"name": "agent"}),
+        Event("tool_start", 1, 0, "q", None, {"name": "outer"}),
+        Event("tool_start", 2, 1, "q", None, {"name": "inner"}),
+        Event("tool_end", 1, payload="done"),
+        Event("chat_model_start", 3, 2, [[HumanMessage("hi")]], None),
+    ]
+    spans = run_and_check([*events, *closing_events(events)], capture_content=False)
+    assert sorted(s.name for s in spans) == [
+        "chat",
+        "execute_tool inner",
+        "execute_tool outer",
+        "invoke_agent agent",
+        "turn 1",
+    ]

@@ -68,7 +68,7 @@ class Node:
         while parent is not None and parent.ended:  # events out of order: an ended parent could never close it
             parent = parent.parent
         self.trace = trace
-        self.parent = parent
+        self.parent: Node | None = parent
         self.start_ns = start_ns
         self.span: Span = INVALID_SPAN  # replaced by _start_span
         self.ended = False

@@ -17,7 +17,7 @@ from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns._budget import BudgetPolicy
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
 from langchain_turntrace.turns._metrics import TurnMetrics
-from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, now_ns
+from langchain_turntrace.turns._nodes import AgentRun, ModelCall, Node, ToolCall, Trace, Turn, now_ns
 
 MAX_INTERRUPTED_RUNS: Final = 10_000
 """Interrupted runs remembered for their resume (a few hundred bytes each); the oldest is forgotten first."""
@@ -25,6 +25,14 @@ MAX_INTERRUPTED_RUNS: Final = 10_000
 
 def _is_below(namespace: GraphNamespace | None, base: GraphNamespace | None) -> bool:
     return namespace is not None and base is not None and len(namespace) > len(base) and namespace[: len(base)] == base
+
+
+def _still_open(node: Node) -> Node | None:
+    """The node, else its nearest ancestor not yet ended (ends out of order close a run before its parts)."""
+    open_node: Node | None = node
+    while open_node is not None and open_node.ended:
+        open_node = open_node.parent
+    return open_node
 
 
 class ChainScope:
@@ -79,6 +87,11 @@ class ChainScope:
                 self.trace.budget.before_model_call()  # a crossed "raise" budget stops the run here
             start_ns = now_ns()
             agent = self._agent_for(request.namespace)
+            if agent.ended:  # its run ended before this chain: a turn must hang off an open run, not a tool or turn
+                above = _still_open(agent)
+                if not isinstance(above, AgentRun):  # no open run above: a chat in the turn or tool call still open
+                    return ModelCall(self.trace, above, request, start_ns)
+                agent = above
             host = self._host_for(request.namespace, request.step)
             turn = agent.turn_for(request.namespace, request.step, host, start_ns)
             if host is not None and host._hosted_turn is None:
@@ -191,7 +204,11 @@ class ToolScope:
         with self.trace.lock:
             if self.trace.budget is not None:
                 self.trace.budget.before_model_call()
-            return ModelCall(self.trace, self.tool_call, request, now_ns())
+            start_ns = now_ns()
+            above = _still_open(self.tool_call)
+            if isinstance(above, AgentRun):  # the tool call and its turn ended first: a chat needs a turn of that run
+                above = above.turn_for(request.namespace, request.step, None, start_ns)
+            return ModelCall(self.trace, above, request, start_ns)
 
     def start_tool_call(self, request: ToolRequest) -> ToolScope:
         with self.trace.lock:
