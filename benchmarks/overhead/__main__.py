@@ -1,0 +1,5 @@
+"""python -m benchmarks.overhead: the same as benchmarks/run."""
+
+from benchmarks.overhead.cli import main
+
+main()

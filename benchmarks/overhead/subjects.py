@@ -1,0 +1,125 @@
+"""Our subjects: the untraced baseline, a do-nothing handler, the raw-OTel floor and turntrace itself (three
+pipelines); ``all_subjects`` adds the peers (benchmarks/peers)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from langchain_core.callbacks import BaseCallbackHandler
+
+from benchmarks.overhead.floor import RawOtelHandler
+from benchmarks.overhead.subject import CountingSpanExporter, Subject, counting_provider
+from langchain_turntrace import TurnTraceCallbackHandler, configure
+from langchain_turntrace.store import SpanStore
+
+FLUSH_TIMEOUT_S = 30.0
+
+
+class Baseline(Subject):
+    name = "baseline"
+    description = "no callbacks (untraced)"
+
+
+class DoNothing(Subject):
+    name = "noop-handler"
+    description = "a BaseCallbackHandler that overrides nothing: LangChain's own dispatch cost"
+
+    def open(self) -> None:
+        self._handler = BaseCallbackHandler()
+
+    def callbacks(self) -> list[BaseCallbackHandler]:
+        return [self._handler]
+
+
+class _ProviderSubject(Subject):
+    """A handler over a TracerProvider of its own into a counting sink."""
+
+    batch = True
+
+    def open(self) -> None:
+        self._provider, self._exporter = counting_provider(self.batch)
+        self._handler = self.handler()
+
+    def handler(self) -> BaseCallbackHandler:
+        raise NotImplementedError
+
+    def callbacks(self) -> list[BaseCallbackHandler]:
+        return [self._handler]
+
+    def flush(self) -> None:
+        self._provider.force_flush()
+
+    def produced(self) -> int:
+        return self._exporter.spans
+
+    @property
+    def exporter(self) -> CountingSpanExporter:
+        return self._exporter
+
+    def close(self) -> None:
+        self._provider.shutdown()
+
+
+class Floor(_ProviderSubject):
+    name = "raw-otel-floor"
+    description = "one span per model and tool call, nothing else; BatchSpanProcessor"
+
+    def handler(self) -> BaseCallbackHandler:
+        return RawOtelHandler(self._provider.get_tracer("benchmarks.floor"))
+
+
+class OursSimple(_ProviderSubject):
+    name = "ours-simple"
+    description = "TurnTraceCallbackHandler (turn tree, tags, hashes, cost); SimpleSpanProcessor"
+    batch = False
+
+    def handler(self) -> BaseCallbackHandler:
+        return TurnTraceCallbackHandler(tracer_provider=self._provider, session_id="bench-session", feature="bench")
+
+
+class OursBatch(OursSimple):
+    name = "ours-batch"
+    description = "TurnTraceCallbackHandler; BatchSpanProcessor"
+    batch = True
+
+
+class OursStore(Subject):
+    name = "ours-store"
+    description = "configure('local'): our batching processor into the SQLite store (temp file)"
+
+    def open(self) -> None:
+        self._directory = Path(tempfile.mkdtemp(prefix="turntrace-bench-"))
+        self._path = self._directory / "bench.db"
+        self._handler = configure(
+            "local", store_path=self._path, flush_timeout_s=FLUSH_TIMEOUT_S, session_id="bench-session"
+        )
+
+    def callbacks(self) -> list[BaseCallbackHandler]:
+        return [self._handler]
+
+    def flush(self) -> None:
+        if not self._handler.flush(timeout_s=FLUSH_TIMEOUT_S):
+            raise RuntimeError(f"the local store did not take the spans within {FLUSH_TIMEOUT_S:g} s")
+
+    def produced(self) -> int:
+        if not self._path.exists():
+            return 0
+        with SpanStore.open(self._path, create=False) as store:
+            return store.spans_count()
+
+    def close(self) -> None:
+        self._handler.flush(timeout_s=FLUSH_TIMEOUT_S)
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
+OURS = ("ours-simple", "ours-batch", "ours-store")
+
+
+def all_subjects() -> dict[str, type[Subject]]:
+    """Every subject by name, in the order the tables list them."""
+    from benchmarks.peers import PEERS
+
+    ours: list[type[Subject]] = [Baseline, DoNothing, Floor, OursSimple, OursBatch, OursStore]
+    return {subject.name: subject for subject in [*ours, *PEERS]}

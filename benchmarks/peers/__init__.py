@@ -1,0 +1,13 @@
+"""The peers turntrace is measured against, each with its network write replaced by an in-process sink."""
+
+from __future__ import annotations
+
+from benchmarks.overhead.subject import Subject
+from benchmarks.peers.langfuse_handler import LangfuseHandler
+from benchmarks.peers.langsmith_tracer import LangSmithTracer
+from benchmarks.peers.openinference_instrumentor import OpenInference
+from benchmarks.peers.openllmetry_instrumentor import OpenLLMetry
+
+PEERS: list[type[Subject]] = [LangSmithTracer, OpenInference, OpenLLMetry, LangfuseHandler]
+
+__all__ = ["PEERS"]
