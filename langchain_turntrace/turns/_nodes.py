@@ -42,18 +42,15 @@ class Trace:
 
 
 class Node:
-    """A span in the tree with inclusive token/cost totals and the open children it must close.
-
-    Attributes known only at the end collect in one dict and reach the span in one call when it ends (the SDK
-    validates and locks per call). A leaf kind (model call, tool call) does not even start its span until it
-    ends or something nests under it: then one ``start_span`` carries every attribute."""
+    """A span in the tree with inclusive token/cost totals and the open children it must close. Attributes
+    known only at the end collect in one dict and reach the span in one call (the SDK validates and locks per
+    call)."""
 
     __slots__ = (
         "_child_context",
         "_end_attributes",
         "_failed",
         "_open_children",
-        "_pending_start",
         "cost_usd",
         "ended",
         "input_tokens",
@@ -79,7 +76,6 @@ class Node:
         self._end_attributes: dict[str, AttributeValue] = {}
         self._failed = False
         self._child_context: Context | None = None
-        self._pending_start: tuple[str, SpanKind, dict[str, AttributeValue], Context | None] | None = None
 
     def _start_span(
         self,
@@ -88,32 +84,20 @@ class Node:
         attributes: dict[str, AttributeValue],
         context: Context | None = None,
         links: Sequence[Link] = (),
-        *,
-        lazy: bool = False,
     ) -> None:
         attributes.update(self.trace.tag_attributes)
         if context is None and self.parent is not None:
             context = self.parent.context_for_children()
-        if self.parent is not None:
-            self.parent._open_children[self] = None
-        if lazy and self.parent is not None and not links:  # roots start now: a backend may post them at start
-            self._pending_start = (name, kind, attributes, context)
-            return
         self.span = self.trace.tracer.start_span(
             name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns, links=links
         )
+        if self.parent is not None:
+            self.parent._open_children[self] = None
 
     def context_for_children(self) -> Context:
-        """The OTel context naming this span as parent; a lazy span starts here if it has not yet."""
+        """The OTel context naming this span as parent, made once for all its children."""
         context = self._child_context
         if context is None:
-            pending = self._pending_start
-            if pending is not None:
-                self._pending_start = None
-                name, kind, attributes, parent_context = pending
-                self.span = self.trace.tracer.start_span(
-                    name, context=parent_context, kind=kind, attributes=attributes, start_time=self.start_ns
-                )
             context = self._child_context = trace.set_span_in_context(self.span)
         return context
 
@@ -139,15 +123,7 @@ class Node:
             child.close_incomplete(end_ns)
         out = self._end_attributes
         self._before_end(end_ns, out)
-        pending = self._pending_start
-        if pending is not None:  # a leaf that never had children: one span start with everything
-            self._pending_start = None
-            name, kind, attributes, context = pending
-            attributes.update(out)
-            self.span = self.trace.tracer.start_span(
-                name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns
-            )
-        elif out:
+        if out:
             self.span.set_attributes(out)
         if self._failed:
             self.span.set_status(Status(StatusCode.ERROR))
@@ -383,7 +359,7 @@ class ModelCall(Node):
         if request.input_messages is not None:
             attributes[attr.GEN_AI_INPUT_MESSAGES] = request.input_messages
         name = f"{request.operation} {request.request_model}" if request.request_model else request.operation
-        self._start_span(name, SpanKind.CLIENT, attributes, context, lazy=True)
+        self._start_span(name, SpanKind.CLIENT, attributes, context)
         if self.turn is not None and self.turn.request_model is None:
             self.turn.request_model = request.request_model
 
@@ -476,7 +452,7 @@ class ToolCall(Node):
             attributes[attr.GEN_AI_TOOL_CALL_ID] = request.tool_call_id
         if request.arguments is not None:
             attributes[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = request.arguments
-        self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, context, lazy=True)
+        self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, context)
 
     def end(self, result: ToolResult) -> None:
         with self.trace.lock:
