@@ -79,20 +79,23 @@ def research_agent() -> Any:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
-    path = tmp_path_factory.mktemp("fleet") / "traces.db"
     alice = Tags(session_id="s-1", user_id="alice", feature="travel")
-    fill_store(
-        path,
-        (agent_run(three_turn_agent("trip-1")), alice),
-        (agent_run(three_turn_agent("trip-2")), alice),
-        (agent_run(research_agent()), Tags(session_id="s-2", user_id="bob", feature="support")),
-    )
-    with SpanStore.open(path) as store:
-        runs = store.runs()
-    days = {datetime.fromtimestamp(r.start_ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d") for r in runs}
-    assert len(runs) == 3
-    assert len(days) == 1, "the runs straddled midnight UTC; run the test again"
-    return Fleet(path, {r.agent or "": r.run_id for r in runs}, days.pop())
+    days: set[str] = set()
+    for _ in range(2):  # runs that straddle midnight UTC fall into two days: fill a fresh store once more
+        path = tmp_path_factory.mktemp("fleet") / "traces.db"
+        fill_store(
+            path,
+            (agent_run(three_turn_agent("trip-1")), alice),
+            (agent_run(three_turn_agent("trip-2")), alice),
+            (agent_run(research_agent()), Tags(session_id="s-2", user_id="bob", feature="support")),
+        )
+        with SpanStore.open(path) as store:
+            runs = store.runs()
+        days = {datetime.fromtimestamp(r.start_ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d") for r in runs}
+        assert len(runs) == 3
+        if len(days) == 1:
+            return Fleet(path, {r.agent or "": r.run_id for r in runs}, days.pop())
+    raise AssertionError(f"the runs fell into several UTC days twice: {sorted(days)}")
 
 
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
