@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 from langchain_core.tools import tool
@@ -58,41 +56,3 @@ def build_agent() -> CompiledStateGraph[MessagesState, None, MessagesState, Mess
     graph.add_conditional_edges("agent", tools_condition)
     graph.add_edge("tools", "agent")
     return graph.compile(name="travel_agent")  # pyright: ignore[reportUnknownMemberType]  # same LangGraph generics
-
-
-def run_within_budget(store_path: Path, max_cost_usd: float) -> tuple[str, str | None]:
-    """One demo run into the local store at ``store_path`` under ``Budget(max_cost_usd_per_run=max_cost_usd,
-    on_exceed="raise")``: its run id, and the message of the BudgetExceededError that stopped it (None when the
-    run stayed within budget). A bad ``max_cost_usd`` raises ConfigError.
-    """
-    from langchain_core.messages import HumanMessage
-
-    from langchain_turntrace.backends import provider_for
-    from langchain_turntrace.config import Budget
-    from langchain_turntrace.handler import TurnTraceCallbackHandler
-    from langchain_turntrace.store import SpanStore
-    from langchain_turntrace.turns import BudgetExceededError
-
-    budget = Budget(max_cost_usd_per_run=max_cost_usd, on_exceed="raise")
-    session_id = f"demo-{uuid.uuid4().hex[:8]}"
-    handler = TurnTraceCallbackHandler(
-        tracer_provider=provider_for("local", store_path=store_path),
-        session_id=session_id,
-        user_id="demo-user",
-        feature="travel",
-        agent_version="demo-1",
-        budget=budget,
-    )
-    stopped: str | None = None
-    try:
-        build_agent().invoke(  # pyright: ignore[reportUnknownMemberType]  # LangGraph's add_node generics
-            {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]},
-            config={"callbacks": [handler]},
-        )
-    except BudgetExceededError as error:
-        stopped = str(error)
-    if not handler.flush(timeout_s=30.0):
-        raise ValueError(f"could not write spans to {str(store_path)!r} within 30 s; is the disk full or locked?")
-    with SpanStore.open(store_path, create=False) as store:
-        [run] = store.runs(None, session_id, None, None, limit=1)
-    return run.run_id, stopped

@@ -71,6 +71,25 @@ class CountingSpanExporter(SpanExporter):
         return True
 
 
+class ProviderSubject(Subject):
+    """A subject whose spans go to a TracerProvider of its own with a counting sink (``batch``: the SDK's
+    BatchSpanProcessor, else SimpleSpanProcessor)."""
+
+    batch = True
+
+    def open(self) -> None:
+        self._provider, self._exporter = counting_provider(self.batch)
+
+    def flush(self) -> None:
+        self._provider.force_flush()
+
+    def produced(self) -> int:
+        return self._exporter.spans
+
+    def close(self) -> None:
+        self._provider.shutdown()
+
+
 def counting_provider(batch: bool) -> tuple[TracerProvider, CountingSpanExporter]:
     """A TracerProvider of its own (never the global one, so subjects cannot see each other's spans) into a
     counting sink, through the SDK's BatchSpanProcessor (production's choice) or SimpleSpanProcessor."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from langchain_core.callbacks import BaseCallbackHandler
 
 from benchmarks.overhead.floor import RawOtelHandler
-from benchmarks.overhead.subject import CountingSpanExporter, Subject, counting_provider
+from benchmarks.overhead.subject import ProviderSubject, Subject
 from langchain_turntrace import TurnTraceCallbackHandler, configure
 from langchain_turntrace.store import SpanStore
 
@@ -33,13 +33,11 @@ class DoNothing(Subject):
         return [self._handler]
 
 
-class _ProviderSubject(Subject):
-    """A handler over a TracerProvider of its own into a counting sink."""
-
-    batch = True
+class _HandlerSubject(ProviderSubject):
+    """A callback handler over a TracerProvider of its own into a counting sink."""
 
     def open(self) -> None:
-        self._provider, self._exporter = counting_provider(self.batch)
+        super().open()
         self._handler = self.handler()
 
     def handler(self) -> BaseCallbackHandler:
@@ -48,21 +46,8 @@ class _ProviderSubject(Subject):
     def callbacks(self) -> list[BaseCallbackHandler]:
         return [self._handler]
 
-    def flush(self) -> None:
-        self._provider.force_flush()
 
-    def produced(self) -> int:
-        return self._exporter.spans
-
-    @property
-    def exporter(self) -> CountingSpanExporter:
-        return self._exporter
-
-    def close(self) -> None:
-        self._provider.shutdown()
-
-
-class Floor(_ProviderSubject):
+class Floor(_HandlerSubject):
     name = "raw-otel-floor"
     description = "one span per model and tool call, nothing else; BatchSpanProcessor"
 
@@ -70,7 +55,7 @@ class Floor(_ProviderSubject):
         return RawOtelHandler(self._provider.get_tracer("benchmarks.floor"))
 
 
-class OursSimple(_ProviderSubject):
+class OursSimple(_HandlerSubject):
     name = "ours-simple"
     description = "TurnTraceCallbackHandler (turn tree, tags, hashes, cost); SimpleSpanProcessor"
     batch = False

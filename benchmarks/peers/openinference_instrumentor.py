@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.overhead.subject import Subject, SubjectUnavailable, counting_provider
+from benchmarks.overhead.subject import ProviderSubject, SubjectUnavailable
 
 
-class OpenInference(Subject):
+class OpenInference(ProviderSubject):
     name = "openinference"
     description = "openinference-instrumentation-langchain; BatchSpanProcessor"
 
@@ -21,7 +21,7 @@ class OpenInference(Subject):
             raise SubjectUnavailable(
                 "openinference-instrumentation-langchain is not installed: pip install -e '.[bench]'"
             ) from None
-        self._provider, self._exporter = counting_provider(batch=True)
+        super().open()
         self._instrumentor: Any = LangChainInstrumentor()
 
     def start(self) -> None:
@@ -29,12 +29,3 @@ class OpenInference(Subject):
 
     def stop(self) -> None:
         self._instrumentor.uninstrument()
-
-    def flush(self) -> None:
-        self._provider.force_flush()
-
-    def produced(self) -> int:
-        return self._exporter.spans
-
-    def close(self) -> None:
-        self._provider.shutdown()

@@ -7,7 +7,7 @@ import importlib
 import sys
 from typing import Any, cast
 
-from benchmarks.overhead.subject import Subject, SubjectUnavailable, counting_provider
+from benchmarks.overhead.subject import ProviderSubject, SubjectUnavailable
 
 # Classes whose methods the instrumentor wraps. Its uninstrument() (0.62.4) hands opentelemetry's unwrap() a
 # module and a dotted "Class.method" name, which unwrap() looks up as one attribute and so never finds: every
@@ -38,7 +38,7 @@ def remove_left_over_wrappers() -> int:
     return removed
 
 
-class OpenLLMetry(Subject):
+class OpenLLMetry(ProviderSubject):
     name = "openllmetry"
     description = (
         "opentelemetry-instrumentation-langchain; BatchSpanProcessor (its uninstrument() leaves its class patches "
@@ -54,7 +54,7 @@ class OpenLLMetry(Subject):
             raise SubjectUnavailable(
                 "opentelemetry-instrumentation-langchain is not installed: pip install -e '.[bench]'"
             ) from None
-        self._provider, self._exporter = counting_provider(batch=True)
+        super().open()
         self._instrumentor: Any = LangchainInstrumentor()
         self.left_over_wrappers = 0
 
@@ -64,12 +64,3 @@ class OpenLLMetry(Subject):
     def stop(self) -> None:
         self._instrumentor.uninstrument()
         self.left_over_wrappers = remove_left_over_wrappers()
-
-    def flush(self) -> None:
-        self._provider.force_flush()
-
-    def produced(self) -> int:
-        return self._exporter.spans
-
-    def close(self) -> None:
-        self._provider.shutdown()

@@ -74,13 +74,17 @@ def _write_html(target: Path, spans: list[StoredSpan]) -> None:
 
 
 def _demo(path: Path, *, as_json: bool, max_cost_usd: float | None = None) -> int:
+    """The scripted agent into the store; with ``max_cost_usd``, under a budget that stops it (exit 1 then)."""
+    from langchain_turntrace.config import Budget
     from langchain_turntrace.verify import run_scripted_session
 
-    if max_cost_usd is not None:
-        return _demo_within_budget(path, max_cost_usd, as_json=as_json)
-    run_id = run_scripted_session(path, session_prefix="demo", runs=1)[0].run_id
+    budget = None if max_cost_usd is None else Budget(max_cost_usd_per_run=max_cost_usd, on_exceed="raise")
+    session = run_scripted_session(path, session_prefix="demo", runs=1, budget=budget)
+    run_id = session.runs[0].run_id
     with SpanStore.open(path, create=False) as store:
         spans = store.run_spans(run_id)
+    if max_cost_usd is not None:
+        return _budget_demo_output(spans, max_cost_usd, session.stopped, as_json=as_json)
     if as_json:
         print(json.dumps([asdict(s) for s in spans], indent=2, default=str))
         return 0
@@ -90,13 +94,7 @@ def _demo(path: Path, *, as_json: bool, max_cost_usd: float | None = None) -> in
     return 0
 
 
-def _demo_within_budget(path: Path, max_cost_usd: float, *, as_json: bool) -> int:
-    """The demo agent under Budget(max_cost_usd_per_run=..., on_exceed="raise"): exit 1 when the budget stopped it."""
-    from langchain_turntrace.demo import run_within_budget
-
-    run_id, stopped = run_within_budget(path, max_cost_usd)
-    with SpanStore.open(path, create=False) as store:
-        spans = store.run_spans(run_id)
+def _budget_demo_output(spans: list[StoredSpan], max_cost_usd: float, stopped: str | None, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"stopped": stopped, "spans": [asdict(s) for s in spans]}, indent=2, default=str))
     else:

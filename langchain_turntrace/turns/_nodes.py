@@ -30,6 +30,7 @@ class Trace:
         tag_attributes: Mapping[str, AttributeValue],
         capture_content: bool,
         on_interrupted: Callable[[SpanContext], None] | None = None,
+        metrics: TurnMetrics | None = None,
     ) -> None:
         self.lock = threading.RLock()  # parallel tool calls of one run end on different threads
         self.tracer = tracer
@@ -37,7 +38,7 @@ class Trace:
         self.tag_attributes = dict(tag_attributes)
         self.capture_content = capture_content
         self.on_interrupted = on_interrupted  # told the root's span context when an interrupted run ends
-        self.metrics: TurnMetrics | None = None  # None when metrics are off: nothing runs per node then
+        self.metrics = metrics  # None when metrics are off: nothing runs per node then
         self.budget: RunBudget | None = None  # an agent run's, when the handler has a budget
 
 
@@ -49,7 +50,6 @@ class Node:
     __slots__ = (
         "_child_context",
         "_end_attributes",
-        "_failed",
         "_open_children",
         "cost_usd",
         "ended",
@@ -62,10 +62,8 @@ class Node:
     )
 
     def __init__(self, trace: Trace, parent: Node | None, start_ns: int) -> None:
-        while parent is not None and parent.ended:  # events out of order: an ended parent could never close it
-            parent = parent.parent
         self.trace = trace
-        self.parent: Node | None = parent
+        self.parent = nearest_open(parent)  # events out of order: an ended parent could never close it
         self.start_ns = start_ns
         self.span: Span = INVALID_SPAN  # replaced by _start_span
         self.ended = False
@@ -74,7 +72,6 @@ class Node:
         self.cost_usd = 0.0
         self._open_children: dict[Node, None] = {}  # insertion-ordered set
         self._end_attributes: dict[str, AttributeValue] = {}
-        self._failed = False
         self._child_context: Context | None = None
 
     def _start_span(
@@ -125,7 +122,7 @@ class Node:
         self._before_end(end_ns, out)
         if out:
             self.span.set_attributes(out)
-        if self._failed:
+        if attr.ERROR_TYPE in out:  # a raised or a handled error: every failure names its type
             self.span.set_status(Status(StatusCode.ERROR))
         self.span.end(end_time=end_ns)
         if self.parent is not None:
@@ -154,9 +151,15 @@ class Node:
             root.interrupted = True
 
     def _fail(self, error: BaseException, end_ns: int) -> None:
-        self._failed = True
         self._end_attributes[attr.ERROR_TYPE] = error_type(error)
         self._finish(end_ns)
+
+
+def nearest_open(node: Node | None) -> Node | None:
+    """The node, else its nearest ancestor not yet ended (ends out of order close a run before its parts)."""
+    while node is not None and node.ended:
+        node = node.parent
+    return node
 
 
 def error_type(error: BaseException) -> str:
@@ -335,7 +338,6 @@ class Turn(Node):
         if self.stop_reason is not None:
             out[attr.STOP_REASON] = self.stop_reason
         if self.error_type is not None:
-            self._failed = True
             out[attr.ERROR_TYPE] = self.error_type
 
 
@@ -463,7 +465,6 @@ class ToolCall(Node):
             if result.result is not None:
                 out[attr.GEN_AI_TOOL_CALL_RESULT] = result.result
             if result.handled_error:
-                self._failed = True
                 out[attr.ERROR_TYPE] = "tool_error"
             self._finish(now_ns())
 

@@ -17,7 +17,7 @@ from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns._budget import BudgetPolicy
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
 from langchain_turntrace.turns._metrics import TurnMetrics
-from langchain_turntrace.turns._nodes import AgentRun, ModelCall, Node, ToolCall, Trace, Turn, now_ns
+from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, nearest_open, now_ns
 
 MAX_INTERRUPTED_RUNS: Final = 10_000
 """Interrupted runs remembered for their resume (a few hundred bytes each); the oldest is forgotten first."""
@@ -25,14 +25,6 @@ MAX_INTERRUPTED_RUNS: Final = 10_000
 
 def _is_below(namespace: GraphNamespace | None, base: GraphNamespace | None) -> bool:
     return namespace is not None and base is not None and len(namespace) > len(base) and namespace[: len(base)] == base
-
-
-def _still_open(node: Node) -> Node | None:
-    """The node, else its nearest ancestor not yet ended (ends out of order close a run before its parts)."""
-    open_node: Node | None = node
-    while open_node is not None and open_node.ended:
-        open_node = open_node.parent
-    return open_node
 
 
 class ChainScope:
@@ -88,7 +80,7 @@ class ChainScope:
             start_ns = now_ns()
             agent = self._agent_for(request.namespace)
             if agent.ended:  # its run ended before this chain: a turn must hang off an open run, not a tool or turn
-                above = _still_open(agent)
+                above = nearest_open(agent)
                 if not isinstance(above, AgentRun):  # no open run above: a chat in the turn or tool call still open
                     return ModelCall(self.trace, above, request, start_ns)
                 agent = above
@@ -205,7 +197,7 @@ class ToolScope:
             if self.trace.budget is not None:
                 self.trace.budget.before_model_call()
             start_ns = now_ns()
-            above = _still_open(self.tool_call)
+            above = nearest_open(self.tool_call)
             if isinstance(above, AgentRun):  # the tool call and its turn ended first: a chat needs a turn of that run
                 above = above.turn_for(request.namespace, request.step, None, start_ns)
             return ModelCall(self.trace, above, request, start_ns)
@@ -246,9 +238,7 @@ class TurnTracer:
 
     def _trace(self, tag_attributes: Mapping[str, AttributeValue], resume_key: str | None = None) -> Trace:
         on_interrupted = None if resume_key is None else partial(self._remember_interrupted, resume_key)
-        trace = Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted)
-        trace.metrics = self._metrics
-        return trace
+        return Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted, self._metrics)
 
     def _remember_interrupted(self, resume_key: str, span_context: SpanContext) -> None:
         with self._interrupted_lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from opentelemetry import trace
@@ -14,33 +15,44 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from langchain_turntrace.backends import BatchingProcessor, exporter_for, flush_within, provider_for, shutdown_within
+from langchain_turntrace.config import Budget
 from langchain_turntrace.handler import TurnTraceCallbackHandler
 from langchain_turntrace.store import RunSummary, SpanStore, StoredSpan
+from langchain_turntrace.turns import BudgetExceededError
 from langchain_turntrace.verify._checks import Check, check_run
 
 _FLUSH_TIMEOUT_S = 30.0
 _log = logging.getLogger("langchain_turntrace")
 
 
-def run_scripted_session(path: Path, *, session_prefix: str, runs: int) -> list[RunSummary]:
-    """``runs`` agent runs in one fresh session, flushed to the local store at ``path`` and read back from it."""
+@dataclass(frozen=True, slots=True)
+class ScriptedSession:
+    runs: list[RunSummary]  # as read back from the store
+    stopped: str | None  # the BudgetExceededError that stopped the session's last run, if a budget did
+
+
+def run_scripted_session(
+    path: Path, *, session_prefix: str, runs: int, budget: Budget | None = None
+) -> ScriptedSession:
+    """``runs`` agent runs in one fresh session, flushed to the local store at ``path`` and read back from it.
+    A ``budget`` with ``on_exceed="raise"`` may stop a run: the session ends there and says why."""
     session_id = f"{session_prefix}-{uuid.uuid4().hex[:8]}"
-    handler = _tagged_handler(provider_for("local", store_path=path), session_id)
-    _run_agent(handler, runs)
+    handler = _tagged_handler(provider_for("local", store_path=path), session_id, budget)
+    started, stopped = _run_agent(handler, runs)
     if not handler.flush(timeout_s=_FLUSH_TIMEOUT_S):
         raise ValueError(f"could not write spans to {str(path)!r} within 30 s; is the disk full or the file locked?")
     with SpanStore.open(path, create=False) as store:
-        found = store.runs(None, session_id, None, None, limit=runs)
-    if len(found) != runs:
-        raise ValueError(f"{runs} run(s) were traced but {len(found)} reached {str(path)!r}; see the log above")
-    return found
+        found = store.runs(None, session_id, None, None, limit=started)
+    if len(found) != started:
+        raise ValueError(f"{started} run(s) were traced but {len(found)} reached {str(path)!r}; see the log above")
+    return ScriptedSession(found, stopped)
 
 
 def verify_backend(backend: str, store_path: Path, *, timeout_s: float = _FLUSH_TIMEOUT_S) -> tuple[str, list[Check]]:
     """Runs two scripted agent runs through ``backend`` and checks them: read back from the local store, or,
     for a backend we cannot read (OTLP, console), checked as sent and confirmed accepted by the backend."""
     if backend == "local":
-        found = run_scripted_session(store_path, session_prefix="verify", runs=2)
+        found = run_scripted_session(store_path, session_prefix="verify", runs=2).runs
         with SpanStore.open(store_path, create=False) as store:
             spans = [span for run in found for span in store.run_spans(run.run_id)]
             return f"local store {store_path}", check_run(spans, retention_days=store.retention_days)
@@ -83,22 +95,34 @@ def _send_through(processor: SpanProcessor, timeout_s: float) -> tuple[TracerPro
     return provider, sent.get_finished_spans(), flushed
 
 
-def _tagged_handler(provider: trace.TracerProvider, session_id: str) -> TurnTraceCallbackHandler:
+def _tagged_handler(
+    provider: trace.TracerProvider, session_id: str, budget: Budget | None = None
+) -> TurnTraceCallbackHandler:
     return TurnTraceCallbackHandler(
-        tracer_provider=provider, session_id=session_id, user_id="demo-user", feature="travel", agent_version="demo-1"
+        tracer_provider=provider,
+        session_id=session_id,
+        user_id="demo-user",
+        feature="travel",
+        agent_version="demo-1",
+        budget=budget,
     )
 
 
-def _run_agent(handler: TurnTraceCallbackHandler, runs: int) -> None:
+def _run_agent(handler: TurnTraceCallbackHandler, runs: int) -> tuple[int, str | None]:
+    """Runs started, and the message of the BudgetExceededError that stopped the last one (None if none did)."""
     from langchain_core.messages import HumanMessage
 
     from langchain_turntrace.demo import build_agent  # lazy: demo imports testing, which imports verify
 
-    for _ in range(runs):
-        build_agent().invoke(  # pyright: ignore[reportUnknownMemberType]  # LangGraph's add_node generics
-            {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]},
-            config={"callbacks": [handler]},
-        )
+    for started in range(1, runs + 1):
+        try:
+            build_agent().invoke(  # pyright: ignore[reportUnknownMemberType]  # LangGraph's add_node generics
+                {"messages": [HumanMessage("Book me the cheapest flight from Paris to Lisbon.")]},
+                config={"callbacks": [handler]},
+            )
+        except BudgetExceededError as stopped:
+            return started, str(stopped)
+    return runs, None
 
 
 def _verify_langsmith(timeout_s: float) -> list[Check]:
