@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 _MAX_SHAPE_DEPTH = 32
@@ -31,6 +31,26 @@ def _jsonable(obj: Any) -> Any:
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable)
 
 
+def _one_shot_encoder() -> Callable[[object], str]:
+    """``_ENCODER.encode``, without the three Python calls and the new C encoder it makes per value: json's C
+    encoder made once (no cycle markers, so it is shareable across threads; a cycle ends in RecursionError)."""
+    try:
+        from _json import encode_basestring, make_encoder
+
+        encode = make_encoder(None, _jsonable, encode_basestring, None, ":", ",", True, False, True)
+    except (ImportError, TypeError):  # another Python's json: the public path gives the same text, slower
+        return _ENCODER.encode
+
+    def one_shot(value: object) -> str:
+        chunks: Sequence[str] = encode(value, 0)
+        return "".join(chunks)
+
+    return one_shot
+
+
+_encode = _one_shot_encoder()
+
+
 class InputHasher:
     """SHA-256 of an input's canonical JSON, or HMAC-SHA-256 under a key so guesses cannot be checked.
 
@@ -49,7 +69,7 @@ class InputHasher:
         digest = hmac.new(self._key, digestmod=hashlib.sha256) if self._key else hashlib.sha256()
         try:
             if size_hint is not None and size_hint < _ONE_SHOT_MAX and not isinstance(value, str):
-                digest.update(_ENCODER.encode(value).encode("utf-8", "surrogatepass"))
+                digest.update(_encode(value).encode("utf-8", "surrogatepass"))
             else:
                 _feed(digest, value)
         except Exception:  # noqa: BLE001  # cyclic, unencodable, a __str__ that raises: hash what we can say of it
@@ -118,7 +138,22 @@ def shape_of(value: object, depth: int = 0) -> object:
     return type(value).__qualname__
 
 
+_SCALAR_SHAPE_HASHES: dict[str, str] = {}  # "string", "number", a type's name: few, and asked for often
+_MAX_SCALAR_SHAPES = 1024
+
+
 def shape_hash(value: object) -> str:
     """SHA-256 of the value's shape: equal for outputs of the same structure, new when the structure changes."""
-    shape = json.dumps(shape_of(value), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(shape.encode()).hexdigest()
+    shape = shape_of(value)
+    if isinstance(shape, str):
+        cached = _SCALAR_SHAPE_HASHES.get(shape)
+        if cached is None:
+            cached = _digest_of_shape(shape)
+            if len(_SCALAR_SHAPE_HASHES) < _MAX_SCALAR_SHAPES:
+                _SCALAR_SHAPE_HASHES[shape] = cached
+        return cached
+    return _digest_of_shape(shape)
+
+
+def _digest_of_shape(shape: object) -> str:
+    return hashlib.sha256(json.dumps(shape, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

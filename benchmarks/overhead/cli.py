@@ -21,7 +21,7 @@ from benchmarks.overhead.memory import MemoryPlan
 from benchmarks.overhead.offline import clean_environment
 from benchmarks.overhead.report import Timings, memory_problems, memory_table, overhead_table, peer_table, scaling_table
 from benchmarks.overhead.report import summarize as summarize_timings
-from benchmarks.overhead.subjects import OURS, all_subjects
+from benchmarks.overhead.subjects import FLOORS, OURS, all_subjects
 from benchmarks.overhead.targets import target_lines
 from benchmarks.overhead.timing import TimingPlan
 from benchmarks.overhead.workload import Workload
@@ -252,11 +252,13 @@ def main(argv: list[str] | None = None) -> None:
             label = Workload(turns, size).label
             scaling.append(_timings(f"scaling {label}", scaling_plan, settings.scaling_processes, began))
             scaling[-1].label = label
-    memory = [] if args.no_memory else _memory(subjects, settings, began)
+    # A subject that raised in its timing processes would raise in its memory process too and abort the report.
+    failed = {summary.name for summary in main_timings.subjects.values() if summary.failed}
+    memory = [] if args.no_memory else _memory([name for name in subjects if name not in failed], settings, began)
     elapsed_s = time.perf_counter() - began
     _progress(f"[{elapsed_s:5.0f} s] done")
 
-    peers = [name for name in subjects if name not in ("baseline", "noop-handler", "raw-otel-floor", *OURS)]
+    peers = [name for name in subjects if name not in ("baseline", "noop-handler", *FLOORS, *OURS)]
     problems = [*main_timings.problems, *(p for t in scaling for p in t.problems), *memory_problems(memory)]
     missing = [f"{s.name}: not installed ({s.unavailable})" for s in main_timings.subjects.values() if s.unavailable]
     if args.smoke or args.require_peers:
@@ -329,8 +331,9 @@ def _print_report(
         "drift hits both sides; within noise it can be negative, and it need not equal µs/run - untraced µs/run). "
         "CPU overhead: the same in CPU time of the whole process (every thread: batch exporters and senders count; "
         "other programs on the machine do not). x untraced: 1 + overhead ÷ untraced µs/run. x floor's: overhead ÷ "
-        "the raw-OTel floor's. µs/run incl. drain: a block's wall time including the final flush of the subject's "
-        "background pipeline, divided by its runs."
+        "the raw-OTel floor's; x payload floor's: ÷ the same-payload floor's (our spans and attributes from a "
+        "minimal hand-written handler). µs/run incl. drain: a block's wall time including the final flush of the "
+        "subject's background pipeline, divided by its runs."
     )
     if problems:
         print("\n## INVALID MEASUREMENTS\n")

@@ -26,6 +26,7 @@ class Summary:
     drain_us_per_run: float | None = None
     produced_per_run: float | None = None  # None: emits nothing by design
     problem: str | None = None  # why the figure is not a valid measurement
+    failed: bool = False  # the subject raised (a problem of its own, not of the figures)
     unavailable: str | None = None
 
 
@@ -100,6 +101,7 @@ def summarize(label: str, results: list[dict[str, Any]]) -> Timings:
                 summary.problem = f"produced no {summary.unit} in {empty} block(s)"
         if errors:
             summary.problem = f"failed: {errors[0]}"
+            summary.failed = True
         subjects[name] = summary
     for r in results:
         for leak in r["pollution"]:
@@ -150,11 +152,13 @@ def overhead_table(timings: Timings) -> str:
     descriptions = {name: subject.description for name, subject in all_subjects().items()}
     events = timings.events_per_run
     floor, cpu_floor = timings.overhead_us("raw-otel-floor"), timings.overhead_us("raw-otel-floor", cpu=True)
+    payload, cpu_payload = timings.overhead_us("payload-floor"), timings.overhead_us("payload-floor", cpu=True)
+    no_spans = ("baseline", "noop-handler")  # they emit nothing: no ratio to a floor
     rows: list[list[str]] = []
     for name, s in timings.subjects.items():
         what = descriptions.get(name, "")
         if s.unavailable:
-            rows.append([name, what, f"not measured: {s.unavailable}", *["-"] * 10])
+            rows.append([name, what, f"not measured: {s.unavailable}", *["-"] * 12])
             continue
         overhead, cpu_overhead = timings.overhead_us(name), timings.overhead_us(name, cpu=True)
         spread = f"{min(s.process_medians_us):,.0f}-{max(s.process_medians_us):,.0f}" if s.process_medians_us else "-"
@@ -171,9 +175,11 @@ def overhead_table(timings: Timings) -> str:
                 _us(overhead),
                 "-" if overhead is None else f"{overhead / events:,.1f}",
                 _ratio(timings.ratio_to_untraced(name)),
-                _ratio(_div(overhead, floor)) if name not in ("baseline", "noop-handler") else "-",
+                _ratio(_div(overhead, floor)) if name not in no_spans else "-",
+                _ratio(_div(overhead, payload)) if name not in no_spans else "-",
                 _us(cpu_overhead),
-                _ratio(_div(cpu_overhead, cpu_floor)) if name not in ("baseline", "noop-handler") else "-",
+                _ratio(_div(cpu_overhead, cpu_floor)) if name not in no_spans else "-",
+                _ratio(_div(cpu_overhead, cpu_payload)) if name not in no_spans else "-",
                 _us(s.drain_us_per_run),
             ]
         )
@@ -187,8 +193,10 @@ def overhead_table(timings: Timings) -> str:
         "overhead µs/event",
         "x untraced",
         "x floor's overhead",
+        "x payload floor's",
         "CPU overhead µs/run",
         "CPU x floor's",
+        "CPU x payload floor's",
         "µs/run incl. drain",
     ]
     return _table(header, rows, right_from=3)

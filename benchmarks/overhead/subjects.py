@@ -1,5 +1,5 @@
-"""Our subjects: the untraced baseline, a do-nothing handler, the raw-OTel floor and turntrace itself (three
-pipelines); ``all_subjects`` adds the peers (benchmarks/peers)."""
+"""Our subjects: the untraced baseline, a do-nothing handler, the two floors (raw OTel; our payload by hand) and
+turntrace itself (three pipelines); ``all_subjects`` adds the peers (benchmarks/peers)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import tempfile
 from pathlib import Path
 
 from langchain_core.callbacks import BaseCallbackHandler
+from opentelemetry.sdk.trace import TracerProvider
 
 from benchmarks.overhead.floor import RawOtelHandler
+from benchmarks.overhead.payload_floor import PayloadFloorHandler, payload_mismatch
 from benchmarks.overhead.subject import ProviderSubject, Subject
+from benchmarks.overhead.workload import MODEL
 from langchain_turntrace import TurnTraceCallbackHandler, configure
 from langchain_turntrace.store import SpanStore
 
 FLUSH_TIMEOUT_S = 30.0
+SESSION_ID = "bench-session"
+FEATURE = "bench"
 
 
 class Baseline(Subject):
@@ -55,13 +60,41 @@ class Floor(_HandlerSubject):
         return RawOtelHandler(self._provider.get_tracer("benchmarks.floor"))
 
 
+def our_handler(provider: TracerProvider) -> BaseCallbackHandler:
+    return TurnTraceCallbackHandler(tracer_provider=provider, session_id=SESSION_ID, feature=FEATURE)
+
+
+def payload_floor_handler(provider: TracerProvider) -> BaseCallbackHandler:
+    tracer = provider.get_tracer("benchmarks.payload_floor")
+    return PayloadFloorHandler(tracer, session_id=SESSION_ID, feature=FEATURE, model=MODEL, provider="openai")
+
+
+class PayloadFloor(_HandlerSubject):
+    name = "payload-floor"
+    description = "our spans and attributes from a minimal hand-written handler, nothing else; BatchSpanProcessor"
+
+    def open(self) -> None:
+        super().open()
+        # Once per process, before anything is measured: a floor that drifted from our contract measures nothing.
+        self._mismatch = payload_mismatch(our_handler, payload_floor_handler)
+
+    def handler(self) -> BaseCallbackHandler:
+        return payload_floor_handler(self._provider)
+
+    def start(self) -> None:
+        if self._mismatch is not None:
+            raise RuntimeError(
+                f"it does not emit our payload; make benchmarks/overhead/payload_floor.py match: {self._mismatch}"
+            )
+
+
 class OursSimple(_HandlerSubject):
     name = "ours-simple"
     description = "TurnTraceCallbackHandler (turn tree, tags, hashes, cost); SimpleSpanProcessor"
     batch = False
 
     def handler(self) -> BaseCallbackHandler:
-        return TurnTraceCallbackHandler(tracer_provider=self._provider, session_id="bench-session", feature="bench")
+        return our_handler(self._provider)
 
 
 class OursBatch(OursSimple):
@@ -78,7 +111,7 @@ class OursStore(Subject):
         self._directory = Path(tempfile.mkdtemp(prefix="turntrace-bench-"))
         self._path = self._directory / "bench.db"
         self._handler = configure(
-            "local", store_path=self._path, flush_timeout_s=FLUSH_TIMEOUT_S, session_id="bench-session"
+            "local", store_path=self._path, flush_timeout_s=FLUSH_TIMEOUT_S, session_id=SESSION_ID
         )
 
     def callbacks(self) -> list[BaseCallbackHandler]:
@@ -100,11 +133,12 @@ class OursStore(Subject):
 
 
 OURS = ("ours-simple", "ours-batch", "ours-store")
+FLOORS = ("raw-otel-floor", "payload-floor")
 
 
 def all_subjects() -> dict[str, type[Subject]]:
     """Every subject by name, in the order the tables list them."""
     from benchmarks.peers import PEERS
 
-    ours: list[type[Subject]] = [Baseline, DoNothing, Floor, OursSimple, OursBatch, OursStore]
+    ours: list[type[Subject]] = [Baseline, DoNothing, Floor, PayloadFloor, OursSimple, OursBatch, OursStore]
     return {subject.name: subject for subject in [*ours, *PEERS]}

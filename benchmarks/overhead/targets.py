@@ -41,13 +41,16 @@ def target_lines(main: Timings, peers: list[str], memory: list[dict[str, Any]], 
             f"{ours:,.0f} vs 0.2 x {overheads[fastest]:,.0f} µs ({fastest}) ({ours / overheads[fastest]:.2f}x)",
         )
 
-    def versus_floor(cpu: bool) -> tuple[bool | None, str]:
-        ours, floor = main.overhead_us(OURS, cpu), main.overhead_us("raw-otel-floor", cpu)
-        if ours is None or floor is None:
-            return None, "no valid measurement"
-        if floor <= 0:
-            return None, f"{ours:,.0f} vs {floor:,.0f} µs (the floor's overhead is within noise of zero)"
-        return ours <= 1.5 * floor, f"{ours:,.0f} vs 1.5 x {floor:,.0f} µs ({ours / floor:.2f}x)"
+    def versus_floor(name: str) -> Callable[[bool], tuple[bool | None, str]]:
+        def judge(cpu: bool) -> tuple[bool | None, str]:
+            ours, floor = main.overhead_us(OURS, cpu), main.overhead_us(name, cpu)
+            if ours is None or floor is None:
+                return None, "no valid measurement"
+            if floor <= 0:
+                return None, f"{ours:,.0f} vs {floor:,.0f} µs (the floor's overhead is within noise of zero)"
+            return ours <= 1.5 * floor, f"{ours:,.0f} vs 1.5 x {floor:,.0f} µs ({ours / floor:.2f}x)"
+
+        return judge
 
     def whole_run(name: str, limit: float) -> Callable[[bool], tuple[bool | None, str]]:
         def judge(cpu: bool) -> tuple[bool | None, str]:
@@ -58,7 +61,9 @@ def target_lines(main: Timings, peers: list[str], memory: list[dict[str, Any]], 
 
     lines = [
         _timed_line(f"{OURS} overhead ≤ 0.2x the fastest peer's", versus_peers),
-        _timed_line(f"{OURS} overhead ≤ 1.5x the raw-OTel floor's", versus_floor),
+        _timed_line(f"{OURS} overhead ≤ 1.5x the raw-OTel floor's", versus_floor("raw-otel-floor")),
+        # not the wording: the floor above emits 16 bare spans, ours the contract's 23 with their attributes
+        _timed_line(f"{OURS} overhead ≤ 1.5x the same-payload floor's", versus_floor("payload-floor")),
         _timed_line(f"{OURS} whole run ≤ 1.10x untraced", whole_run(OURS, 1.10)),
         _timed_line("ours-store whole run ≤ 1.15x untraced", whole_run("ours-store", 1.15)),
     ]

@@ -48,7 +48,7 @@ class _Entry:
 
     __slots__ = ("children", "handle", "parent", "root", "started_s", "tools_running")
 
-    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: UUID, parent: _Entry | None) -> None:
+    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: int, parent: _Entry | None) -> None:
         self.handle = handle  # what this run's end event closes
         self.children = children  # where runs started below it go
         self.root = root  # the outermost run: its end frees every entry of the trace
@@ -109,8 +109,9 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._prices = PriceBook(settings.prices)
         self._turn_tracer: TurnTracer | None = None  # built at the first run: see _turns
         self._turn_tracer_lock = threading.Lock()
-        self._runs: dict[UUID, _Entry] = {}
-        self._members: dict[UUID, list[UUID]] = {}  # root run id -> its runs; in root start order
+        # Keyed by run_id.int: a UUID key would call UUID.__hash__, a Python function, on every look-up
+        self._runs: dict[int, _Entry] = {}
+        self._members: dict[int, list[int]] = {}  # root run -> its runs; in root start order
         self._max_run_s = settings.max_run_s
         self._max_open_runs = settings.max_open_runs
         self._evicted = 0
@@ -164,20 +165,23 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         )
         return self._arg_tags.or_else(from_meta).or_else(current_tags()).or_else(self._env_tags).attributes()
 
-    def _register(self, run_id: UUID, handle: Scope | ModelCall, children: Scope | None, parent: _Entry | None) -> None:
-        root_id = run_id if parent is None else parent.root
-        entry = _Entry(handle, children, root_id, parent)
-        self._runs[run_id] = entry
-        members = self._members.get(root_id)
-        if members is None:
-            self._members[root_id] = [run_id]
+    def _register(self, key: int, handle: Scope | ModelCall, children: Scope | None, parent: _Entry | None) -> None:
+        if parent is None:
+            entry = _Entry(handle, children, key, None)
+            self._runs[key] = entry
+            self._members[key] = [key]
             self._evict_lost_runs(entry.started_s)
         else:
-            members.append(run_id)
+            self._runs[key] = _Entry(handle, children, parent.root, parent)
+            members = self._members.get(parent.root)
+            if members is None:  # its root was closed early: it is evicted as a root of its own
+                self._members[parent.root] = [key]
+            else:
+                members.append(key)
 
-    def _forget_reused(self, run_id: UUID) -> None:
+    def _forget_reused(self, key: int) -> None:
         """A start for a run id still open: the first run's end can no longer be told apart, so it closes now."""
-        previous = self._release(run_id)
+        previous = self._release(key)
         if previous is not None:
             _abandon(previous.handle)
 
@@ -203,17 +207,17 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                         len(self._members),
                     )
 
-    def _release(self, run_id: UUID, kind: type[Scope | ModelCall] | None = None) -> _Entry | None:
+    def _release(self, key: int, kind: type[Scope | ModelCall] | None = None) -> _Entry | None:
         """Frees a run's entry (a root's: its whole trace's). With ``kind``, only if the run is of that kind:
         an end event for another kind of run is malformed and leaves the run open for its real end."""
-        entry = self._runs.get(run_id)
+        entry = self._runs.get(key)
         if entry is None or (kind is not None and not isinstance(entry.handle, kind)):
             return None
-        del self._runs[run_id]
-        if entry.root == run_id:
-            for member in self._members.pop(run_id, ()):
+        del self._runs[key]
+        if entry.parent is None:
+            for member in self._members.pop(key, ()):
                 member_entry = self._runs.get(member)
-                if member_entry is not None and member_entry.root == run_id:  # not a reused id, now another run's
+                if member_entry is not None and member_entry.root == key:  # not a reused id, now another run's
                     del self._runs[member]
         return entry
 
@@ -223,12 +227,12 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         set for the running tool still names the tool, and that is where they belong."""
         if parent_run_id is None:
             return None
-        entry = self._runs.get(parent_run_id)
+        entry = self._runs.get(parent_run_id.int)
         if entry is not None and entry.tools_running:
             config = var_child_runnable_config.get()
             inner = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
-            if inner is not None and inner != parent_run_id:
-                tool_entry = self._runs.get(inner)
+            if isinstance(inner, UUID) and inner != parent_run_id:
+                tool_entry = self._runs.get(inner.int)
                 if tool_entry is not None and tool_entry.parent is entry:
                     return tool_entry
         return entry
@@ -246,7 +250,8 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self._forget_reused(run_id)
+        if run_id.int in self._runs:
+            self._forget_reused(run_id.int)
         namespace, step = _facts.graph_position(metadata)
         parent = self._parent(parent_run_id)
         run_name = name or _facts.serialized_name(serialized) or "agent"
@@ -254,22 +259,22 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
             resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
             scope = self._turns.start_agent(agent_name, self._tag_attributes(metadata), namespace, resume_key)
-            self._register(run_id, scope, scope, None)
+            self._register(run_id.int, scope, scope, None)
         else:
             if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
                 run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
             scope = parent.children.start_chain(run_name, namespace, step)
-            self._register(run_id, scope, scope, parent)
+            self._register(run_id.int, scope, scope, parent)
 
     @never_raises
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id, ChainScope)
+        entry = self._release(run_id.int, ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             entry.handle.end()
 
     @never_raises
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id, ChainScope)
+        entry = self._release(run_id.int, ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             _close_with(entry.handle, error)
 
@@ -307,23 +312,25 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     def _start_model_call(
         self, request: _facts.ModelRequest, run_id: UUID, parent_run_id: UUID | None, metadata: Mapping[str, Any] | None
     ) -> None:
-        self._forget_reused(run_id)
+        if run_id.int in self._runs:
+            self._forget_reused(run_id.int)
         parent = self._parent(parent_run_id)
         if parent is None or parent.children is None:
-            self._register(run_id, self._turns.start_model_call(request, self._tag_attributes(metadata)), None, None)
+            call = self._turns.start_model_call(request, self._tag_attributes(metadata))
+            self._register(run_id.int, call, None, None)
         else:
             call = parent.children.start_model_call(request)
-            self._register(run_id, call, parent.children, parent)
+            self._register(run_id.int, call, parent.children, parent)
 
     @never_raises
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._runs.get(run_id)
+        entry = self._runs.get(run_id.int)
         if entry is not None and isinstance(entry.handle, ModelCall):
             entry.handle.first_chunk()
 
     @never_raises
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id, ModelCall)
+        entry = self._release(run_id.int, ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             try:
                 result = _facts.model_result(response, self._capture)
@@ -334,7 +341,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id, ModelCall)
+        entry = self._release(run_id.int, ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             if _is_cut_short(error):
                 entry.handle.abandon()
@@ -356,22 +363,23 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         tool_call_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self._forget_reused(run_id)
+        if run_id.int in self._runs:
+            self._forget_reused(run_id.int)
         request = _facts.tool_request(
             serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
         )
         parent = self._parent(parent_run_id)
         if parent is None or parent.children is None:
             scope = self._turns.start_tool_call(request, self._tag_attributes(metadata))
-            self._register(run_id, scope, scope, None)
+            self._register(run_id.int, scope, scope, None)
         else:
             scope = parent.children.start_tool_call(request)
-            self._register(run_id, scope, scope, parent)
+            self._register(run_id.int, scope, scope, parent)
             with scope.trace.lock:  # parallel tool calls start and end on worker threads
                 parent.tools_running += 1
 
-    def _release_tool(self, run_id: UUID) -> ToolScope | None:
-        entry = self._release(run_id, ToolScope)
+    def _release_tool(self, key: int) -> ToolScope | None:
+        entry = self._release(key, ToolScope)
         if entry is None or not isinstance(entry.handle, ToolScope):
             return None
         if entry.parent is not None:
@@ -381,7 +389,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        scope = self._release_tool(run_id)
+        scope = self._release_tool(run_id.int)
         if scope is not None:
             try:
                 result = _facts.tool_result(output, self._capture)
@@ -392,7 +400,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        scope = self._release_tool(run_id)
+        scope = self._release_tool(run_id.int)
         if scope is not None:
             _close_with(scope, error)
 
@@ -409,12 +417,13 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self._forget_reused(run_id)
+        if run_id.int in self._runs:
+            self._forget_reused(run_id.int)
         parent = self._parent(parent_run_id)
         if parent is not None and parent.children is not None:
             namespace, step = _facts.graph_position(metadata)
             scope = parent.children.start_chain(name or "retriever", namespace, step)
-            self._register(run_id, scope, scope, parent)
+            self._register(run_id.int, scope, scope, parent)
 
     @never_raises
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:

@@ -59,7 +59,9 @@ def graph_position(metadata: Mapping[str, Any] | None) -> tuple[GraphNamespace |
     if not metadata:
         return None, None
     raw_ns = metadata.get("langgraph_checkpoint_ns")
-    namespace = tuple(raw_ns.split("|")[:-1]) if isinstance(raw_ns, str) else None
+    namespace: GraphNamespace | None = None
+    if isinstance(raw_ns, str):
+        namespace = tuple(raw_ns.split("|")[:-1]) if "|" in raw_ns else ()  # most nodes: the top-level graph
     step = metadata.get("langgraph_step")
     return namespace, step if isinstance(step, int) else None
 
@@ -125,6 +127,8 @@ def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
 
 def _count(value: object) -> int:
     """A token count we can trust: a non-negative int, else 0."""
+    if type(value) is int:
+        return value if value >= 0 else 0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
         return 0
     return int(value)
@@ -132,6 +136,8 @@ def _count(value: object) -> int:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     """Provider payloads are loosely typed: anything that is not a mapping reads as empty."""
+    if type(value) is dict:
+        return cast("Mapping[str, Any]", value)
     return cast("Mapping[str, Any]", value) if isinstance(value, Mapping) else {}
 
 

@@ -1,8 +1,11 @@
-"""Plain facts the handler hands to the turn model: what a model or tool call asked for and returned."""
+"""Plain facts the handler hands to the turn model: what a model or tool call asked for and returned.
+
+NamedTuples: made several times per agent run, and a tuple is built in C (a frozen dataclass sets each field
+through object.__setattr__)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from langchain_turntrace.pricing import TokenUsage
 
@@ -10,8 +13,7 @@ GraphNamespace = tuple[str, ...]
 """A LangGraph checkpoint namespace without the node's own task: which (sub)graph a node runs in."""
 
 
-@dataclass(frozen=True, slots=True)
-class ModelRequest:
+class ModelRequest(NamedTuple):
     operation: str  # "chat" or "text_completion"
     request_model: str | None
     provider: str | None
@@ -20,8 +22,7 @@ class ModelRequest:
     input_messages: str | None = None  # JSON, only when content capture is on
 
 
-@dataclass(frozen=True, slots=True)
-class ModelResult:
+class ModelResult(NamedTuple):
     response_model: str | None
     response_id: str | None
     finish_reasons: tuple[str, ...]
@@ -30,8 +31,7 @@ class ModelResult:
     output_messages: str | None = None  # JSON, only when content capture is on
 
 
-@dataclass(frozen=True, slots=True)
-class ToolRequest:
+class ToolRequest(NamedTuple):
     name: str
     tool_call_id: str | None
     input_hash: str
@@ -39,8 +39,7 @@ class ToolRequest:
     arguments: str | None = None  # only when content capture is on
 
 
-@dataclass(frozen=True, slots=True)
-class ToolResult:
+class ToolResult(NamedTuple):
     return_shape_hash: str
     handled_error: bool  # the tool caught its own error and returned it (ToolMessage.status == "error")
     result: str | None = None  # only when content capture is on

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from opentelemetry import metrics
 from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
 from opentelemetry.semconv._incubating.metrics.gen_ai_metrics import (
     GEN_AI_CLIENT_OPERATION_DURATION,
@@ -46,6 +47,15 @@ _OUTPUT: Final = "output"
 _TAG_KEYS: Final = (attr.FEATURE, attr.AGENT_VERSION)  # of the span tags, the two that are low-cardinality
 _NOT_MEASURED: Final = (attr.INCOMPLETE, attr.INTERRUPTED)  # cut short or paused: its duration says nothing
 
+try:  # the API's stand-in for the global provider until an app sets one (private: without it, we record anyway)
+    from opentelemetry.metrics._internal import _ProxyMeterProvider as _UnsetGlobal  # pyright: ignore[reportPrivateUsage]
+except ImportError:  # pragma: no cover - another opentelemetry-api layout
+    _UnsetGlobal = None
+
+
+def _no_global_provider() -> bool:
+    return _UnsetGlobal is not None and isinstance(metrics.get_meter_provider(), _UnsetGlobal)
+
 
 class TurnMetrics:
     """The instruments, created once per handler (at its first run, with the tracer).
@@ -61,9 +71,11 @@ class TurnMetrics:
         "_tool_duration",
         "_tool_errors",
         "_turns",
+        "_waits_for_global",
     )
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Meter, *, waits_for_global: bool = False) -> None:
+        self._waits_for_global = waits_for_global
         self._operation_duration = meter.create_histogram(
             GEN_AI_CLIENT_OPERATION_DURATION,
             unit="s",
@@ -101,11 +113,21 @@ class TurnMetrics:
 
     @classmethod
     def for_provider(cls, provider: MeterProvider, version: str) -> TurnMetrics | None:
-        """Instruments on ``provider``; None for the API's no-op provider, so then nothing runs per event. The
-        global provider before an app sets one is the API's proxy: nearly free, and live once one is set."""
+        """Instruments on ``provider``; None for the API's no-op provider, so then nothing runs per event. On the
+        global provider before an app sets one (the API's proxy), see ``for_run``."""
         if isinstance(provider, NoOpMeterProvider):
             return None
-        return cls(provider.get_meter("langchain_turntrace", version))
+        waits = _UnsetGlobal is not None and isinstance(provider, _UnsetGlobal)
+        return cls(provider.get_meter("langchain_turntrace", version), waits_for_global=waits)
+
+    def for_run(self) -> TurnMetrics | None:
+        """These instruments for an agent run starting now; None while they stand on the global provider and no
+        app has set one: what they recorded would go nowhere, so no run spends time on it."""
+        if self._waits_for_global:
+            if _no_global_provider():
+                return None
+            self._waits_for_global = False  # set once: the global provider cannot be unset
+        return self
 
     def model_call_ended(
         self,

@@ -238,7 +238,8 @@ class TurnTracer:
 
     def _trace(self, tag_attributes: Mapping[str, AttributeValue], resume_key: str | None = None) -> Trace:
         on_interrupted = None if resume_key is None else partial(self._remember_interrupted, resume_key)
-        return Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted, self._metrics)
+        metrics = None if self._metrics is None else self._metrics.for_run()
+        return Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted, metrics)
 
     def _remember_interrupted(self, resume_key: str, span_context: SpanContext) -> None:
         with self._interrupted_lock:

@@ -1,0 +1,278 @@
+"""The same-payload floor: the least a hand-written LangChain handler does to emit turntrace's spans for this
+benchmark's workload (same names, kinds, tree, attribute keys and value types), and the check that it still does."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, cast
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, LLMResult
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
+
+from benchmarks.overhead.workload import Workload, run_once
+from langchain_turntrace import attributes as attr
+from langchain_turntrace.pricing import PriceBook, TokenUsage
+
+SHAPE_CHECK_TURNS = 2  # turns of the run compared: a tool turn after a tool turn, then the answer
+
+
+class PayloadFloorHandler(BaseCallbackHandler):
+    """turntrace's spans for this workload only: one agent graph, no subgraphs, interrupts or failures, events in
+    order, one model call per turn. LangGraph runs a turn's tool calls on worker threads, hence the one lock."""
+
+    def __init__(self, tracer: trace.Tracer, *, session_id: str, feature: str, model: str, provider: str) -> None:
+        self._tracer = tracer
+        self._tags: dict[str, AttributeValue] = {
+            attr.SESSION_ID: session_id,
+            attr.GEN_AI_CONVERSATION_ID: session_id,
+            attr.FEATURE: feature,
+        }
+        # The workload has one model: price it once, here, and multiply per call.
+        book = PriceBook({})
+        input_price = book.price(model, provider, TokenUsage(input_tokens=1, output_tokens=0))
+        output_price = book.price(model, provider, TokenUsage(input_tokens=0, output_tokens=1))
+        if input_price.cost_usd is None or output_price.cost_usd is None:
+            raise ValueError(f"genai-prices has no price for {model!r}; give the payload floor a priced model")
+        self._input_usd_per_token = input_price.cost_usd
+        self._output_usd_per_token = output_price.cost_usd
+        self._cost_source = input_price.source
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._agent: Span | None = None
+        self._agent_run_id: UUID | None = None
+        self._agent_context: Context | None = None
+        self._turn: Span | None = None
+        self._turn_context: Context | None = None
+        self._turn_started_ns = 0
+        self._turn_end: dict[str, AttributeValue] = {}
+        self._turn_count = 0
+        self._tool_call_count = 0
+        self._input_tokens = 0
+        self._output_tokens = 0
+        self._cost_usd = 0.0
+        self._open: dict[UUID, tuple[Span, int]] = {}  # model and tool calls by run id, with their start
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if parent_run_id is not None:
+            return
+        name = str(kwargs.get("name"))
+        attributes = {**self._tags, attr.GEN_AI_OPERATION_NAME: "invoke_agent", attr.GEN_AI_AGENT_NAME: name}
+        with self._lock:
+            self._agent = self._tracer.start_span(f"invoke_agent {name}", attributes=attributes)
+            self._agent_run_id = run_id
+            self._agent_context = trace.set_span_in_context(self._agent)
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        if run_id == self._agent_run_id:
+            self._end_agent()
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        if run_id == self._agent_run_id:
+            self._end_agent()
+
+    def _end_agent(self) -> None:
+        with self._lock:
+            self._end_turn()
+            if self._agent is not None:
+                self._agent.set_attributes(
+                    {
+                        attr.TOTAL_INPUT_TOKENS: self._input_tokens,
+                        attr.TOTAL_OUTPUT_TOKENS: self._output_tokens,
+                        attr.TOTAL_COST_USD: self._cost_usd,
+                        attr.TURN_COUNT: self._turn_count,
+                        attr.TOOL_CALL_COUNT: self._tool_call_count,
+                    }
+                )
+                self._agent.end()
+            self._reset()
+
+    def _end_turn(self) -> None:
+        if self._turn is None:
+            return
+        self._turn_end[attr.LATENCY_MS] = (time.perf_counter_ns() - self._turn_started_ns) / 1e6
+        self._turn.set_attributes(self._turn_end)
+        self._turn.end()
+        self._turn = self._turn_context = None
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[Any]],
+        *,
+        run_id: UUID,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        metadata = metadata or {}
+        model, provider = str(metadata.get("ls_model_name")), str(metadata.get("ls_provider"))
+        with self._lock:
+            self._end_turn()
+            self._turn_count += 1
+            self._turn_started_ns = time.perf_counter_ns()
+            self._turn = self._tracer.start_span(
+                f"turn {self._turn_count}",
+                context=self._agent_context,
+                attributes={**self._tags, attr.TURN_INDEX: self._turn_count, attr.GEN_AI_REQUEST_MODEL: model},
+            )
+            self._turn_context = trace.set_span_in_context(self._turn)
+            self._turn_end = {}
+            chat = self._tracer.start_span(
+                f"chat {model}",
+                context=self._turn_context,
+                kind=SpanKind.CLIENT,
+                attributes={
+                    **self._tags,
+                    attr.GEN_AI_OPERATION_NAME: "chat",
+                    attr.GEN_AI_PROVIDER_NAME: provider,
+                    attr.GEN_AI_REQUEST_MODEL: model,
+                },
+            )
+            self._open[run_id] = (chat, time.perf_counter_ns())
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        message = cast("AIMessage", cast("ChatGeneration", response.generations[0][0]).message)
+        usage = message.usage_metadata or {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+        input_tokens, output_tokens = usage["input_tokens"], usage["output_tokens"]
+        cost_usd = input_tokens * self._input_usd_per_token + output_tokens * self._output_usd_per_token
+        meta = message.response_metadata
+        finish_reason = str(meta.get("finish_reason"))
+        with self._lock:
+            chat, started_ns = self._open.pop(run_id)
+            chat.set_attributes(
+                {
+                    attr.GEN_AI_RESPONSE_MODEL: str(meta.get("model_name")),
+                    attr.GEN_AI_RESPONSE_ID: str(meta.get("id")),
+                    attr.GEN_AI_RESPONSE_FINISH_REASONS: (finish_reason,),
+                    attr.GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
+                    attr.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
+                    attr.COST_USD: cost_usd,
+                    attr.COST_SOURCE: self._cost_source,
+                    attr.LATENCY_MS: (time.perf_counter_ns() - started_ns) / 1e6,
+                }
+            )
+            chat.end()
+            self._turn_end = {
+                attr.TOTAL_INPUT_TOKENS: input_tokens,
+                attr.TOTAL_OUTPUT_TOKENS: output_tokens,
+                attr.TOTAL_COST_USD: cost_usd,
+                attr.STOP_REASON: finish_reason,
+            }
+            self._input_tokens += input_tokens
+            self._output_tokens += output_tokens
+            self._cost_usd += cost_usd
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end_call(run_id)
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, *, run_id: UUID, **kwargs: Any) -> None:
+        name = str(kwargs.get("name") or serialized.get("name"))
+        attributes: dict[str, AttributeValue] = {
+            **self._tags,
+            attr.GEN_AI_OPERATION_NAME: "execute_tool",
+            attr.GEN_AI_TOOL_NAME: name,
+            attr.GEN_AI_TOOL_CALL_ID: str(kwargs.get("tool_call_id")),
+            attr.GEN_AI_TOOL_TYPE: "function",
+            attr.INPUT_HASH: hashlib.sha256(input_str.encode()).hexdigest(),
+            # ours rolls up the model calls beneath a tool call; this workload's tools make none
+            attr.TOTAL_INPUT_TOKENS: 0,
+            attr.TOTAL_OUTPUT_TOKENS: 0,
+            attr.TOTAL_COST_USD: 0.0,
+        }
+        with self._lock:
+            span = self._tracer.start_span(f"execute_tool {name}", context=self._turn_context, attributes=attributes)
+            self._open[run_id] = (span, time.perf_counter_ns())
+            self._tool_call_count += 1
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        shape_hash = hashlib.sha256(type(output).__name__.encode()).hexdigest()
+        with self._lock:
+            span, started_ns = self._open.pop(run_id)
+            span.set_attributes(
+                {attr.RETURN_SHAPE_HASH: shape_hash, attr.LATENCY_MS: (time.perf_counter_ns() - started_ns) / 1e6}
+            )
+            span.end()
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end_call(run_id)
+
+    def _end_call(self, run_id: UUID) -> None:
+        with self._lock:
+            opened = self._open.pop(run_id, None)
+            if opened is not None:
+                opened[0].end()
+
+
+HandlerFactory = Callable[[TracerProvider], BaseCallbackHandler]
+
+
+def payload_mismatch(ours: HandlerFactory, floor: HandlerFactory) -> str | None:
+    """None when ``floor`` emits the spans ``ours`` emits on one run of the workload (names, kinds, status, parent
+    names, attribute keys and value types); else what differs. Keeps the yardstick honest when the contract moves."""
+    workload = Workload(SHAPE_CHECK_TURNS)
+    agent = workload.agent()
+    expected, got = _shapes(agent, workload, ours), _shapes(agent, workload, floor)
+    if expected == got:
+        return None
+    differences: list[str] = []
+    for span in sorted(expected.keys() | got.keys()):
+        if span not in got:
+            differences.append(f"{span}: missing")
+        elif span not in expected:
+            differences.append(f"{span}: not one of ours")
+        elif expected[span] != got[span]:
+            lacks = ", ".join(sorted(expected[span] - got[span])) or "-"
+            adds = ", ".join(sorted(got[span] - expected[span])) or "-"
+            differences.append(f"{span}: lacks {lacks}; adds {adds}")
+    return " | ".join(differences) or "the same spans, in different numbers"
+
+
+def _shapes(agent: Any, workload: Workload, make: HandlerFactory) -> dict[str, frozenset[str]]:
+    """Each span of one run, as "name (kind, status) under parent name", to its attribute keys and value types."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    try:
+        run_once(agent, workload, [make(provider)])
+    finally:
+        provider.shutdown()
+    spans = exporter.get_finished_spans()
+    names = {span.context.span_id: span.name for span in spans if span.context is not None}
+    shapes: dict[str, frozenset[str]] = {}
+    seen: Counter[str] = Counter()
+    for span in spans:
+        parent = "-" if span.parent is None else names.get(span.parent.span_id, "(outside the run)")
+        where = f"{span.name} ({span.kind.name}, {span.status.status_code.name}) under {parent}"
+        seen[where] += 1  # a name repeated under one parent: each one is compared
+        where += f" #{seen[where]}" if seen[where] > 1 else ""
+        shapes[where] = frozenset(f"{key}: {_type(value)}" for key, value in (span.attributes or {}).items())
+    return shapes
+
+
+def _type(value: object) -> str:
+    if isinstance(value, tuple):
+        items = cast("tuple[object, ...]", value)
+        return f"tuple[{', '.join(sorted({type(item).__name__ for item in items}))}]"
+    return type(value).__name__
