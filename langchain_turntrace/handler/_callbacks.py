@@ -8,21 +8,24 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_core.runnables.config import var_child_runnable_config
+from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from langchain_turntrace.backends import flush_meters_within, flush_within
 from langchain_turntrace.config import Budget, budget_policy, resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
-from langchain_turntrace.handler._errors import never_raises
+from langchain_turntrace.handler._deferred import EventQueue, drain_before_exporters_shut_down
+from langchain_turntrace.handler._errors import never_raises, swallow
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns import (
@@ -35,6 +38,7 @@ from langchain_turntrace.turns import (
     TurnMetrics,
     TurnTracer,
     current_tags,
+    now_ns,
 )
 from langchain_turntrace.version import __version__
 
@@ -54,7 +58,7 @@ class _Entry:
         self.root = root  # the outermost run: its end frees every entry of the trace
         self.parent = parent
         self.tools_running = 0  # tool runs started directly below this one and not yet ended
-        self.started_s = time.monotonic() if parent is None else 0.0  # roots only: for evicting lost runs
+        self.started_s = now_ns() / 1e9 if parent is None else 0.0  # roots only (event time): evicting lost runs
 
 
 class TurnTraceCallbackHandler(BaseCallbackHandler):
@@ -115,6 +119,8 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._max_run_s = settings.max_run_s
         self._max_open_runs = settings.max_open_runs
         self._evicted = 0
+        # A budget that raises must stop the run in the callback that crosses it: then no event waits
+        self._events = EventQueue(deferred=self._budget is None or not self._budget.raises, at_exit=self.flush)
 
     @property
     def _turns(self) -> TurnTracer:
@@ -126,6 +132,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                 turns = self._turn_tracer
                 if turns is None:
                     self._tracer_provider = _provider(self._tracer_provider)
+                    drain_before_exporters_shut_down()  # the provider may have just registered its own exit hook
                     tracer = self._tracer_provider.get_tracer("langchain_turntrace", __version__)
                     self._meter_provider = self._meter_provider or metrics.get_meter_provider()
                     turn_metrics = TurnMetrics.for_provider(self._meter_provider, __version__)
@@ -141,6 +148,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
         >>> handler.flush(timeout_s=2)  # doctest: +SKIP  # e.g. before a serverless function returns
         """
+        self._events.drain()
         if self._turn_tracer is None:
             return True  # nothing traced yet
         timeout_s = self._flush_timeout_s if timeout_s is None else timeout_s
@@ -151,10 +159,11 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     @property
     def open_runs(self) -> int:
         """Runs started and not yet ended; zero when idle (state is freed at each run's end)."""
+        self._events.drain()
         return len(self._runs)
 
     # -- bookkeeping -----------------------------------------------------------------------------------
-    def _tag_attributes(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _tag_attributes(self, metadata: Mapping[str, Any] | None, in_context: Tags) -> dict[str, Any]:
         meta = metadata or {}
         session = next((str(meta[k]) for k in _SESSION_KEYS if meta.get(k) is not None), None)
         from_meta = Tags(
@@ -163,7 +172,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             _str_or_none(meta.get("feature")),
             _str_or_none(meta.get("agent_version")),
         )
-        return self._arg_tags.or_else(from_meta).or_else(current_tags()).or_else(self._env_tags).attributes()
+        return self._arg_tags.or_else(from_meta).or_else(in_context).or_else(self._env_tags).attributes()
 
     def _register(self, key: int, handle: Scope | ModelCall, children: Scope | None, parent: _Entry | None) -> None:
         if parent is None:
@@ -221,24 +230,32 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                     del self._runs[member]
         return entry
 
-    def _parent(self, parent_run_id: UUID | None) -> _Entry | None:
+    def _parent(self, parent_run_id: UUID | None, inner: UUID | None) -> _Entry | None:
         """The entry new runs go under. A tool given ``config: RunnableConfig`` hands its *caller's* config to
         the code inside it, so calls made with that config name the tool's parent chain; the context LangChain
-        set for the running tool still names the tool, and that is where they belong."""
+        set for the running tool (``inner``, captured by ``_caller``) still names the tool: they belong there."""
         if parent_run_id is None:
             return None
         entry = self._runs.get(parent_run_id.int)
-        if entry is not None and entry.tools_running:
-            config = var_child_runnable_config.get()
-            inner = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
-            if isinstance(inner, UUID) and inner != parent_run_id:
-                tool_entry = self._runs.get(inner.int)
-                if tool_entry is not None and tool_entry.parent is entry:
-                    return tool_entry
+        if entry is not None and entry.tools_running and inner is not None and inner != parent_run_id:
+            tool_entry = self._runs.get(inner.int)
+            if tool_entry is not None and tool_entry.parent is entry:
+                return tool_entry
         return entry
 
-    # -- chains ----------------------------------------------------------------------------------------
-    @never_raises
+    # -- recording: each callback captures what only its caller knows, the rest waits (see _deferred) ---------
+    def _caller(self, parent_run_id: UUID | None) -> _Caller:
+        """What an event's processing needs from the context it was called in: a later replay runs elsewhere.
+        The tracer provider is resolved here too, at the first event: at exit no new one could start threads."""
+        if self._turn_tracer is None:
+            _ = self._turns
+        inner = None
+        if parent_run_id is not None:  # see _parent
+            config = var_child_runnable_config.get()
+            found = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
+            inner = found if isinstance(found, UUID) else None
+        return _Caller(inner, otel_context.get_current(), current_tags())
+
     def on_chain_start(
         self,
         serialized: dict[str, Any] | None,
@@ -250,36 +267,16 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if run_id.int in self._runs:
-            self._forget_reused(run_id.int)
-        namespace, step = _facts.graph_position(metadata)
-        parent = self._parent(parent_run_id)
-        run_name = name or _facts.serialized_name(serialized) or "agent"
-        if parent is None or parent.children is None:
-            agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
-            resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
-            scope = self._turns.start_agent(agent_name, self._tag_attributes(metadata), namespace, resume_key)
-            self._register(run_id.int, scope, scope, None)
-        else:
-            if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
-                run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
-            scope = parent.children.start_chain(run_name, namespace, step)
-            self._register(run_id.int, scope, scope, parent)
+        key = run_id.int
+        caller = self._caller(parent_run_id)
+        self._events.add(self._on_chain_start, serialized, key, parent_run_id, metadata, name, caller)
 
-    @never_raises
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id.int, ChainScope)
-        if entry is not None and isinstance(entry.handle, ChainScope):
-            entry.handle.end()
+        self._events.add_end(self._on_chain_end, run_id.int, None, ends_run=kwargs.get("parent_run_id") is None)
 
-    @never_raises
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id.int, ChainScope)
-        if entry is not None and isinstance(entry.handle, ChainScope):
-            _close_with(entry.handle, error)
+        self._events.add_end(self._on_chain_end, run_id.int, error, ends_run=kwargs.get("parent_run_id") is None)
 
-    # -- model calls -------------------------------------------------------------------------------------
-    @never_raises
     def on_chat_model_start(
         self,
         serialized: dict[str, Any] | None,
@@ -291,10 +288,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         invocation_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        request = _facts.model_request("chat", serialized, metadata, invocation_params, messages, self._capture)
-        self._start_model_call(request, run_id, parent_run_id, metadata)
+        caller = self._caller(parent_run_id)
+        request = ("chat", serialized, metadata, invocation_params, messages, self._capture)
+        self._events.add(self._on_chat_model_start, request, run_id.int, parent_run_id, metadata, caller)
 
-    @never_raises
     def on_llm_start(
         self,
         serialized: dict[str, Any] | None,
@@ -306,50 +303,22 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         invocation_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        request = _facts.model_request("text_completion", serialized, metadata, invocation_params, None, False)
-        self._start_model_call(request, run_id, parent_run_id, metadata)
+        caller = self._caller(parent_run_id)
+        request = ("text_completion", serialized, metadata, invocation_params, None, False)
+        self._events.add(self._on_chat_model_start, request, run_id.int, parent_run_id, metadata, caller)
 
-    def _start_model_call(
-        self, request: _facts.ModelRequest, run_id: UUID, parent_run_id: UUID | None, metadata: Mapping[str, Any] | None
-    ) -> None:
-        if run_id.int in self._runs:
-            self._forget_reused(run_id.int)
-        parent = self._parent(parent_run_id)
-        if parent is None or parent.children is None:
-            call = self._turns.start_model_call(request, self._tag_attributes(metadata))
-            self._register(run_id.int, call, None, None)
-        else:
-            call = parent.children.start_model_call(request)
-            self._register(run_id.int, call, parent.children, parent)
-
-    @never_raises
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._runs.get(run_id.int)
-        if entry is not None and isinstance(entry.handle, ModelCall):
-            entry.handle.first_chunk()
+        self._events.add(self._on_llm_new_token, run_id.int)  # only the first one of a call counts
 
-    @never_raises
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id.int, ModelCall)
-        if entry is not None and isinstance(entry.handle, ModelCall):
-            try:
-                result = _facts.model_result(response, self._capture)
-            except Exception:
-                entry.handle.abandon()  # an unreadable response still closes its span
-                raise
-            entry.handle.end(result)
+        self._events.add_end(self._on_llm_end, run_id.int, response, None, ends_run=kwargs.get("parent_run_id") is None)
 
-    @never_raises
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(run_id.int, ModelCall)
-        if entry is not None and isinstance(entry.handle, ModelCall):
-            if _is_cut_short(error):
-                entry.handle.abandon()
-            else:
-                entry.handle.fail(error)
+        no_response = LLMResult(generations=[])
+        self._events.add_end(
+            self._on_llm_end, run_id.int, no_response, error, ends_run=kwargs.get("parent_run_id") is None
+        )
 
-    # -- tool calls --------------------------------------------------------------------------------------
-    @never_raises
     def on_tool_start(
         self,
         serialized: dict[str, Any] | None,
@@ -363,18 +332,142 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         tool_call_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if run_id.int in self._runs:
-            self._forget_reused(run_id.int)
-        request = _facts.tool_request(
-            serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
-        )
-        parent = self._parent(parent_run_id)
+        try:  # hashed now: the tool may change its input before a later replay would see it
+            request = _facts.tool_request(
+                serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
+            )
+        except Exception as error:  # noqa: BLE001  # never into the user's program: see _errors
+            swallow(self.strict, "on_tool_start", error)
+            return
+        caller = self._caller(parent_run_id)
+        self._events.add(self._on_tool_start, request, run_id.int, parent_run_id, metadata, caller)
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._events.add_end(self._on_tool_end, run_id.int, output, None, ends_run=kwargs.get("parent_run_id") is None)
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._events.add_end(self._on_tool_end, run_id.int, None, error, ends_run=kwargs.get("parent_run_id") is None)
+
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any] | None,
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        caller = self._caller(parent_run_id)
+        self._events.add(self._on_retriever_start, run_id.int, parent_run_id, metadata, name, caller)
+
+    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+        self._events.add_end(self._on_chain_end, run_id.int, None, ends_run=False)
+
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._events.add_end(self._on_chain_end, run_id.int, error, ends_run=False)
+
+    # -- processing: events into the turn model, in order, each at the time it happened -------------------
+    @never_raises
+    def _on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        key: int,
+        parent_run_id: UUID | None,
+        metadata: dict[str, Any] | None,
+        name: str | None,
+        caller: _Caller,
+    ) -> None:
+        if key in self._runs:
+            self._forget_reused(key)
+        namespace, step = _facts.graph_position(metadata)
+        parent = self._parent(parent_run_id, caller.inner_parent)
+        run_name = name or _facts.serialized_name(serialized) or "agent"
         if parent is None or parent.children is None:
-            scope = self._turns.start_tool_call(request, self._tag_attributes(metadata))
-            self._register(run_id.int, scope, scope, None)
+            agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
+            resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
+            tags = self._tag_attributes(metadata, caller.tags)
+            scope = self._turns.start_agent(agent_name, tags, namespace, resume_key, caller.otel_context)
+            self._register(key, scope, scope, None)
+        else:
+            if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
+                run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
+            scope = parent.children.start_chain(run_name, namespace, step)
+            self._register(key, scope, scope, parent)
+
+    @never_raises
+    def _on_chain_end(self, key: int, error: BaseException | None) -> None:
+        entry = self._release(key, ChainScope)
+        if entry is not None and isinstance(entry.handle, ChainScope):
+            if error is None:
+                entry.handle.end()
+            else:
+                _close_with(entry.handle, error)
+
+    @never_raises
+    def _on_chat_model_start(
+        self,
+        what: tuple[Any, ...],  # model_request's arguments: read here, off the agent's path
+        key: int,
+        parent_run_id: UUID | None,
+        metadata: Mapping[str, Any] | None,
+        caller: _Caller,
+    ) -> None:
+        request = _facts.model_request(*what)
+        if key in self._runs:
+            self._forget_reused(key)
+        parent = self._parent(parent_run_id, caller.inner_parent)
+        if parent is None or parent.children is None:
+            tags = self._tag_attributes(metadata, caller.tags)
+            self._register(key, self._turns.start_model_call(request, tags, caller.otel_context), None, None)
+        else:
+            call = parent.children.start_model_call(request)
+            self._register(key, call, parent.children, parent)
+
+    @never_raises
+    def _on_llm_new_token(self, key: int) -> None:
+        entry = self._runs.get(key)
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            entry.handle.first_chunk()
+
+    @never_raises
+    def _on_llm_end(self, key: int, response: LLMResult, error: BaseException | None) -> None:
+        entry = self._release(key, ModelCall)
+        if entry is None or not isinstance(entry.handle, ModelCall):
+            return
+        if error is not None:
+            if _is_cut_short(error):
+                entry.handle.abandon()
+            else:
+                entry.handle.fail(error)
+            return
+        try:
+            result = _facts.model_result(response, self._capture)
+        except Exception:
+            entry.handle.abandon()  # an unreadable response still closes its span
+            raise
+        entry.handle.end(result)
+
+    @never_raises
+    def _on_tool_start(
+        self,
+        request: _facts.ToolRequest,
+        key: int,
+        parent_run_id: UUID | None,
+        metadata: Mapping[str, Any] | None,
+        caller: _Caller,
+    ) -> None:
+        if key in self._runs:
+            self._forget_reused(key)
+        parent = self._parent(parent_run_id, caller.inner_parent)
+        if parent is None or parent.children is None:
+            tags = self._tag_attributes(metadata, caller.tags)
+            scope = self._turns.start_tool_call(request, tags, caller.otel_context)
+            self._register(key, scope, scope, None)
         else:
             scope = parent.children.start_tool_call(request)
-            self._register(run_id.int, scope, scope, parent)
+            self._register(key, scope, scope, parent)
             with scope.trace.lock:  # parallel tool calls start and end on worker threads
                 parent.tools_running += 1
 
@@ -388,50 +481,43 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         return entry.handle
 
     @never_raises
-    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        scope = self._release_tool(run_id.int)
-        if scope is not None:
-            try:
-                result = _facts.tool_result(output, self._capture)
-            except Exception:
-                scope.tool_call.abandon()  # an unreadable output still closes its span
-                raise
-            scope.tool_call.end(result)
-
-    @never_raises
-    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        scope = self._release_tool(run_id.int)
-        if scope is not None:
+    def _on_tool_end(self, key: int, output: Any, error: BaseException | None) -> None:
+        scope = self._release_tool(key)
+        if scope is None:
+            return
+        if error is not None:
             _close_with(scope, error)
+            return
+        try:
+            result = _facts.tool_result(output, self._capture)
+        except Exception:
+            scope.tool_call.abandon()  # an unreadable output still closes its span
+            raise
+        scope.tool_call.end(result)
 
-    # -- retrievers: no span of their own, but what runs inside them must find its agent -----------------
     @never_raises
-    def on_retriever_start(
+    def _on_retriever_start(
         self,
-        serialized: dict[str, Any] | None,
-        query: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        metadata: dict[str, Any] | None = None,
-        name: str | None = None,
-        **kwargs: Any,
+        key: int,
+        parent_run_id: UUID | None,
+        metadata: dict[str, Any] | None,
+        name: str | None,
+        caller: _Caller,
     ) -> None:
-        if run_id.int in self._runs:
-            self._forget_reused(run_id.int)
-        parent = self._parent(parent_run_id)
+        """No span of its own, but what runs inside a retriever must find its agent."""
+        if key in self._runs:
+            self._forget_reused(key)
+        parent = self._parent(parent_run_id, caller.inner_parent)
         if parent is not None and parent.children is not None:
             namespace, step = _facts.graph_position(metadata)
             scope = parent.children.start_chain(name or "retriever", namespace, step)
-            self._register(run_id.int, scope, scope, parent)
+            self._register(key, scope, scope, parent)
 
-    @never_raises
-    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        self.on_chain_end(documents, run_id=run_id)
 
-    @never_raises
-    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self.on_chain_error(error, run_id=run_id)
+class _Caller(NamedTuple):
+    inner_parent: UUID | None  # the run LangChain's context names as the caller's parent (see _parent)
+    otel_context: Context  # the OpenTelemetry context a root span starts under
+    tags: Tags  # the tags() in effect
 
 
 def _provider(given: TracerProvider | None) -> TracerProvider:

@@ -1,6 +1,7 @@
 """The turn model: run state, parent choice and roll-ups, over the OpenTelemetry API only."""
 
 from langchain_turntrace.turns._budget import BudgetExceeded, BudgetExceededError, BudgetPolicy
+from langchain_turntrace.turns._clock import now_ns, set_event_time
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
 from langchain_turntrace.turns._metrics import TurnMetrics
 from langchain_turntrace.turns._nodes import ModelCall
@@ -24,5 +25,7 @@ __all__ = [
     "TurnMetrics",
     "TurnTracer",
     "current_tags",
+    "now_ns",
+    "set_event_time",
     "tags",
 ]

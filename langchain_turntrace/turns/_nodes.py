@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry import trace
@@ -14,6 +13,7 @@ from opentelemetry.util.types import AttributeValue
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns._budget import RunBudget
+from langchain_turntrace.turns._clock import now_ns
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
 from langchain_turntrace.turns._metrics import TurnMetrics
 
@@ -166,9 +166,6 @@ def nearest_open(node: Node | None) -> Node | None:
 def error_type(error: BaseException) -> str:
     cls = type(error)
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-
-
-now_ns = time.time_ns  # the builtin itself: a wrapper would add a Python call to every event
 
 
 class AgentRun(Node):

@@ -9,15 +9,17 @@ from functools import partial
 from typing import Final
 
 from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanContext, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns._budget import BudgetPolicy
+from langchain_turntrace.turns._clock import now_ns
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
 from langchain_turntrace.turns._metrics import TurnMetrics
-from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, nearest_open, now_ns
+from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, nearest_open
 
 MAX_INTERRUPTED_RUNS: Final = 10_000
 """Interrupted runs remembered for their resume (a few hundred bytes each); the oldest is forgotten first."""
@@ -254,6 +256,7 @@ class TurnTracer:
         tag_attributes: Mapping[str, AttributeValue],
         namespace: GraphNamespace | None = None,
         resume_key: str | None = None,
+        context: Context | None = None,
     ) -> ChainScope:
         """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current. A run on the
         ``resume_key`` (thread) of an interrupted run links to that run's span: the resume continues it."""
@@ -264,16 +267,23 @@ class TurnTracer:
             if interrupted is not None:
                 links.append(Link(interrupted, {attr.LINK_KIND: "resumes"}))
         trace = self._trace(tag_attributes, resume_key)
-        agent = AgentRun(trace, None, name, start_ns=now_ns(), context=otel_context.get_current(), links=links)
+        context = otel_context.get_current() if context is None else context
+        agent = AgentRun(trace, None, name, start_ns=now_ns(), context=context, links=links)
         if self._budget is not None:
             trace.budget = self._budget.start_run(agent, trace.tag_attributes)
         return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
 
-    def start_model_call(self, request: ModelRequest, tag_attributes: Mapping[str, AttributeValue]) -> ModelCall:
-        """A model call outside any chain: a lone ``chat`` span."""
-        return ModelCall(self._trace(tag_attributes), None, request, now_ns(), context=otel_context.get_current())
+    def start_model_call(
+        self, request: ModelRequest, tag_attributes: Mapping[str, AttributeValue], context: Context | None = None
+    ) -> ModelCall:
+        """A model call outside any chain: a lone ``chat`` span (under ``context``, else the current one)."""
+        context = otel_context.get_current() if context is None else context
+        return ModelCall(self._trace(tag_attributes), None, request, now_ns(), context=context)
 
-    def start_tool_call(self, request: ToolRequest, tag_attributes: Mapping[str, AttributeValue]) -> ToolScope:
-        """A tool invoked directly, outside any chain: a lone ``execute_tool`` span."""
-        trace = self._trace(tag_attributes)
-        return ToolScope(ToolCall(trace, None, request, now_ns(), context=otel_context.get_current()))
+    def start_tool_call(
+        self, request: ToolRequest, tag_attributes: Mapping[str, AttributeValue], context: Context | None = None
+    ) -> ToolScope:
+        """A tool invoked directly, outside any chain: a lone ``execute_tool`` span (under ``context``, else the
+        current one)."""
+        context = otel_context.get_current() if context is None else context
+        return ToolScope(ToolCall(self._trace(tag_attributes), None, request, now_ns(), context=context))
