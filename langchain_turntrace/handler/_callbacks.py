@@ -289,7 +289,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         caller = self._caller(parent_run_id)
-        request = ("chat", serialized, metadata, invocation_params, messages, self._capture)
+        request = _ModelCallStart("chat", serialized, metadata, invocation_params, messages)
         self._events.add(self._on_chat_model_start, request, run_id.int, parent_run_id, metadata, caller)
 
     def on_llm_start(
@@ -304,7 +304,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         caller = self._caller(parent_run_id)
-        request = ("text_completion", serialized, metadata, invocation_params, None, False)
+        request = _ModelCallStart("text_completion", serialized, metadata, invocation_params, None)
         self._events.add(self._on_chat_model_start, request, run_id.int, parent_run_id, metadata, caller)
 
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -408,13 +408,16 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     @never_raises
     def _on_chat_model_start(
         self,
-        what: tuple[Any, ...],  # model_request's arguments: read here, off the agent's path
+        what: _ModelCallStart,  # read here, off the agent's path
         key: int,
         parent_run_id: UUID | None,
         metadata: Mapping[str, Any] | None,
         caller: _Caller,
     ) -> None:
-        request = _facts.model_request(*what)
+        capture = self._capture and what.messages is not None
+        request = _facts.model_request(
+            what.operation, what.serialized, what.metadata, what.invocation_params, what.messages, capture
+        )
         if key in self._runs:
             self._forget_reused(key)
         parent = self._parent(parent_run_id, caller.inner_parent)
@@ -512,6 +515,14 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             namespace, step = _facts.graph_position(metadata)
             scope = parent.children.start_chain(name or "retriever", namespace, step)
             self._register(key, scope, scope, parent)
+
+
+class _ModelCallStart(NamedTuple):
+    operation: str  # "chat" or "text_completion"
+    serialized: dict[str, Any] | None
+    metadata: dict[str, Any] | None
+    invocation_params: dict[str, Any] | None
+    messages: list[list[BaseMessage]] | None  # chat models only
 
 
 class _Caller(NamedTuple):
