@@ -25,7 +25,7 @@ from langchain_turntrace.backends import flush_meters_within, flush_within
 from langchain_turntrace.config import Budget, budget_policy, resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
 from langchain_turntrace.handler._deferred import EventQueue, drain_before_exporters_shut_down
-from langchain_turntrace.handler._errors import never_raises, swallow
+from langchain_turntrace.handler._errors import log_internal_error, never_raises
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns import (
@@ -190,6 +190,8 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     def _forget_reused(self, key: int) -> None:
         """A start for a run id still open: the first run's end can no longer be told apart, so it closes now."""
+        if key not in self._runs:
+            return
         previous = self._release(key)
         if previous is not None:
             _abandon(previous.handle)
@@ -267,15 +269,14 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        key = run_id.int
         caller = self._caller(parent_run_id)
-        self._events.add(self._on_chain_start, serialized, key, parent_run_id, metadata, name, caller)
+        self._events.add(self._on_chain_start, serialized, run_id.int, parent_run_id, metadata, name, caller)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add_end(self._on_chain_end, run_id.int, None, ends_run=kwargs.get("parent_run_id") is None)
+        self._events.add(self._on_chain_end, run_id.int, ends_run=_ends_trace(kwargs))
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add_end(self._on_chain_end, run_id.int, error, ends_run=kwargs.get("parent_run_id") is None)
+        self._events.add(self._on_chain_error, run_id.int, error, ends_run=_ends_trace(kwargs))
 
     def on_chat_model_start(
         self,
@@ -311,13 +312,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._events.add(self._on_llm_new_token, run_id.int)  # only the first one of a call counts
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add_end(self._on_llm_end, run_id.int, response, None, ends_run=kwargs.get("parent_run_id") is None)
+        self._events.add(self._on_llm_end, run_id.int, response, ends_run=_ends_trace(kwargs))
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        no_response = LLMResult(generations=[])
-        self._events.add_end(
-            self._on_llm_end, run_id.int, no_response, error, ends_run=kwargs.get("parent_run_id") is None
-        )
+        self._events.add(self._on_llm_error, run_id.int, error, ends_run=_ends_trace(kwargs))
 
     def on_tool_start(
         self,
@@ -336,17 +334,19 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             request = _facts.tool_request(
                 serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
             )
-        except Exception as error:  # noqa: BLE001  # never into the user's program: see _errors
-            swallow(self.strict, "on_tool_start", error)
+        except Exception as error:  # never into the user's program
+            if self.strict:
+                raise
+            log_internal_error("on_tool_start", error)
             return
         caller = self._caller(parent_run_id)
         self._events.add(self._on_tool_start, request, run_id.int, parent_run_id, metadata, caller)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add_end(self._on_tool_end, run_id.int, output, None, ends_run=kwargs.get("parent_run_id") is None)
+        self._events.add(self._on_tool_end, run_id.int, output, ends_run=_ends_trace(kwargs))
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add_end(self._on_tool_end, run_id.int, None, error, ends_run=kwargs.get("parent_run_id") is None)
+        self._events.add(self._on_tool_error, run_id.int, error, ends_run=_ends_trace(kwargs))
 
     def on_retriever_start(
         self,
@@ -363,10 +363,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._events.add(self._on_retriever_start, run_id.int, parent_run_id, metadata, name, caller)
 
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add_end(self._on_chain_end, run_id.int, None, ends_run=False)
+        self._events.add(self._on_chain_end, run_id.int)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add_end(self._on_chain_end, run_id.int, error, ends_run=False)
+        self._events.add(self._on_chain_error, run_id.int, error)
 
     # -- processing: events into the turn model, in order, each at the time it happened -------------------
     @never_raises
@@ -379,8 +379,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None,
         caller: _Caller,
     ) -> None:
-        if key in self._runs:
-            self._forget_reused(key)
+        self._forget_reused(key)
         namespace, step = _facts.graph_position(metadata)
         parent = self._parent(parent_run_id, caller.inner_parent)
         run_name = name or _facts.serialized_name(serialized) or "agent"
@@ -397,13 +396,16 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             self._register(key, scope, scope, parent)
 
     @never_raises
-    def _on_chain_end(self, key: int, error: BaseException | None) -> None:
+    def _on_chain_end(self, key: int) -> None:
         entry = self._release(key, ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
-            if error is None:
-                entry.handle.end()
-            else:
-                _close_with(entry.handle, error)
+            entry.handle.end()
+
+    @never_raises
+    def _on_chain_error(self, key: int, error: BaseException) -> None:
+        entry = self._release(key, ChainScope)
+        if entry is not None and isinstance(entry.handle, ChainScope):
+            _close_with(entry.handle, error)
 
     @never_raises
     def _on_chat_model_start(
@@ -418,8 +420,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         request = _facts.model_request(
             what.operation, what.serialized, what.metadata, what.invocation_params, what.messages, capture
         )
-        if key in self._runs:
-            self._forget_reused(key)
+        self._forget_reused(key)
         parent = self._parent(parent_run_id, caller.inner_parent)
         if parent is None or parent.children is None:
             tags = self._tag_attributes(metadata, caller.tags)
@@ -435,22 +436,24 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             entry.handle.first_chunk()
 
     @never_raises
-    def _on_llm_end(self, key: int, response: LLMResult, error: BaseException | None) -> None:
+    def _on_llm_end(self, key: int, response: LLMResult) -> None:
         entry = self._release(key, ModelCall)
-        if entry is None or not isinstance(entry.handle, ModelCall):
-            return
-        if error is not None:
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            try:
+                result = _facts.model_result(response, self._capture)
+            except Exception:
+                entry.handle.abandon()  # an unreadable response still closes its span
+                raise
+            entry.handle.end(result)
+
+    @never_raises
+    def _on_llm_error(self, key: int, error: BaseException) -> None:
+        entry = self._release(key, ModelCall)
+        if entry is not None and isinstance(entry.handle, ModelCall):
             if _is_cut_short(error):
                 entry.handle.abandon()
             else:
                 entry.handle.fail(error)
-            return
-        try:
-            result = _facts.model_result(response, self._capture)
-        except Exception:
-            entry.handle.abandon()  # an unreadable response still closes its span
-            raise
-        entry.handle.end(result)
 
     @never_raises
     def _on_tool_start(
@@ -461,8 +464,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         metadata: Mapping[str, Any] | None,
         caller: _Caller,
     ) -> None:
-        if key in self._runs:
-            self._forget_reused(key)
+        self._forget_reused(key)
         parent = self._parent(parent_run_id, caller.inner_parent)
         if parent is None or parent.children is None:
             tags = self._tag_attributes(metadata, caller.tags)
@@ -484,19 +486,21 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         return entry.handle
 
     @never_raises
-    def _on_tool_end(self, key: int, output: Any, error: BaseException | None) -> None:
+    def _on_tool_end(self, key: int, output: Any) -> None:
         scope = self._release_tool(key)
-        if scope is None:
-            return
-        if error is not None:
+        if scope is not None:
+            try:
+                result = _facts.tool_result(output, self._capture)
+            except Exception:
+                scope.tool_call.abandon()  # an unreadable output still closes its span
+                raise
+            scope.tool_call.end(result)
+
+    @never_raises
+    def _on_tool_error(self, key: int, error: BaseException) -> None:
+        scope = self._release_tool(key)
+        if scope is not None:
             _close_with(scope, error)
-            return
-        try:
-            result = _facts.tool_result(output, self._capture)
-        except Exception:
-            scope.tool_call.abandon()  # an unreadable output still closes its span
-            raise
-        scope.tool_call.end(result)
 
     @never_raises
     def _on_retriever_start(
@@ -508,8 +512,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         caller: _Caller,
     ) -> None:
         """No span of its own, but what runs inside a retriever must find its agent."""
-        if key in self._runs:
-            self._forget_reused(key)
+        self._forget_reused(key)
         parent = self._parent(parent_run_id, caller.inner_parent)
         if parent is not None and parent.children is not None:
             namespace, step = _facts.graph_position(metadata)
@@ -541,6 +544,11 @@ def _provider(given: TracerProvider | None) -> TracerProvider:
 
         return provider_for("local")
     return current
+
+
+def _ends_trace(callback_kwargs: Mapping[str, Any]) -> bool:
+    """An end event of a run LangChain started without a parent: its trace is complete."""
+    return callback_kwargs.get("parent_run_id") is None
 
 
 def _str_or_none(value: object) -> str | None:

@@ -40,36 +40,26 @@ class EventQueue:
         self._oldest_ns = 0
         self._lock = threading.RLock()  # reentrant: a budget callback of the user's may itself call an agent
 
-    def add(self, process: Callable[..., None], *args: Any) -> None:
-        """Records an event that cannot end a run."""
-        now_ns = time.time_ns()
+    def add(self, process: Callable[..., None], *args: Any, ends_run: bool = False) -> None:
+        """Records an event. Everything recorded so far is processed when it ``ends_run`` (an agent run's spans
+        are then complete), when the oldest event has waited long enough, or when too many are held."""
         if not self.deferred:
             process(*args)
             return
-        if not self._events:
-            self._oldest_ns = now_ns
-            _drain_at_exit(self)
-        self._events.append((process, now_ns, args))
-        if len(self._events) >= MAX_PENDING:  # a long stream's tokens, say
-            self.drain()
-
-    def add_end(self, process: Callable[..., None], *args: Any, ends_run: bool) -> None:
-        """Records an end event; processes everything recorded so far when it ends an agent run (its spans are
-        then complete) or when the oldest event has waited long enough."""
         now_ns = time.time_ns()
-        if not self.deferred:
-            process(*args)
-            return
         if not self._events:
             self._oldest_ns = now_ns
-            _drain_at_exit(self)
+            _watch_for_stragglers(self)
         self._events.append((process, now_ns, args))
-        if ends_run or len(self._events) >= MAX_PENDING or now_ns - self._oldest_ns >= MAX_DELAY_S * 1e9:
+        if ends_run or len(self._events) >= MAX_PENDING or self._late(now_ns):
             self.drain()
 
     def drain_if_late(self, now_ns: int) -> None:
-        if self._events and now_ns - self._oldest_ns >= MAX_DELAY_S * 1e9:
+        if self._events and self._late(now_ns):
             self.drain()
+
+    def _late(self, now_ns: int) -> bool:
+        return now_ns - self._oldest_ns >= MAX_DELAY_S * 1e9
 
     def drain(self) -> None:
         """Processes every recorded event, in order, each at the time it happened."""
@@ -90,24 +80,20 @@ class EventQueue:
         else:
             at_exit()
 
-    def __len__(self) -> int:
-        return len(self._events)
-
 
 _pending: weakref.WeakSet[EventQueue] = weakref.WeakSet()  # every queue that has held events
 _hook_lock = threading.Lock()
 _watcher: threading.Thread | None = None
 
 
-def _drain_at_exit(queue: EventQueue) -> None:
-    """Called when a queue goes from empty to holding events: exit and the watcher will see it."""
+def _watch_for_stragglers(queue: EventQueue) -> None:
+    """Called when a queue goes from empty to holding events: the watcher and the exit hook will see it."""
     global _watcher  # one watcher per process, started on demand (again after a fork)
     if queue in _pending and _watcher is not None and _watcher.is_alive():
         return
     with _hook_lock:
         if not _pending:
-            atexit.unregister(_drain_all)
-            atexit.register(_drain_all)
+            _register_exit_hook_last()
         _pending.add(queue)
         if _watcher is None or not _watcher.is_alive():
             _watcher = threading.Thread(target=_watch, name="turntrace-events", daemon=True)
@@ -131,5 +117,9 @@ def drain_before_exporters_shut_down() -> None:
     """At exit, pending events must become spans before the exporters shut down: exit hooks run last-registered
     first, so this moves ours after any registered so far (call it once the tracer provider exists)."""
     with _hook_lock:
-        atexit.unregister(_drain_all)
-        atexit.register(_drain_all)
+        _register_exit_hook_last()
+
+
+def _register_exit_hook_last() -> None:
+    atexit.unregister(_drain_all)
+    atexit.register(_drain_all)

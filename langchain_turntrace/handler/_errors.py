@@ -38,13 +38,6 @@ def log_internal_error(where: str, error: BaseException) -> None:
     )
 
 
-def swallow(strict: bool, where: str, error: Exception) -> None:
-    """An except clause's body where a callback catches our error itself: logged once, re-raised when strict."""
-    if strict:
-        raise error
-    log_internal_error(where, error)
-
-
 def never_raises(method: Callable[Concatenate[S, P], None]) -> Callable[Concatenate[S, P], None]:
     """Wraps a callback: an exception in our code is logged once (or re-raised when the handler is strict)."""
     where = method.__name__.lstrip("_")  # a replayed event's processor is named after its callback
