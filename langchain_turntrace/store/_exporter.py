@@ -17,7 +17,6 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from langchain_turntrace.store._errors import StoreError
 from langchain_turntrace.store._paths import TURNTRACE_STORE, create_private_file, default_store_path
-from langchain_turntrace.store._records import stored_from_readable
 from langchain_turntrace.store._retention import resolve_retention_days
 from langchain_turntrace.store._store import SpanStore
 
@@ -70,7 +69,7 @@ class SqliteSpanExporter(SpanExporter):
                 return SpanExportResult.FAILURE
             try:
                 store = self._open_store()
-                store.write([stored_from_readable(span) for span in spans])
+                store.write(spans)
             except Exception as error:  # noqa: BLE001  # tracing must never break the agent: logged once instead
                 self._drop_store()
                 self._log_once(

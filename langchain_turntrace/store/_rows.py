@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.store._records import StoredSpan
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 SPAN_COLUMNS: Final = "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, attributes"
 """What ``stored_from_row`` reads, in its order."""
@@ -23,16 +26,39 @@ SpanRow = tuple[Any, ...]
 
 def row_from_stored(span: StoredSpan) -> SpanRow:
     """The values of ``INSERT_SPAN`` for one span."""
-    a = span.attributes
-    return (
-        span.trace_id,
-        span.span_id,
-        span.parent_span_id,
-        span.name,
-        span.kind,
-        span.start_ns,
-        span.end_ns,
+    return _row(
+        (span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind, span.start_ns, span.end_ns),
         span.status,
+        span.attributes,
+    )
+
+
+def row_from_readable(span: ReadableSpan) -> SpanRow:
+    """The values of ``INSERT_SPAN`` for an SDK span, as ``row_from_stored(stored_from_readable(span))`` gives
+    them, without the record in between: the export worker shares the GIL with the agent."""
+    context = span.context
+    parent = span.parent
+    start_ns = span.start_time or 0
+    return _row(
+        (
+            format(context.trace_id, "032x") if context else "",
+            format(context.span_id, "016x") if context else "",
+            format(parent.span_id, "016x") if parent else None,
+            span.name,
+            span.kind.name,
+            start_ns,
+            span.end_time or start_ns,
+        ),
+        span.status.status_code.name,
+        dict(span.attributes or {}),  # tuples are JSON arrays, as StoredSpan's lists are
+    )
+
+
+def _row(identity: tuple[Any, ...], status: str, a: Mapping[str, Any]) -> SpanRow:
+    """``identity``: trace and span ids, parent id, name, kind, start and end; then the queried attributes."""
+    return (
+        *identity,
+        status,
         text(a, attr.GEN_AI_OPERATION_NAME),
         text(a, attr.GEN_AI_RESPONSE_MODEL) or text(a, attr.GEN_AI_REQUEST_MODEL),
         text(a, attr.GEN_AI_TOOL_NAME),
@@ -44,10 +70,13 @@ def row_from_stored(span: StoredSpan) -> SpanRow:
         integer(a, attr.GEN_AI_USAGE_OUTPUT_TOKENS),
         number(a, attr.COST_USD),
         text(a, attr.ERROR_TYPE),
-        # ensure_ascii: a lone surrogate in a string stays storable; default=str: an exotic value is kept as
-        # text rather than losing the whole batch.
-        json.dumps(a, separators=(",", ":"), default=str),
+        _attributes_json(a),
     )
+
+
+# ensure_ascii: a lone surrogate in a string stays storable; default=str: an exotic value is kept as text rather
+# than losing the whole batch. Made once: json.dumps with options builds an encoder per call.
+_attributes_json: Final = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def stored_from_row(row: Any) -> StoredSpan:

@@ -7,13 +7,18 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from langchain_turntrace.store import _alerts, _retention, _rollups, _runs
 from langchain_turntrace.store._connection import connect, sqlite_errors
 from langchain_turntrace.store._paths import default_store_path
 from langchain_turntrace.store._records import StoredSpan
 from langchain_turntrace.store._results import CostGroup, CostRow, RunSummary, ToolStat, WiringSmells
-from langchain_turntrace.store._write import write_spans
+from langchain_turntrace.store._rows import row_from_readable, row_from_stored
+from langchain_turntrace.store._write import write_rows
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 
 class SpanStore:
@@ -54,10 +59,12 @@ class SpanStore:
         return self._retention_days
 
     # -- writing -----------------------------------------------------------------------------------------
-    def write(self, spans: Sequence[StoredSpan]) -> None:
-        """Stores ``spans`` in one transaction (all or none); a span written twice is kept once."""
+    def write(self, spans: Sequence[StoredSpan | ReadableSpan]) -> None:
+        """Stores ``spans`` (ours, or the SDK's as exported) in one transaction (all or none); a span written
+        twice is kept once."""
+        rows = [row_from_stored(span) if isinstance(span, StoredSpan) else row_from_readable(span) for span in spans]
         with self._lock, sqlite_errors(self._path):
-            write_spans(self._connection, spans)
+            write_rows(self._connection, rows)
 
     def prune(self, now_ns: int | None = None) -> int:
         """Deletes the traces that ended more than ``retention_days`` ago, whole, and returns how many."""

@@ -6,8 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Final
 
-from langchain_turntrace.store._records import StoredSpan
-from langchain_turntrace.store._rows import INSERT_SPAN, row_from_stored
+from langchain_turntrace.store._rows import INSERT_SPAN, SpanRow
 
 _UPSERT_TRACE: Final = (
     "INSERT INTO traces (trace_id, start_ns, end_ns) VALUES (?, ?, ?) ON CONFLICT (trace_id) DO UPDATE SET "
@@ -15,15 +14,16 @@ _UPSERT_TRACE: Final = (
 )
 
 
-def write_spans(connection: sqlite3.Connection, spans: Sequence[StoredSpan]) -> None:
-    """All of ``spans`` or none of them. INSERT OR REPLACE: a span exported twice is stored once."""
-    if not spans:
+def write_rows(connection: sqlite3.Connection, rows: Sequence[SpanRow]) -> None:
+    """All of ``rows`` (``row_from_stored``, ``row_from_readable``) or none of them. INSERT OR REPLACE: a span
+    exported twice is stored once."""
+    if not rows:
         return
-    rows = [row_from_stored(span) for span in spans]
     bounds: dict[str, tuple[int, int]] = {}
-    for span in spans:
-        start, end = bounds.get(span.trace_id, (span.start_ns, span.end_ns))
-        bounds[span.trace_id] = (min(start, span.start_ns), max(end, span.end_ns))
+    for row in rows:
+        trace_id, start_ns, end_ns = row[0], row[5], row[6]
+        start, end = bounds.get(trace_id, (start_ns, end_ns))
+        bounds[trace_id] = (min(start, start_ns), max(end, end_ns))
     # IMMEDIATE takes the write lock up front, so a busy store makes us wait (busy_timeout) instead of failing
     # half-way when a read transaction cannot be upgraded.
     connection.execute("BEGIN IMMEDIATE")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, Link, Span, SpanContext, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
@@ -42,21 +44,33 @@ class Trace:
         self.budget: RunBudget | None = None  # an agent run's, when the handler has a budget
 
 
+class _SpanStart(NamedTuple):
+    name: str
+    kind: SpanKind
+    attributes: dict[str, AttributeValue]
+    context: Context | None
+    links: Sequence[Link]
+
+
 class Node:
-    """A span in the tree with inclusive token/cost totals and the open children it must close. Attributes
-    known only at the end collect in one dict and reach the span in one call (the SDK validates and locks per
-    call)."""
+    """A span in the tree with inclusive token/cost totals and the open children it must close.
+
+    The SDK span starts when first needed: when a child needs it as parent, else at the end, with every
+    attribute in one go (the SDK validates and locks per attribute set after the start, and most spans are
+    leaves). Its start time is the event's either way. Attributes known only at the end collect in one dict.
+    """
 
     __slots__ = (
         "_child_context",
         "_end_attributes",
         "_open_children",
+        "_span",
+        "_unstarted",
         "cost_usd",
         "ended",
         "input_tokens",
         "output_tokens",
         "parent",
-        "span",
         "start_ns",
         "trace",
     )
@@ -65,7 +79,8 @@ class Node:
         self.trace = trace
         self.parent = nearest_open(parent)  # events out of order: an ended parent could never close it
         self.start_ns = start_ns
-        self.span: Span = INVALID_SPAN  # replaced by _start_span
+        self._span: Span | None = None  # see span
+        self._unstarted: _SpanStart | None = None  # set by _start_span, until the span starts
         self.ended = False
         self.input_tokens = 0
         self.output_tokens = 0
@@ -82,14 +97,37 @@ class Node:
         context: Context | None = None,
         links: Sequence[Link] = (),
     ) -> None:
+        """What the span starts with, when it starts (see Node)."""
         attributes.update(self.trace.tag_attributes)
-        if context is None and self.parent is not None:
-            context = self.parent.context_for_children()
-        self.span = self.trace.tracer.start_span(
-            name, context=context, kind=kind, attributes=attributes, start_time=self.start_ns, links=links
-        )
+        if context is None and self.parent is None:
+            context = otel_context.get_current()  # a root's parent is the span current now, not at its start
+        self._unstarted = _SpanStart(name, kind, attributes, context, links)
         if self.parent is not None:
             self.parent._open_children[self] = None
+
+    @property
+    def span(self) -> Span:
+        """The SDK span, started now if it was not yet."""
+        span = self._span
+        return span if span is not None else self._start({})
+
+    def _start(self, end_attributes: dict[str, AttributeValue]) -> Span:
+        start = self._unstarted
+        assert start is not None, "_start_span sets what the span starts with"
+        self._unstarted = None
+        context = start.context
+        if context is None and self.parent is not None:
+            context = self.parent.context_for_children()
+        start.attributes.update(end_attributes)
+        span = self._span = self.trace.tracer.start_span(
+            start.name,
+            context=context,
+            kind=start.kind,
+            attributes=start.attributes,
+            start_time=self.start_ns,
+            links=start.links,
+        )
+        return span
 
     def context_for_children(self) -> Context:
         """The OTel context naming this span as parent, made once for all its children."""
@@ -121,11 +159,14 @@ class Node:
                 child.close_incomplete(end_ns)
         out = self._end_attributes
         self._before_end(end_ns, out)
-        if out:
-            self.span.set_attributes(out)
+        span = self._span
+        if span is None:
+            span = self._start(out)  # a leaf: one attribute pass
+        elif out:
+            span.set_attributes(out)
         if attr.ERROR_TYPE in out:  # a raised or a handled error: every failure names its type
-            self.span.set_status(Status(StatusCode.ERROR))
-        self.span.end(end_time=end_ns)
+            span.set_status(Status(StatusCode.ERROR))
+        span.end(end_time=end_ns)
         if self.parent is not None:
             self.parent._open_children.pop(self, None)
             self.parent._child_ended(end_ns)
