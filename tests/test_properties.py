@@ -623,7 +623,13 @@ def run_and_check(
             for event in events:
                 send(handler, event)
         assert handler.open_runs == 0
-        containers = {k: cast("Sized", v) for k, v in vars(handler).items() if isinstance(v, (dict, list, set))}
+        owners = [handler, handler._runs]  # pyright: ignore[reportPrivateUsage]  # the open-run table's own state
+        containers = {
+            f"{type(owner).__name__}.{k}": cast("Sized", v)
+            for owner in owners
+            for k, v in vars(owner).items()
+            if isinstance(v, (dict, list, set))
+        }
         leftovers = [name for name, container in containers.items() if len(container)]
         assert not leftovers, f"per-run state left after every run ended: {leftovers}"
         unended = sorted(name for span_id, name in ledger.started.items() if span_id not in ledger.ended)

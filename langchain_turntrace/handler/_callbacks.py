@@ -26,39 +26,24 @@ from langchain_turntrace.config import Budget, budget_policy, resolve_flush_time
 from langchain_turntrace.handler import _facts
 from langchain_turntrace.handler._deferred import EventQueue, drain_before_exporters_shut_down
 from langchain_turntrace.handler._errors import log_internal_error, never_raises
+from langchain_turntrace.handler._runs import OpenRuns
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns import (
     BudgetExceeded,
     ChainScope,
     ModelCall,
-    Scope,
     Tags,
     ToolScope,
     TurnMetrics,
     TurnTracer,
     current_tags,
-    now_ns,
 )
 from langchain_turntrace.version import __version__
 
 _SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
 _log = logging.getLogger("langchain_turntrace")
 _UNNAMED_GRAPH = "LangGraph"  # LangGraph's default graph name says nothing about the agent
-
-
-class _Entry:
-    """What we hold for one LangChain run id while it is open."""
-
-    __slots__ = ("children", "handle", "parent", "root", "started_s", "tools_running")
-
-    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: int, parent: _Entry | None) -> None:
-        self.handle = handle  # what this run's end event closes
-        self.children = children  # where runs started below it go
-        self.root = root  # the outermost run: its end frees every entry of the trace
-        self.parent = parent
-        self.tools_running = 0  # tool runs started directly below this one and not yet ended
-        self.started_s = now_ns() / 1e9 if parent is None else 0.0  # roots only (event time): evicting lost runs
 
 
 class TurnTraceCallbackHandler(BaseCallbackHandler):
@@ -113,12 +98,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._prices = PriceBook(settings.prices)
         self._turn_tracer: TurnTracer | None = None  # built at the first run: see _turns
         self._turn_tracer_lock = threading.Lock()
-        # Keyed by run_id.int: a UUID key would call UUID.__hash__, a Python function, on every look-up
-        self._runs: dict[int, _Entry] = {}
-        self._members: dict[int, list[int]] = {}  # root run -> its runs; in root start order
-        self._max_run_s = settings.max_run_s
-        self._max_open_runs = settings.max_open_runs
-        self._evicted = 0
+        self._runs = OpenRuns(settings.max_run_s, settings.max_open_runs)
         # A budget that raises must stop the run in the callback that crosses it: then no event waits
         self._events = EventQueue(deferred=self._budget is None or not self._budget.raises, at_exit=self.flush)
 
@@ -174,77 +154,6 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         )
         return self._arg_tags.or_else(from_meta).or_else(in_context).or_else(self._env_tags).attributes()
 
-    def _register(self, key: int, handle: Scope | ModelCall, children: Scope | None, parent: _Entry | None) -> None:
-        if parent is None:
-            entry = _Entry(handle, children, key, None)
-            self._runs[key] = entry
-            self._members[key] = [key]
-            self._evict_lost_runs(entry.started_s)
-        else:
-            self._runs[key] = _Entry(handle, children, parent.root, parent)
-            members = self._members.get(parent.root)
-            if members is None:  # its root was closed early: it is evicted as a root of its own
-                self._members[parent.root] = [key]
-            else:
-                members.append(key)
-
-    def _forget_reused(self, key: int) -> None:
-        """A start for a run id still open: the first run's end can no longer be told apart, so it closes now."""
-        if key not in self._runs:
-            return
-        previous = self._release(key)
-        if previous is not None:
-            _abandon(previous.handle)
-
-    def _evict_lost_runs(self, now_s: float) -> None:
-        """Closes the oldest runs while there are too many or they are too old: their end will never come."""
-        while self._members:
-            oldest = next(iter(self._members))
-            entry = self._runs.get(oldest)
-            if entry is not None and (
-                len(self._members) <= self._max_open_runs and now_s - entry.started_s <= self._max_run_s
-            ):
-                return
-            self._release(oldest)
-            self._members.pop(oldest, None)
-            if entry is not None:
-                _abandon(entry.handle)
-                self._evicted += 1
-                if self._evicted == 1:
-                    _log.warning(
-                        "turntrace: closed a run whose end never came (open %.0f s; %d runs open); its spans are "
-                        "marked turntrace.incomplete. Limits: TURNTRACE_MAX_RUN_S, TURNTRACE_MAX_OPEN_RUNS.",
-                        now_s - entry.started_s,
-                        len(self._members),
-                    )
-
-    def _release(self, key: int, kind: type[Scope | ModelCall] | None = None) -> _Entry | None:
-        """Frees a run's entry (a root's: its whole trace's). With ``kind``, only if the run is of that kind:
-        an end event for another kind of run is malformed and leaves the run open for its real end."""
-        entry = self._runs.get(key)
-        if entry is None or (kind is not None and not isinstance(entry.handle, kind)):
-            return None
-        del self._runs[key]
-        if entry.parent is None:
-            for member in self._members.pop(key, ()):
-                member_entry = self._runs.get(member)
-                if member_entry is not None and member_entry.root == key:  # not a reused id, now another run's
-                    del self._runs[member]
-        return entry
-
-    def _parent(self, parent_run_id: UUID | None, inner: UUID | None) -> _Entry | None:
-        """The entry new runs go under. A tool given ``config: RunnableConfig`` hands its *caller's* config to
-        the code inside it, so calls made with that config name the tool's parent chain; the context LangChain
-        set for the running tool (``inner``, captured by ``_caller``) still names the tool: they belong there."""
-        if parent_run_id is None:
-            return None
-        entry = self._runs.get(parent_run_id.int)
-        if entry is not None and entry.tools_running and inner is not None and inner != parent_run_id:
-            tool_entry = self._runs.get(inner.int)
-            if tool_entry is not None and tool_entry.parent is entry:
-                return tool_entry
-        return entry
-
     # -- recording: each callback captures what only its caller knows, the rest waits (see _deferred) ---------
     def _caller(self, parent_run_id: UUID | None) -> _Caller:
         """What an event's processing needs from the context it was called in: a later replay runs elsewhere.
@@ -252,7 +161,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         if self._turn_tracer is None:
             _ = self._turns
         inner = None
-        if parent_run_id is not None:  # see _parent
+        if parent_run_id is not None:  # see OpenRuns.parent
             config = var_child_runnable_config.get()
             found = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
             inner = found if isinstance(found, UUID) else None
@@ -379,31 +288,31 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None,
         caller: _Caller,
     ) -> None:
-        self._forget_reused(key)
+        self._runs.forget_reused(key)
         namespace, step = _facts.graph_position(metadata)
-        parent = self._parent(parent_run_id, caller.inner_parent)
+        parent = self._runs.parent(parent_run_id, caller.inner_parent)
         run_name = name or _facts.serialized_name(serialized) or "agent"
         if parent is None or parent.children is None:
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
             resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
             tags = self._tag_attributes(metadata, caller.tags)
             scope = self._turns.start_agent(agent_name, tags, namespace, resume_key, caller.otel_context)
-            self._register(key, scope, scope, None)
+            self._runs.add(key, scope, scope, None)
         else:
             if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
                 run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
             scope = parent.children.start_chain(run_name, namespace, step)
-            self._register(key, scope, scope, parent)
+            self._runs.add(key, scope, scope, parent)
 
     @never_raises
     def _on_chain_end(self, key: int) -> None:
-        entry = self._release(key, ChainScope)
+        entry = self._runs.release(key, ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             entry.handle.end()
 
     @never_raises
     def _on_chain_error(self, key: int, error: BaseException) -> None:
-        entry = self._release(key, ChainScope)
+        entry = self._runs.release(key, ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             _close_with(entry.handle, error)
 
@@ -420,14 +329,14 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         request = _facts.model_request(
             what.operation, what.serialized, what.metadata, what.invocation_params, what.messages, capture
         )
-        self._forget_reused(key)
-        parent = self._parent(parent_run_id, caller.inner_parent)
+        self._runs.forget_reused(key)
+        parent = self._runs.parent(parent_run_id, caller.inner_parent)
         if parent is None or parent.children is None:
             tags = self._tag_attributes(metadata, caller.tags)
-            self._register(key, self._turns.start_model_call(request, tags, caller.otel_context), None, None)
+            self._runs.add(key, self._turns.start_model_call(request, tags, caller.otel_context), None, None)
         else:
             call = parent.children.start_model_call(request)
-            self._register(key, call, parent.children, parent)
+            self._runs.add(key, call, parent.children, parent)
 
     @never_raises
     def _on_llm_new_token(self, key: int) -> None:
@@ -437,7 +346,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def _on_llm_end(self, key: int, response: LLMResult) -> None:
-        entry = self._release(key, ModelCall)
+        entry = self._runs.release(key, ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             try:
                 result = _facts.model_result(response, self._capture)
@@ -448,7 +357,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def _on_llm_error(self, key: int, error: BaseException) -> None:
-        entry = self._release(key, ModelCall)
+        entry = self._runs.release(key, ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             if _is_cut_short(error):
                 entry.handle.abandon()
@@ -464,20 +373,20 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         metadata: Mapping[str, Any] | None,
         caller: _Caller,
     ) -> None:
-        self._forget_reused(key)
-        parent = self._parent(parent_run_id, caller.inner_parent)
+        self._runs.forget_reused(key)
+        parent = self._runs.parent(parent_run_id, caller.inner_parent)
         if parent is None or parent.children is None:
             tags = self._tag_attributes(metadata, caller.tags)
             scope = self._turns.start_tool_call(request, tags, caller.otel_context)
-            self._register(key, scope, scope, None)
+            self._runs.add(key, scope, scope, None)
         else:
             scope = parent.children.start_tool_call(request)
-            self._register(key, scope, scope, parent)
+            self._runs.add(key, scope, scope, parent)
             with scope.trace.lock:  # parallel tool calls start and end on worker threads
                 parent.tools_running += 1
 
     def _release_tool(self, key: int) -> ToolScope | None:
-        entry = self._release(key, ToolScope)
+        entry = self._runs.release(key, ToolScope)
         if entry is None or not isinstance(entry.handle, ToolScope):
             return None
         if entry.parent is not None:
@@ -512,12 +421,12 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         caller: _Caller,
     ) -> None:
         """No span of its own, but what runs inside a retriever must find its agent."""
-        self._forget_reused(key)
-        parent = self._parent(parent_run_id, caller.inner_parent)
+        self._runs.forget_reused(key)
+        parent = self._runs.parent(parent_run_id, caller.inner_parent)
         if parent is not None and parent.children is not None:
             namespace, step = _facts.graph_position(metadata)
             scope = parent.children.start_chain(name or "retriever", namespace, step)
-            self._register(key, scope, scope, parent)
+            self._runs.add(key, scope, scope, parent)
 
 
 class _ModelCallStart(NamedTuple):
@@ -529,7 +438,7 @@ class _ModelCallStart(NamedTuple):
 
 
 class _Caller(NamedTuple):
-    inner_parent: UUID | None  # the run LangChain's context names as the caller's parent (see _parent)
+    inner_parent: UUID | None  # the run LangChain's context names as the caller's parent (see OpenRuns.parent)
     otel_context: Context  # the OpenTelemetry context a root span starts under
     tags: Tags  # the tags() in effect
 
@@ -569,13 +478,6 @@ def _langgraph_control_flow(error: BaseException) -> str | None:
             if cls.__name__ == "GraphBubbleUp":
                 return "bubble_up"
     return None
-
-
-def _abandon(handle: Scope | ModelCall) -> None:
-    if isinstance(handle, ToolScope):
-        handle.tool_call.abandon()
-    else:
-        handle.abandon()
 
 
 def _close_with(handle: ChainScope | ToolScope, error: BaseException) -> None:

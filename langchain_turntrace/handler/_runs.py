@@ -1,0 +1,125 @@
+"""The handler's open runs: where each LangChain run id sits in the turn model, from its start event to its end
+(or its root's end), bounded in number and age because an end event can be lost."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from langchain_turntrace.turns import ModelCall, Scope, ToolScope, now_ns
+
+_log = logging.getLogger("langchain_turntrace")
+
+
+class RunEntry:
+    """What is held for one open run id."""
+
+    __slots__ = ("children", "handle", "parent", "root", "started_s", "tools_running")
+
+    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: int, parent: RunEntry | None) -> None:
+        self.handle = handle  # what this run's end event closes
+        self.children = children  # where runs started below it go
+        self.root = root  # the outermost run: its end frees every entry of the trace
+        self.parent = parent
+        self.tools_running = 0  # tool runs started directly below this one and not yet ended
+        self.started_s = now_ns() / 1e9 if parent is None else 0.0  # roots only (event time): evicting lost runs
+
+
+class OpenRuns:
+    """Open runs keyed by ``run_id.int`` (a UUID key would call ``UUID.__hash__``, a Python function, on every
+    look-up). A root's end frees its whole trace; runs whose end never comes are closed once there are more than
+    ``max_open`` roots or the oldest has been open ``max_run_s``."""
+
+    def __init__(self, max_run_s: float, max_open: int) -> None:
+        self._entries: dict[int, RunEntry] = {}
+        self._members: dict[int, list[int]] = {}  # root run -> its runs; in root start order
+        self._max_run_s = max_run_s
+        self._max_open = max_open
+        self._evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: int) -> RunEntry | None:
+        return self._entries.get(key)
+
+    def add(self, key: int, handle: Scope | ModelCall, children: Scope | None, parent: RunEntry | None) -> None:
+        """Holds a run that just started: under ``parent``, or as a root when it has none."""
+        if parent is None:
+            entry = RunEntry(handle, children, key, None)
+            self._entries[key] = entry
+            self._members[key] = [key]
+            self._evict_lost_runs(entry.started_s)
+        else:
+            self._entries[key] = RunEntry(handle, children, parent.root, parent)
+            members = self._members.get(parent.root)
+            if members is None:  # its root was closed early: it is evicted as a root of its own
+                self._members[parent.root] = [key]
+            else:
+                members.append(key)
+
+    def forget_reused(self, key: int) -> None:
+        """A start for a run id still open: the first run's end can no longer be told apart, so it closes now."""
+        if key not in self._entries:
+            return
+        previous = self.release(key)
+        if previous is not None:
+            abandon(previous.handle)
+
+    def release(self, key: int, kind: type[Scope | ModelCall] | None = None) -> RunEntry | None:
+        """Frees a run's entry (a root's: its whole trace's). With ``kind``, only if the run is of that kind:
+        an end event for another kind of run is malformed and leaves the run open for its real end."""
+        entry = self._entries.get(key)
+        if entry is None or (kind is not None and not isinstance(entry.handle, kind)):
+            return None
+        del self._entries[key]
+        if entry.parent is None:
+            for member in self._members.pop(key, ()):
+                member_entry = self._entries.get(member)
+                if member_entry is not None and member_entry.root == key:  # not a reused id, now another run's
+                    del self._entries[member]
+        return entry
+
+    def parent(self, parent_run_id: UUID | None, inner: UUID | None) -> RunEntry | None:
+        """The entry new runs go under. A tool given ``config: RunnableConfig`` hands its *caller's* config to
+        the code inside it, so calls made with that config name the tool's parent chain; the context LangChain
+        set for the running tool (``inner``, captured when the event was recorded) still names the tool: they
+        belong there."""
+        if parent_run_id is None:
+            return None
+        entry = self._entries.get(parent_run_id.int)
+        if entry is not None and entry.tools_running and inner is not None and inner != parent_run_id:
+            tool_entry = self._entries.get(inner.int)
+            if tool_entry is not None and tool_entry.parent is entry:
+                return tool_entry
+        return entry
+
+    def _evict_lost_runs(self, now_s: float) -> None:
+        """Closes the oldest runs while there are too many or they are too old: their end will never come."""
+        while self._members:
+            oldest = next(iter(self._members))
+            entry = self._entries.get(oldest)
+            if entry is not None and (
+                len(self._members) <= self._max_open and now_s - entry.started_s <= self._max_run_s
+            ):
+                return
+            self.release(oldest)
+            self._members.pop(oldest, None)
+            if entry is not None:
+                abandon(entry.handle)
+                self._evicted += 1
+                if self._evicted == 1:
+                    _log.warning(
+                        "turntrace: closed a run whose end never came (open %.0f s; %d runs open); its spans are "
+                        "marked turntrace.incomplete. Limits: TURNTRACE_MAX_RUN_S, TURNTRACE_MAX_OPEN_RUNS.",
+                        now_s - entry.started_s,
+                        len(self._members),
+                    )
+
+
+def abandon(handle: Scope | ModelCall) -> None:
+    """Closes a run's handle as incomplete: its end will not come."""
+    if isinstance(handle, ToolScope):
+        handle.tool_call.abandon()
+    else:
+        handle.abandon()
