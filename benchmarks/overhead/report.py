@@ -22,6 +22,8 @@ class Summary:
     paired_overhead_us: float | None = None  # median over rounds of (block median - untraced block median)
     cpu_us_per_run: float | None = None  # the same two in process CPU time
     paired_cpu_overhead_us: float | None = None
+    round_overheads_us: list[float] = field(default_factory=list[float])  # each round's difference, in round order
+    round_cpu_overheads_us: list[float] = field(default_factory=list[float])
     process_medians_us: list[float] = field(default_factory=list[float])
     drain_us_per_run: float | None = None
     produced_per_run: float | None = None  # None: emits nothing by design
@@ -60,6 +62,14 @@ class Timings:
             return None
         return subject.paired_cpu_overhead_us if cpu else subject.paired_overhead_us
 
+    def round_overheads_us(self, name: str, cpu: bool = False) -> list[float]:
+        """``overhead_us`` before the median: one difference per round, rounds in the same order for every
+        subject (they ran in the same rounds), so two subjects' lists pair up index by index."""
+        subject = self.valid(name)
+        if subject is None or self.valid("baseline") is None:
+            return []
+        return subject.round_cpu_overheads_us if cpu else subject.round_overheads_us
+
     def ratio_to_untraced(self, name: str, cpu: bool = False) -> float | None:
         overhead, baseline = self.overhead_us(name, cpu), self.valid("baseline")
         untraced_us = None if baseline is None else (baseline.cpu_us_per_run if cpu else baseline.us_per_run)
@@ -83,8 +93,10 @@ def summarize(label: str, results: list[dict[str, Any]]) -> Timings:
         medians = [statistics.median(_all_runs(p, "block_run_ns")) / 1e3 for p in per_process if p["block_run_ns"]]
         if medians and not errors:
             untraced = [r["subjects"]["baseline"] for r in results]
-            summary.paired_overhead_us = _paired_us(per_process, untraced, "block_run_ns")
-            summary.paired_cpu_overhead_us = _paired_us(per_process, untraced, "block_cpu_ns")
+            summary.round_overheads_us = _paired_rounds_us(per_process, untraced, "block_run_ns")
+            summary.round_cpu_overheads_us = _paired_rounds_us(per_process, untraced, "block_cpu_ns")
+            summary.paired_overhead_us = _median(summary.round_overheads_us)
+            summary.paired_cpu_overhead_us = _median(summary.round_cpu_overheads_us)
             summary.cpu_us_per_run = statistics.median(
                 statistics.median(_all_runs(p, "block_cpu_ns")) / 1e3 for p in per_process
             )
@@ -119,15 +131,18 @@ def _all_runs(process: dict[str, Any], key: str) -> list[int]:
     return [run for block in process[key] for run in block]
 
 
-def _paired_us(per_process: list[dict[str, Any]], untraced: list[dict[str, Any]], key: str) -> float | None:
-    """Median over rounds of (the subject's block median - the untraced block median of the same round); a
-    failed block leaves its round out (and is reported)."""
-    differences = [
+def _paired_rounds_us(per_process: list[dict[str, Any]], untraced: list[dict[str, Any]], key: str) -> list[float]:
+    """Per round: the subject's block median - the untraced block median of the same round; a failed block
+    leaves its round out (and is reported)."""
+    return [
         (statistics.median(block) - statistics.median(untraced_block)) / 1e3
         for process, untraced_process in zip(per_process, untraced, strict=True)
         for block, untraced_block in zip(process[key], untraced_process[key], strict=False)
     ]
-    return statistics.median(differences) if differences else None
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def _us(value: float | None) -> str:

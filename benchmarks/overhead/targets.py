@@ -1,15 +1,39 @@
 """Issue 6's targets, judged from the measured medians: one pass/fail line each, with the figures behind it.
 Timing targets are judged on wall time (what the issue asks) and, beside it, on process CPU time, which other
-programs on a shared machine cannot inflate: where the two disagree, the machine was too noisy to tell."""
+programs on a shared machine cannot inflate: where the two disagree, the machine was too noisy to tell. Each
+ratio carries a 95% bootstrap interval over the rounds: a verdict whose interval straddles its line is noise."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+import statistics
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchmarks.overhead.report import MIB, Timings
 
 OURS = "ours-batch"
+_RESAMPLES = 2000
+
+
+def _ratio_interval(numerator: list[float], denominator: list[float], offset: float = 0.0) -> str:
+    """``; 95% interval a-bx``: a bootstrap over rounds of ``offset + median(numerator) / median(denominator)``.
+    Both lists hold one figure per round, in the same rounds; rounds are resampled together, keeping each
+    round's pairing. Empty when the rounds do not pair up or are too few to say anything."""
+    rounds = len(numerator)
+    if rounds < 8 or len(denominator) != rounds:
+        return ""
+    rng = random.Random(6)
+    ratios: list[float] = []
+    for _ in range(_RESAMPLES):
+        picked: Sequence[int] = [rng.randrange(rounds) for _ in range(rounds)]
+        below = statistics.median(denominator[i] for i in picked)
+        if below > 0:
+            ratios.append(offset + statistics.median(numerator[i] for i in picked) / below)
+    if len(ratios) < _RESAMPLES * 0.95:  # the denominator is too often within noise of zero
+        return ""
+    ratios.sort()
+    return f"; 95% interval {ratios[int(0.025 * len(ratios))]:.2f}-{ratios[int(0.975 * len(ratios)) - 1]:.2f}x"
 
 
 def _verdict(passed: bool | None) -> str:
@@ -36,9 +60,10 @@ def target_lines(main: Timings, peers: list[str], memory: list[dict[str, Any]], 
         fastest = min(overheads, key=lambda peer: overheads[peer])
         if overheads[fastest] <= 0:
             return None, f"{fastest}'s overhead {overheads[fastest]:,.0f} µs is within noise of zero"
+        spread = _ratio_interval(main.round_overheads_us(OURS, cpu), main.round_overheads_us(fastest, cpu))
         return (
             ours <= 0.2 * overheads[fastest],
-            f"{ours:,.0f} vs 0.2 x {overheads[fastest]:,.0f} µs ({fastest}) ({ours / overheads[fastest]:.2f}x)",
+            f"{ours:,.0f} vs 0.2 x {overheads[fastest]:,.0f} µs ({fastest}) ({ours / overheads[fastest]:.2f}x{spread})",
         )
 
     def versus_floor(name: str) -> Callable[[bool], tuple[bool | None, str]]:
@@ -48,14 +73,20 @@ def target_lines(main: Timings, peers: list[str], memory: list[dict[str, Any]], 
                 return None, "no valid measurement"
             if floor <= 0:
                 return None, f"{ours:,.0f} vs {floor:,.0f} µs (the floor's overhead is within noise of zero)"
-            return ours <= 1.5 * floor, f"{ours:,.0f} vs 1.5 x {floor:,.0f} µs ({ours / floor:.2f}x)"
+            spread = _ratio_interval(main.round_overheads_us(OURS, cpu), main.round_overheads_us(name, cpu))
+            return ours <= 1.5 * floor, f"{ours:,.0f} vs 1.5 x {floor:,.0f} µs ({ours / floor:.2f}x{spread})"
 
         return judge
 
     def whole_run(name: str, limit: float) -> Callable[[bool], tuple[bool | None, str]]:
         def judge(cpu: bool) -> tuple[bool | None, str]:
-            ratio = main.ratio_to_untraced(name, cpu)
-            return (None, "no valid measurement") if ratio is None else (ratio <= limit, f"{ratio:.3f}x")
+            ratio, baseline = main.ratio_to_untraced(name, cpu), main.valid("baseline")
+            if ratio is None or baseline is None:
+                return None, "no valid measurement"
+            untraced_us = baseline.cpu_us_per_run if cpu else baseline.us_per_run
+            rounds = main.round_overheads_us(name, cpu)
+            spread = _ratio_interval(rounds, [untraced_us or 0.0] * len(rounds), offset=1.0)
+            return ratio <= limit, f"{ratio:.3f}x{spread}"
 
         return judge
 
