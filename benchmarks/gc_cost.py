@@ -18,14 +18,11 @@ import time
 from typing import Any, Final
 
 from langchain_core.callbacks import BaseCallbackHandler
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from benchmarks.overhead.offline import forbid_network
-from benchmarks.overhead.payload_floor import PayloadFloorHandler
-from benchmarks.overhead.subject import CountingSpanExporter
-from benchmarks.overhead.workload import MODEL, Workload, run_once
-from langchain_turntrace import TurnTraceCallbackHandler
+from benchmarks.overhead.subject import counting_provider
+from benchmarks.overhead.subjects import our_handler, payload_floor_handler
+from benchmarks.overhead.workload import Workload, run_once
 
 SUBJECTS: Final = ("baseline", "payload-floor", "ours-batch")
 
@@ -51,19 +48,12 @@ class _GcClock:
             self.seconds[generation] += time.perf_counter() - self._started
 
 
-def _provider() -> TracerProvider:
-    provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(CountingSpanExporter()))
-    return provider
-
-
 def _subject(name: str) -> list[BaseCallbackHandler]:
     if name == "baseline":
         return []
-    if name == "payload-floor":
-        tracer = _provider().get_tracer("payload-floor")
-        return [PayloadFloorHandler(tracer, session_id="s", feature="f", model=MODEL, provider="openai")]
-    return [TurnTraceCallbackHandler(tracer_provider=_provider(), session_id="s", feature="f")]
+    make = payload_floor_handler if name == "payload-floor" else our_handler
+    provider, _ = counting_provider(batch=True)
+    return [make(provider)]
 
 
 def _measure(name: str, runs: int) -> str:
@@ -95,9 +85,7 @@ def main() -> None:
     if args.subject:
         print(_measure(args.subject, args.runs))
         return
-    print(
-        f"| subject ({args.runs:,} runs, a process each) | gen0 / gen1 / gen2 collections per run | GC µs/run | gen2 |"
-    )
+    print(f"| subject ({args.runs:,} runs each) | gen0 / gen1 / gen2 collections per run | GC µs/run | of which gen2 |")
     print("|---|--:|--:|--:|")
     for name in SUBJECTS:  # a fresh process each: the old generation holds only what this subject left
         command = [sys.executable, "-m", "benchmarks.gc_cost", "--subject", name, "--runs", str(args.runs)]

@@ -53,16 +53,25 @@ class StoredSpan:
 
 def stored_from_readable(span: ReadableSpan) -> StoredSpan:
     """An SDK span as the store keeps it (tuples become lists, as after a JSON round trip)."""
+    return StoredSpan(
+        *readable_identity(span),
+        attributes={k: list(v) if isinstance(v, tuple) else v for k, v in (span.attributes or {}).items()},  # pyright: ignore[reportUnknownArgumentType]  # OTel's attribute sequences are untyped tuples
+    )
+
+
+def readable_identity(span: ReadableSpan) -> tuple[str, str, str | None, str, str, int, int, str]:
+    """An SDK span's ``StoredSpan`` fields before its attributes: trace, span and parent ids as hex, name, kind,
+    start, end (the start when it has none) and status."""
     context = span.context
     parent = span.parent
-    return StoredSpan(
-        trace_id=format(context.trace_id, "032x") if context else "",
-        span_id=format(context.span_id, "016x") if context else "",
-        parent_span_id=format(parent.span_id, "016x") if parent else None,
-        name=span.name,
-        kind=span.kind.name,
-        start_ns=span.start_time or 0,
-        end_ns=span.end_time or span.start_time or 0,
-        status=span.status.status_code.name,
-        attributes={k: list(v) if isinstance(v, tuple) else v for k, v in (span.attributes or {}).items()},  # pyright: ignore[reportUnknownArgumentType]  # OTel's attribute sequences are untyped tuples
+    start_ns = span.start_time or 0
+    return (
+        format(context.trace_id, "032x") if context else "",
+        format(context.span_id, "016x") if context else "",
+        format(parent.span_id, "016x") if parent else None,
+        span.name,
+        span.kind.name,
+        start_ns,
+        span.end_time or start_ns,
+        span.status.status_code.name,
     )

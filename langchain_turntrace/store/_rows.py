@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from langchain_turntrace import attributes as attr
-from langchain_turntrace.store._records import StoredSpan
+from langchain_turntrace.store._records import StoredSpan, readable_identity
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -26,39 +26,21 @@ SpanRow = tuple[Any, ...]
 
 def row_from_stored(span: StoredSpan) -> SpanRow:
     """The values of ``INSERT_SPAN`` for one span."""
-    return _row(
-        (span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind, span.start_ns, span.end_ns),
-        span.status,
-        span.attributes,
-    )
+    identity = (span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind, span.start_ns, span.end_ns)
+    return _row((*identity, span.status), span.attributes)
 
 
 def row_from_readable(span: ReadableSpan) -> SpanRow:
     """The values of ``INSERT_SPAN`` for an SDK span, as ``row_from_stored(stored_from_readable(span))`` gives
     them, without the record in between: the export worker shares the GIL with the agent."""
-    context = span.context
-    parent = span.parent
-    start_ns = span.start_time or 0
-    return _row(
-        (
-            format(context.trace_id, "032x") if context else "",
-            format(context.span_id, "016x") if context else "",
-            format(parent.span_id, "016x") if parent else None,
-            span.name,
-            span.kind.name,
-            start_ns,
-            span.end_time or start_ns,
-        ),
-        span.status.status_code.name,
-        dict(span.attributes or {}),  # tuples are JSON arrays, as StoredSpan's lists are
-    )
+    return _row(readable_identity(span), dict(span.attributes or {}))  # tuples are JSON arrays, as lists are
 
 
-def _row(identity: tuple[Any, ...], status: str, a: Mapping[str, Any]) -> SpanRow:
-    """``identity``: trace and span ids, parent id, name, kind, start and end; then the queried attributes."""
+def _row(identity: tuple[Any, ...], a: Mapping[str, Any]) -> SpanRow:
+    """``identity``: trace and span ids, parent id, name, kind, start, end and status; then the queried
+    attributes."""
     return (
         *identity,
-        status,
         text(a, attr.GEN_AI_OPERATION_NAME),
         text(a, attr.GEN_AI_RESPONSE_MODEL) or text(a, attr.GEN_AI_REQUEST_MODEL),
         text(a, attr.GEN_AI_TOOL_NAME),
