@@ -33,11 +33,13 @@ __all__ = [
     "BUDGET_LIMIT",
     "BUDGET_SCOPE",
     "BUDGET_VALUE",
+    "CAUSED_BY_GENERATION",
     "COST_SOURCE",
     "COST_USD",
     "ERROR_TYPE",
     "FEATURE",
     "GEN_AI_AGENT_NAME",
+    "GEN_AI_ATTRIBUTION_LINK_TYPE",
     "GEN_AI_CONVERSATION_ID",
     "GEN_AI_INPUT_MESSAGES",
     "GEN_AI_OPERATION_NAME",
@@ -83,6 +85,10 @@ GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_t
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
 """Seconds from request to the first streamed chunk."""
+GEN_AI_ATTRIBUTION_LINK_TYPE: Final = "gen_ai.attribution.link_type"
+"""On a span link: why the linked span caused this one (a proposed GenAI convention for tool provenance)."""
+CAUSED_BY_GENERATION: Final = "CAUSED_BY_GENERATION"
+"""``gen_ai.attribution.link_type`` on an ``execute_tool`` span's link to the ``chat`` span that requested it."""
 
 # Ours: the conventions have no cost, turn or hashing attributes.
 FEATURE: Final = "turntrace.feature"

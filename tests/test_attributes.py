@@ -11,6 +11,9 @@ def test_names_missing_from_our_semconv_floor_are_pinned() -> None:
     assert attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS == "gen_ai.usage.cache_write.input_tokens"
     assert attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS == "gen_ai.usage.reasoning.output_tokens"
     assert attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK == "gen_ai.response.time_to_first_chunk"
+    # the proposed GenAI tool-provenance link: its attribute and the one value we write
+    assert attr.GEN_AI_ATTRIBUTION_LINK_TYPE == "gen_ai.attribution.link_type"
+    assert attr.CAUSED_BY_GENERATION == "CAUSED_BY_GENERATION"
 
 
 def test_our_names_agree_with_the_installed_semconv_where_it_has_them() -> None:
@@ -30,7 +33,9 @@ def test_our_names_live_under_turntrace() -> None:
     ours = [
         value
         for name, value in vars(attr).items()
-        if name.isupper() and not value.startswith(("gen_ai.", "session.", "user.", "error."))
+        if name.isupper()
+        and name != "CAUSED_BY_GENERATION"  # a value of gen_ai.attribution.link_type, not a name
+        and not value.startswith(("gen_ai.", "session.", "user.", "error."))
     ]
     assert ours
     assert all(value.startswith("turntrace.") for value in ours)

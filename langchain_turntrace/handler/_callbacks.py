@@ -8,31 +8,31 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_core.runnables.config import var_child_runnable_config
-from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
-from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from langchain_turntrace.backends import flush_meters_within, flush_within
 from langchain_turntrace.config import Budget, budget_policy, resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
-from langchain_turntrace.handler._deferred import EventQueue, drain_before_exporters_shut_down
-from langchain_turntrace.handler._errors import log_internal_error, never_raises
-from langchain_turntrace.handler._runs import OpenRuns
+from langchain_turntrace.handler._errors import never_raises
+from langchain_turntrace.handler._live import activate, deactivate
+from langchain_turntrace.handler._runs import OpenRuns, RunEntry, claim_root, release_root
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns import (
     BudgetExceeded,
     ChainScope,
     ModelCall,
+    ModelRequest,
+    Scope,
     Tags,
     ToolScope,
     TurnMetrics,
@@ -99,8 +99,6 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._turn_tracer: TurnTracer | None = None  # built at the first run: see _turns
         self._turn_tracer_lock = threading.Lock()
         self._runs = OpenRuns(settings.max_run_s, settings.max_open_runs)
-        # A budget that raises must stop the run in the callback that crosses it: then no event waits
-        self._events = EventQueue(deferred=self._budget is None or not self._budget.raises, at_exit=self.flush)
 
     @property
     def _turns(self) -> TurnTracer:
@@ -112,7 +110,6 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                 turns = self._turn_tracer
                 if turns is None:
                     self._tracer_provider = _provider(self._tracer_provider)
-                    drain_before_exporters_shut_down()  # the provider may have just registered its own exit hook
                     tracer = self._tracer_provider.get_tracer("langchain_turntrace", __version__)
                     self._meter_provider = self._meter_provider or metrics.get_meter_provider()
                     turn_metrics = TurnMetrics.for_provider(self._meter_provider, __version__)
@@ -128,7 +125,6 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
         >>> handler.flush(timeout_s=2)  # doctest: +SKIP  # e.g. before a serverless function returns
         """
-        self._events.drain()
         if self._turn_tracer is None:
             return True  # nothing traced yet
         timeout_s = self._flush_timeout_s if timeout_s is None else timeout_s
@@ -139,11 +135,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     @property
     def open_runs(self) -> int:
         """Runs started and not yet ended; zero when idle (state is freed at each run's end)."""
-        self._events.drain()
         return len(self._runs)
 
     # -- bookkeeping -----------------------------------------------------------------------------------
-    def _tag_attributes(self, metadata: Mapping[str, Any] | None, in_context: Tags) -> dict[str, Any]:
+    def _tag_attributes(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         meta = metadata or {}
         session = next((str(meta[k]) for k in _SESSION_KEYS if meta.get(k) is not None), None)
         from_meta = Tags(
@@ -152,21 +147,18 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             _str_or_none(meta.get("feature")),
             _str_or_none(meta.get("agent_version")),
         )
-        return self._arg_tags.or_else(from_meta).or_else(in_context).or_else(self._env_tags).attributes()
+        return self._arg_tags.or_else(from_meta).or_else(current_tags()).or_else(self._env_tags).attributes()
 
-    # -- recording: each callback captures what only its caller knows, the rest waits (see _deferred) ---------
-    def _caller(self, parent_run_id: UUID | None) -> _Caller:
-        """What an event's processing needs from the context it was called in: a later replay runs elsewhere.
-        The tracer provider is resolved here too, at the first event: at exit no new one could start threads."""
-        if self._turn_tracer is None:
-            _ = self._turns
-        inner = None
-        if parent_run_id is not None:  # see OpenRuns.parent
-            config = var_child_runnable_config.get()
-            found = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
-            inner = found if isinstance(found, UUID) else None
-        return _Caller(inner, otel_context.get_current(), current_tags())
+    def _parent(self, parent_run_id: UUID | str | None) -> RunEntry | None:
+        """The open run a new run goes under (see OpenRuns.parent), from the context LangChain called us in."""
+        if parent_run_id is None:
+            return None
+        config = var_child_runnable_config.get()
+        inner = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
+        return self._runs.parent(_key(parent_run_id), None if inner is None else _key(inner))
 
+    # -- chains: no span of their own; they place what runs inside them ----------------------------------
+    @never_raises
     def on_chain_start(
         self,
         serialized: dict[str, Any] | None,
@@ -178,15 +170,50 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        caller = self._caller(parent_run_id)
-        self._events.add(self._on_chain_start, serialized, run_id.int, parent_run_id, metadata, name, caller)
+        turns = self._turns
+        key = _key(run_id)
+        self._runs.forget_reused(key)
+        namespace, step = _facts.graph_position(metadata)
+        parent = self._parent(parent_run_id)
+        if parent is not None and parent.handle is None:
+            self._runs.add(key, None, None, parent)  # inside a run another handler traces
+            return
+        run_name = name or _facts.serialized_name(serialized) or "agent"
+        if parent is None or parent.children is None:
+            if not claim_root(self._tracer_provider, key, self):
+                self._runs.add(key, None, None, None)
+                return
+            self._runs.evict_lost_runs()
+            agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
+            resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
+            scope = turns.start_agent(agent_name, self._tag_attributes(metadata), namespace, resume_key)
+            self._runs.add(key, scope, scope, None)
+        else:
+            if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
+                run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
+            scope = parent.children.start_chain(run_name, namespace, step)
+            self._runs.add(key, scope, scope, parent)
 
+    @never_raises
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_chain_end, run_id.int, ends_run=_ends_trace(kwargs))
+        entry = self._release(_key(run_id), ChainScope)
+        if entry is not None and isinstance(entry.handle, ChainScope):
+            entry.handle.end()
 
+    @never_raises
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_chain_error, run_id.int, error, ends_run=_ends_trace(kwargs))
+        entry = self._release(_key(run_id), ChainScope)
+        if entry is not None and isinstance(entry.handle, ChainScope):
+            _close_with(entry.handle, error)
 
+    def _release(self, key: int, kind: type[Scope | ModelCall]) -> RunEntry | None:
+        entry = self._runs.release(key, kind)
+        if entry is not None and entry.parent is None:
+            release_root(self._tracer_provider, key, self)
+        return entry
+
+    # -- model calls: the chat span is current while the provider is called --------------------------------
+    @never_raises
     def on_chat_model_start(
         self,
         serialized: dict[str, Any] | None,
@@ -198,10 +225,11 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         invocation_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        caller = self._caller(parent_run_id)
-        request = _ModelCallStart("chat", serialized, metadata, invocation_params, messages)
-        self._events.add(self._on_chat_model_start, request, run_id.int, parent_run_id, metadata, caller)
+        capture = self._capture and bool(messages)
+        request = _facts.model_request("chat", serialized, metadata, invocation_params, messages, capture)
+        self._start_model_call(request, _key(run_id), parent_run_id, metadata)
 
+    @never_raises
     def on_llm_start(
         self,
         serialized: dict[str, Any] | None,
@@ -213,19 +241,59 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         invocation_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        caller = self._caller(parent_run_id)
-        request = _ModelCallStart("text_completion", serialized, metadata, invocation_params, None)
-        self._events.add(self._on_chat_model_start, request, run_id.int, parent_run_id, metadata, caller)
+        request = _facts.model_request("text_completion", serialized, metadata, invocation_params, None, False)
+        self._start_model_call(request, _key(run_id), parent_run_id, metadata)
 
+    def _start_model_call(
+        self, request: ModelRequest, key: int, parent_run_id: UUID | None, metadata: Mapping[str, Any] | None
+    ) -> None:
+        turns = self._turns
+        self._runs.forget_reused(key)
+        parent = self._parent(parent_run_id)
+        if parent is None or parent.children is None:
+            if parent is not None:  # inside a run another handler traces
+                self._runs.add(key, None, None, parent)
+                return
+            self._runs.evict_lost_runs()
+            call = turns.start_model_call(request, self._tag_attributes(metadata))
+            self._runs.add(key, call, None, None)
+        else:
+            call = parent.children.start_model_call(request)
+            self._runs.add(key, call, parent.children, parent)
+        activate(key, call.context_for_children())
+
+    @never_raises
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_llm_new_token, run_id.int)  # only the first one of a call counts
+        entry = self._runs.get(_key(run_id))  # only the first one of a call counts
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            entry.handle.first_chunk()
 
+    @never_raises
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_llm_end, run_id.int, response, ends_run=_ends_trace(kwargs))
+        key = _key(run_id)
+        deactivate(key)
+        entry = self._release(key, ModelCall)
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            try:
+                result = _facts.model_result(response, self._capture)
+            except Exception:
+                entry.handle.abandon()  # an unreadable response still closes its span
+                raise
+            entry.handle.end(result)
 
+    @never_raises
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_llm_error, run_id.int, error, ends_run=_ends_trace(kwargs))
+        key = _key(run_id)
+        deactivate(key)
+        entry = self._release(key, ModelCall)
+        if entry is not None and isinstance(entry.handle, ModelCall):
+            if _is_cut_short(error):
+                entry.handle.abandon()
+            else:
+                entry.handle.fail(error)
 
+    # -- tool calls: the tool span is current while the tool runs ----------------------------------------
+    @never_raises
     def on_tool_start(
         self,
         serialized: dict[str, Any] | None,
@@ -239,24 +307,56 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         tool_call_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        try:  # hashed now: the tool may change its input before a later replay would see it
-            request = _facts.tool_request(
-                serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
-            )
-        except Exception as error:  # never into the user's program
-            if self.strict:
-                raise
-            log_internal_error("on_tool_start", error)
+        turns = self._turns
+        key = _key(run_id)
+        self._runs.forget_reused(key)
+        parent = self._parent(parent_run_id)
+        if parent is not None and parent.handle is None:
+            self._runs.add(key, None, None, parent)  # inside a run another handler traces
             return
-        caller = self._caller(parent_run_id)
-        self._events.add(self._on_tool_start, request, run_id.int, parent_run_id, metadata, caller)
+        request = _facts.tool_request(
+            serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
+        )
+        if parent is None or parent.children is None:
+            self._runs.evict_lost_runs()
+            scope = turns.start_tool_call(request, self._tag_attributes(metadata))
+            self._runs.add(key, scope, scope, None)
+        else:
+            scope = parent.children.start_tool_call(request)
+            self._runs.add(key, scope, scope, parent)
+            with scope.trace.lock:  # parallel tool calls start and end on worker threads
+                parent.tools_running += 1
+        activate(key, scope.tool_call.context_for_children())
 
+    def _release_tool(self, key: int) -> ToolScope | None:
+        deactivate(key)
+        entry = self._release(key, ToolScope)
+        if entry is None or not isinstance(entry.handle, ToolScope):
+            return None
+        if entry.parent is not None:
+            with entry.handle.trace.lock:
+                entry.parent.tools_running -= 1
+        return entry.handle
+
+    @never_raises
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_tool_end, run_id.int, output, ends_run=_ends_trace(kwargs))
+        scope = self._release_tool(_key(run_id))
+        if scope is not None:
+            try:
+                result = _facts.tool_result(output, self._capture)
+            except Exception:
+                scope.tool_call.abandon()  # an unreadable output still closes its span
+                raise
+            scope.tool_call.end(result)
 
+    @never_raises
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_tool_error, run_id.int, error, ends_run=_ends_trace(kwargs))
+        scope = self._release_tool(_key(run_id))
+        if scope is not None:
+            _close_with(scope, error)
 
+    # -- retrievers: no span of their own, but what runs inside one must find its agent ------------------
+    @never_raises
     def on_retriever_start(
         self,
         serialized: dict[str, Any] | None,
@@ -268,179 +368,23 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        caller = self._caller(parent_run_id)
-        self._events.add(self._on_retriever_start, run_id.int, parent_run_id, metadata, name, caller)
-
-    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_chain_end, run_id.int)
-
-    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._events.add(self._on_chain_error, run_id.int, error)
-
-    # -- processing: events into the turn model, in order, each at the time it happened -------------------
-    @never_raises
-    def _on_chain_start(
-        self,
-        serialized: dict[str, Any] | None,
-        key: int,
-        parent_run_id: UUID | None,
-        metadata: dict[str, Any] | None,
-        name: str | None,
-        caller: _Caller,
-    ) -> None:
+        key = _key(run_id)
         self._runs.forget_reused(key)
-        namespace, step = _facts.graph_position(metadata)
-        parent = self._runs.parent(parent_run_id, caller.inner_parent)
-        run_name = name or _facts.serialized_name(serialized) or "agent"
-        if parent is None or parent.children is None:
-            agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
-            resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
-            tags = self._tag_attributes(metadata, caller.tags)
-            scope = self._turns.start_agent(agent_name, tags, namespace, resume_key, caller.otel_context)
-            self._runs.add(key, scope, scope, None)
-        else:
-            if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
-                run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
-            scope = parent.children.start_chain(run_name, namespace, step)
-            self._runs.add(key, scope, scope, parent)
-
-    @never_raises
-    def _on_chain_end(self, key: int) -> None:
-        entry = self._runs.release(key, ChainScope)
-        if entry is not None and isinstance(entry.handle, ChainScope):
-            entry.handle.end()
-
-    @never_raises
-    def _on_chain_error(self, key: int, error: BaseException) -> None:
-        entry = self._runs.release(key, ChainScope)
-        if entry is not None and isinstance(entry.handle, ChainScope):
-            _close_with(entry.handle, error)
-
-    @never_raises
-    def _on_chat_model_start(
-        self,
-        what: _ModelCallStart,  # read here, off the agent's path
-        key: int,
-        parent_run_id: UUID | None,
-        metadata: Mapping[str, Any] | None,
-        caller: _Caller,
-    ) -> None:
-        capture = self._capture and what.messages is not None
-        request = _facts.model_request(
-            what.operation, what.serialized, what.metadata, what.invocation_params, what.messages, capture
-        )
-        self._runs.forget_reused(key)
-        parent = self._runs.parent(parent_run_id, caller.inner_parent)
-        if parent is None or parent.children is None:
-            tags = self._tag_attributes(metadata, caller.tags)
-            self._runs.add(key, self._turns.start_model_call(request, tags, caller.otel_context), None, None)
-        else:
-            call = parent.children.start_model_call(request)
-            self._runs.add(key, call, parent.children, parent)
-
-    @never_raises
-    def _on_llm_new_token(self, key: int) -> None:
-        entry = self._runs.get(key)
-        if entry is not None and isinstance(entry.handle, ModelCall):
-            entry.handle.first_chunk()
-
-    @never_raises
-    def _on_llm_end(self, key: int, response: LLMResult) -> None:
-        entry = self._runs.release(key, ModelCall)
-        if entry is not None and isinstance(entry.handle, ModelCall):
-            try:
-                result = _facts.model_result(response, self._capture)
-            except Exception:
-                entry.handle.abandon()  # an unreadable response still closes its span
-                raise
-            entry.handle.end(result)
-
-    @never_raises
-    def _on_llm_error(self, key: int, error: BaseException) -> None:
-        entry = self._runs.release(key, ModelCall)
-        if entry is not None and isinstance(entry.handle, ModelCall):
-            if _is_cut_short(error):
-                entry.handle.abandon()
-            else:
-                entry.handle.fail(error)
-
-    @never_raises
-    def _on_tool_start(
-        self,
-        request: _facts.ToolRequest,
-        key: int,
-        parent_run_id: UUID | None,
-        metadata: Mapping[str, Any] | None,
-        caller: _Caller,
-    ) -> None:
-        self._runs.forget_reused(key)
-        parent = self._runs.parent(parent_run_id, caller.inner_parent)
-        if parent is None or parent.children is None:
-            tags = self._tag_attributes(metadata, caller.tags)
-            scope = self._turns.start_tool_call(request, tags, caller.otel_context)
-            self._runs.add(key, scope, scope, None)
-        else:
-            scope = parent.children.start_tool_call(request)
-            self._runs.add(key, scope, scope, parent)
-            with scope.trace.lock:  # parallel tool calls start and end on worker threads
-                parent.tools_running += 1
-
-    def _release_tool(self, key: int) -> ToolScope | None:
-        entry = self._runs.release(key, ToolScope)
-        if entry is None or not isinstance(entry.handle, ToolScope):
-            return None
-        if entry.parent is not None:
-            with entry.handle.trace.lock:
-                entry.parent.tools_running -= 1
-        return entry.handle
-
-    @never_raises
-    def _on_tool_end(self, key: int, output: Any) -> None:
-        scope = self._release_tool(key)
-        if scope is not None:
-            try:
-                result = _facts.tool_result(output, self._capture)
-            except Exception:
-                scope.tool_call.abandon()  # an unreadable output still closes its span
-                raise
-            scope.tool_call.end(result)
-
-    @never_raises
-    def _on_tool_error(self, key: int, error: BaseException) -> None:
-        scope = self._release_tool(key)
-        if scope is not None:
-            _close_with(scope, error)
-
-    @never_raises
-    def _on_retriever_start(
-        self,
-        key: int,
-        parent_run_id: UUID | None,
-        metadata: dict[str, Any] | None,
-        name: str | None,
-        caller: _Caller,
-    ) -> None:
-        """No span of its own, but what runs inside a retriever must find its agent."""
-        self._runs.forget_reused(key)
-        parent = self._runs.parent(parent_run_id, caller.inner_parent)
-        if parent is not None and parent.children is not None:
+        parent = self._parent(parent_run_id)
+        if parent is not None and parent.handle is None:
+            self._runs.add(key, None, None, parent)
+        elif parent is not None and parent.children is not None:
             namespace, step = _facts.graph_position(metadata)
             scope = parent.children.start_chain(name or "retriever", namespace, step)
             self._runs.add(key, scope, scope, parent)
 
+    @never_raises
+    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+        self.on_chain_end(None, run_id=run_id)
 
-class _ModelCallStart(NamedTuple):
-    operation: str  # "chat" or "text_completion"
-    serialized: dict[str, Any] | None
-    metadata: dict[str, Any] | None
-    invocation_params: dict[str, Any] | None
-    messages: list[list[BaseMessage]] | None  # chat models only
-
-
-class _Caller(NamedTuple):
-    inner_parent: UUID | None  # the run LangChain's context names as the caller's parent (see OpenRuns.parent)
-    otel_context: Context  # the OpenTelemetry context a root span starts under
-    tags: Tags  # the tags() in effect
+    @never_raises
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self.on_chain_error(error, run_id=run_id)
 
 
 def _provider(given: TracerProvider | None) -> TracerProvider:
@@ -453,11 +397,6 @@ def _provider(given: TracerProvider | None) -> TracerProvider:
 
         return provider_for("local")
     return current
-
-
-def _ends_trace(callback_kwargs: Mapping[str, Any]) -> bool:
-    """An end event of a run LangChain started without a parent: its trace is complete."""
-    return callback_kwargs.get("parent_run_id") is None
 
 
 def _str_or_none(value: object) -> str | None:
@@ -491,3 +430,14 @@ def _close_with(handle: ChainScope | ToolScope, error: BaseException) -> None:
         target.abandon()
     else:
         target.fail(error)
+
+
+def _key(run_id: UUID | str) -> int:
+    """A run id as our key: its 128-bit integer (a UUID key would hash in Python on every look-up). LangChain
+    passes a ``config["run_id"]`` given as a string through as it is."""
+    if type(run_id) is UUID:
+        return run_id.int
+    try:
+        return UUID(str(run_id)).int
+    except ValueError:  # not a UUID at all: any stable key will do, it is only compared
+        return hash(str(run_id))

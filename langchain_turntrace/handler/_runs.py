@@ -4,25 +4,30 @@
 from __future__ import annotations
 
 import logging
-from uuid import UUID
+import threading
+from time import time_ns
+from typing import Final
 
-from langchain_turntrace.turns import ModelCall, Scope, ToolScope, now_ns
+from langchain_turntrace.handler._live import forget
+from langchain_turntrace.turns import ModelCall, Scope, ToolScope
 
 _log = logging.getLogger("langchain_turntrace")
 
 
 class RunEntry:
-    """What is held for one open run id."""
+    """What is held for one open run id. ``handle`` None: a run another handler traces (see ``claim_root``)."""
 
     __slots__ = ("children", "handle", "parent", "root", "started_s", "tools_running")
 
-    def __init__(self, handle: Scope | ModelCall, children: Scope | None, root: int, parent: RunEntry | None) -> None:
+    def __init__(
+        self, handle: Scope | ModelCall | None, children: Scope | None, root: int, parent: RunEntry | None
+    ) -> None:
         self.handle = handle  # what this run's end event closes
         self.children = children  # where runs started below it go
         self.root = root  # the outermost run: its end frees every entry of the trace
         self.parent = parent
         self.tools_running = 0  # tool runs started directly below this one and not yet ended
-        self.started_s = now_ns() / 1e9 if parent is None else 0.0  # roots only (event time): evicting lost runs
+        self.started_s = time_ns() / 1e9 if parent is None else 0.0  # roots only: evicting lost runs
 
 
 class OpenRuns:
@@ -43,13 +48,12 @@ class OpenRuns:
     def get(self, key: int) -> RunEntry | None:
         return self._entries.get(key)
 
-    def add(self, key: int, handle: Scope | ModelCall, children: Scope | None, parent: RunEntry | None) -> None:
+    def add(self, key: int, handle: Scope | ModelCall | None, children: Scope | None, parent: RunEntry | None) -> None:
         """Holds a run that just started: under ``parent``, or as a root when it has none."""
         if parent is None:
             entry = RunEntry(handle, children, key, None)
             self._entries[key] = entry
             self._members[key] = [key]
-            self._evict_lost_runs(entry.started_s)
         else:
             self._entries[key] = RunEntry(handle, children, parent.root, parent)
             members = self._members.get(parent.root)
@@ -62,8 +66,9 @@ class OpenRuns:
         """A start for a run id still open: the first run's end can no longer be told apart, so it closes now."""
         if key not in self._entries:
             return
+        forget(key)
         previous = self.release(key)
-        if previous is not None:
+        if previous is not None and previous.handle is not None:
             abandon(previous.handle)
 
     def release(self, key: int, kind: type[Scope | ModelCall] | None = None) -> RunEntry | None:
@@ -74,38 +79,42 @@ class OpenRuns:
             return None
         del self._entries[key]
         if entry.parent is None:
-            for member in self._members.pop(key, ()):
+            forget(key)  # a lone model or tool call closed as lost
+            for member in reversed(self._members.pop(key, ())):  # the latest attached is detached first
                 member_entry = self._entries.get(member)
                 if member_entry is not None and member_entry.root == key:  # not a reused id, now another run's
                     del self._entries[member]
+                    forget(member)  # a model or tool call whose own end never came
         return entry
 
-    def parent(self, parent_run_id: UUID | None, inner: UUID | None) -> RunEntry | None:
+    def parent(self, parent_key: int | None, inner: int | None) -> RunEntry | None:
         """The entry new runs go under. A tool given ``config: RunnableConfig`` hands its *caller's* config to
         the code inside it, so calls made with that config name the tool's parent chain; the context LangChain
-        set for the running tool (``inner``, captured when the event was recorded) still names the tool: they
-        belong there."""
-        if parent_run_id is None:
+        set for the running tool (``inner``, the run it names as parent) still names the tool: they belong
+        there."""
+        if parent_key is None:
             return None
-        entry = self._entries.get(parent_run_id.int)
-        if entry is not None and entry.tools_running and inner is not None and inner != parent_run_id:
-            tool_entry = self._entries.get(inner.int)
+        entry = self._entries.get(parent_key)
+        if entry is not None and entry.tools_running and inner is not None and inner != parent_key:
+            tool_entry = self._entries.get(inner)
             if tool_entry is not None and tool_entry.parent is entry:
                 return tool_entry
         return entry
 
-    def _evict_lost_runs(self, now_s: float) -> None:
-        """Closes the oldest runs while there are too many or they are too old: their end will never come."""
+    def evict_lost_runs(self) -> None:
+        """Closes the oldest runs while there are too many or they are too old: their end will never come. Called
+        before a new root starts, so that a lost call's span, still current here, is no longer its parent."""
+        now_s = time_ns() / 1e9
         while self._members:
             oldest = next(iter(self._members))
             entry = self._entries.get(oldest)
             if entry is not None and (
-                len(self._members) <= self._max_open and now_s - entry.started_s <= self._max_run_s
+                len(self._members) < self._max_open and now_s - entry.started_s <= self._max_run_s
             ):
                 return
             self.release(oldest)
             self._members.pop(oldest, None)
-            if entry is not None:
+            if entry is not None and entry.handle is not None:
                 abandon(entry.handle)
                 self._evicted += 1
                 if self._evicted == 1:
@@ -123,3 +132,27 @@ def abandon(handle: Scope | ModelCall) -> None:
         handle.tool_call.abandon()
     else:
         handle.abandon()
+
+
+MAX_CLAIMS: Final = 10_000
+"""Root runs claimed at most; the oldest claim (a run whose end never came) is forgotten first."""
+
+# (tracer provider, root run key) -> the handler tracing that run: two handlers on one provider (one bound with
+# with_config, one passed per call, both from configure()) would otherwise make two traces of one run.
+_claims: dict[tuple[int, int], object] = {}
+_claims_lock = threading.Lock()
+
+
+def claim_root(provider: object, key: int, handler: object) -> bool:
+    """True when ``handler`` traces the root run ``key``; False when another handler on the same provider does."""
+    with _claims_lock:
+        owner = _claims.setdefault((id(provider), key), handler)
+        if len(_claims) > MAX_CLAIMS:
+            del _claims[next(iter(_claims))]
+        return owner is handler
+
+
+def release_root(provider: object, key: int, handler: object) -> None:
+    with _claims_lock:
+        if _claims.get((id(provider), key)) is handler:
+            del _claims[(id(provider), key)]

@@ -1,10 +1,9 @@
 """The turn model: run state, parent choice and roll-ups, over the OpenTelemetry API only."""
 
 from langchain_turntrace.turns._budget import BudgetExceeded, BudgetExceededError, BudgetPolicy
-from langchain_turntrace.turns._clock import now_ns, set_event_time
+from langchain_turntrace.turns._calls import ModelCall
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
 from langchain_turntrace.turns._metrics import TurnMetrics
-from langchain_turntrace.turns._nodes import ModelCall
 from langchain_turntrace.turns._scopes import ChainScope, Scope, ToolScope, TurnTracer
 from langchain_turntrace.turns._tags import Tags, current_tags, tags
 
@@ -25,7 +24,5 @@ __all__ = [
     "TurnMetrics",
     "TurnTracer",
     "current_tags",
-    "now_ns",
-    "set_event_time",
     "tags",
 ]

@@ -7,14 +7,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal, Protocol
 
+from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
-
-if TYPE_CHECKING:
-    from langchain_turntrace.turns._nodes import AgentRun
 
 MAX_BUDGETED_SESSIONS: Final = 10_000
 """Sessions whose spend is remembered for session budgets (a few dozen bytes each); the least recent goes first."""
@@ -44,6 +42,15 @@ class BudgetExceeded:
             return f"agent {self.agent_name!r} would start turn {self.value}, over {self.setting}={self.limit}"
         whose = "this agent run" if self.scope == "run" else f"session {self.session_id!r}"
         return f"{whose} cost {_usd(self.value)}, over {self.setting}={_usd(self.limit)}"
+
+
+class AgentRunTotals(Protocol):
+    """What a budget reads of an agent run (the turn model's ``AgentRun``)."""
+
+    name: str
+    cost_usd: float
+    turn_count: int
+    span: Span
 
 
 class BudgetExceededError(Exception):
@@ -121,7 +128,7 @@ class BudgetPolicy:
         self.on_exceeded = on_exceeded
         self._callback_failed = False
 
-    def start_run(self, root: AgentRun, tag_attributes: Mapping[str, AttributeValue]) -> RunBudget:
+    def start_run(self, root: AgentRunTotals, tag_attributes: Mapping[str, AttributeValue]) -> RunBudget:
         session = tag_attributes.get(attr.SESSION_ID)
         session_id = None if session is None else str(session)
         spend = None
@@ -152,7 +159,7 @@ class RunBudget:
     __slots__ = ("_crossed", "_policy", "_root", "_session_id", "_spend", "_warned", "stopped_by")
 
     def __init__(
-        self, policy: BudgetPolicy, root: AgentRun, session_id: str | None, spend: _SessionSpend | None
+        self, policy: BudgetPolicy, root: AgentRunTotals, session_id: str | None, spend: _SessionSpend | None
     ) -> None:
         self._policy = policy
         self._root = root
@@ -170,7 +177,7 @@ class RunBudget:
         if self.stopped_by is not None:
             raise BudgetExceededError(self.stopped_by)
 
-    def turn_starting(self, agent: AgentRun) -> None:
+    def turn_starting(self, agent: AgentRunTotals) -> None:
         """``agent`` is about to start turn ``agent.turn_count + 1``; each agent run numbers its own turns."""
         limit = self._policy.max_turns_per_run
         if limit is not None and agent.turn_count >= limit and "turns" not in self._crossed:
@@ -194,7 +201,7 @@ class RunBudget:
         if limit is not None and spend is not None and spend.cost_usd > limit and "session" not in self._crossed:
             self._cross("session", "max_cost_usd_per_session", limit, spend.cost_usd, self._root)
 
-    def _cross(self, scope: BudgetScope, setting: str, limit: float, value: float, agent: AgentRun) -> None:
+    def _cross(self, scope: BudgetScope, setting: str, limit: float, value: float, agent: AgentRunTotals) -> None:
         self._crossed.add(scope)
         policy = self._policy
         exceeded = BudgetExceeded(scope, setting, limit, value, self._root.name, self._session_id, policy.raises)

@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import partial
+from time import time_ns
 from typing import Final
 
 from opentelemetry import context as otel_context
@@ -15,11 +16,12 @@ from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.turns._agent import AgentRun, Turn
 from langchain_turntrace.turns._budget import BudgetPolicy
-from langchain_turntrace.turns._clock import now_ns
+from langchain_turntrace.turns._calls import ModelCall, ToolCall
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
 from langchain_turntrace.turns._metrics import TurnMetrics
-from langchain_turntrace.turns._nodes import AgentRun, ModelCall, ToolCall, Trace, Turn, nearest_open
+from langchain_turntrace.turns._node import Trace, nearest_open
 
 MAX_INTERRUPTED_RUNS: Final = 10_000
 """Interrupted runs remembered for their resume (a few hundred bytes each); the oldest is forgotten first."""
@@ -73,13 +75,13 @@ class ChainScope:
         with self.trace.lock:
             if self.is_agent_root and self.agent.base_namespace is None:
                 self.agent.base_namespace = namespace  # the graph this agent's nodes run in
-            return ChainScope(self.agent, self, name, namespace, step, now_ns())
+            return ChainScope(self.agent, self, name, namespace, step, time_ns())
 
     def start_model_call(self, request: ModelRequest) -> ModelCall:
         with self.trace.lock:
             if self.trace.budget is not None:
                 self.trace.budget.before_model_call()  # a crossed "raise" budget stops the run here
-            start_ns = now_ns()
+            start_ns = time_ns()
             agent = self._agent_for(request.namespace)
             if agent.ended:  # its run ended before this chain: a turn must hang off an open run, not a tool or turn
                 above = nearest_open(agent)
@@ -95,11 +97,11 @@ class ChainScope:
     def start_tool_call(self, request: ToolRequest) -> ToolScope:
         with self.trace.lock:
             agent = self._agent_for(request.namespace)
-            return ToolScope(agent.start_tool_call(request, now_ns()))
+            return ToolScope(agent.start_tool_call(request, time_ns()))
 
     def end(self) -> None:
         with self.trace.lock:
-            end_ns = now_ns()
+            end_ns = time_ns()
             self._release()
             if self.sub_agent is not None:
                 self.sub_agent.end(end_ns)
@@ -108,7 +110,7 @@ class ChainScope:
 
     def fail(self, error: BaseException) -> None:
         with self.trace.lock:
-            end_ns = now_ns()
+            end_ns = time_ns()
             self._release()
             if self.sub_agent is not None:
                 self.sub_agent.fail(error, end_ns)
@@ -117,7 +119,7 @@ class ChainScope:
 
     def interrupt(self) -> None:
         with self.trace.lock:
-            end_ns = now_ns()
+            end_ns = time_ns()
             self._release()
             if self.sub_agent is not None:
                 self.sub_agent.interrupt(end_ns)
@@ -127,7 +129,7 @@ class ChainScope:
     def abandon(self) -> None:
         """Cancelled, or its stream was dropped: everything still open below closes as incomplete."""
         with self.trace.lock:
-            end_ns = now_ns()
+            end_ns = time_ns()
             self._release()
             if self.sub_agent is not None:
                 self.sub_agent.close_incomplete(end_ns)
@@ -191,14 +193,14 @@ class ToolScope:
 
     def start_chain(self, name: str, namespace: GraphNamespace | None, step: int | None) -> ChainScope:
         with self.trace.lock:
-            agent = AgentRun(self.trace, self.tool_call, name, start_ns=now_ns())
+            agent = AgentRun(self.trace, self.tool_call, name, start_ns=time_ns())
             return ChainScope(agent, None, name, namespace, step, agent.start_ns, is_agent_root=True)
 
     def start_model_call(self, request: ModelRequest) -> ModelCall:
         with self.trace.lock:
             if self.trace.budget is not None:
                 self.trace.budget.before_model_call()
-            start_ns = now_ns()
+            start_ns = time_ns()
             above = nearest_open(self.tool_call)
             if isinstance(above, AgentRun):  # the tool call and its turn ended first: a chat needs a turn of that run
                 above = above.turn_for(request.namespace, request.step, None, start_ns)
@@ -206,7 +208,7 @@ class ToolScope:
 
     def start_tool_call(self, request: ToolRequest) -> ToolScope:
         with self.trace.lock:
-            return ToolScope(ToolCall(self.trace, self.tool_call, request, now_ns()))
+            return ToolScope(ToolCall(self.trace, self.tool_call, request, time_ns()))
 
 
 Scope = ChainScope | ToolScope
@@ -268,7 +270,7 @@ class TurnTracer:
                 links.append(Link(interrupted, {attr.LINK_KIND: "resumes"}))
         trace = self._trace(tag_attributes, resume_key)
         context = otel_context.get_current() if context is None else context
-        agent = AgentRun(trace, None, name, start_ns=now_ns(), context=context, links=links)
+        agent = AgentRun(trace, None, name, start_ns=time_ns(), context=context, links=links)
         if self._budget is not None:
             trace.budget = self._budget.start_run(agent, trace.tag_attributes)
         return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
@@ -278,7 +280,7 @@ class TurnTracer:
     ) -> ModelCall:
         """A model call outside any chain: a lone ``chat`` span (under ``context``, else the current one)."""
         context = otel_context.get_current() if context is None else context
-        return ModelCall(self._trace(tag_attributes), None, request, now_ns(), context=context)
+        return ModelCall(self._trace(tag_attributes), None, request, time_ns(), context=context)
 
     def start_tool_call(
         self, request: ToolRequest, tag_attributes: Mapping[str, AttributeValue], context: Context | None = None
@@ -286,4 +288,4 @@ class TurnTracer:
         """A tool invoked directly, outside any chain: a lone ``execute_tool`` span (under ``context``, else the
         current one)."""
         context = otel_context.get_current() if context is None else context
-        return ToolScope(ToolCall(self._trace(tag_attributes), None, request, now_ns(), context=context))
+        return ToolScope(ToolCall(self._trace(tag_attributes), None, request, time_ns(), context=context))
