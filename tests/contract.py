@@ -75,14 +75,11 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
         },
     ),
 }
-# "chat" as a parent: never chosen by the turn model (a model call has no children), but a root of ours starts
-# under whatever span is current (DESIGN.md §2), and a model call's span is current while it runs (a run started
-# while the app consumes a model's stream, say).
 PARENTS = {
-    "invoke_agent": {None, "turn", "execute_tool", "invoke_agent", "chat"},
+    "invoke_agent": {None, "turn", "execute_tool", "invoke_agent"},
     "turn": {"invoke_agent"},
-    "chat": {None, "turn", "execute_tool", "chat"},
-    "execute_tool": {None, "turn", "invoke_agent", "execute_tool", "chat"},
+    "chat": {None, "turn", "execute_tool"},
+    "execute_tool": {None, "turn", "invoke_agent", "execute_tool"},
 }
 
 

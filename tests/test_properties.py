@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import itertools
 import json
 import logging
@@ -621,9 +620,8 @@ def run_and_check(
     handler = TurnTraceCallbackHandler(tracer_provider=provider, capture_content=capture_content)
     try:
         with sdk_complaints() as complaints:
-            # LangChain sends each run's events from frames of its own; a malformed sequence that starts a call
-            # and never ends it must not leave its span current for the next example
-            contextvars.copy_context().run(lambda: [send(handler, event) for event in events])
+            for event in events:
+                send(handler, event)
         assert handler.open_runs == 0
         owners = [handler, handler._runs]  # pyright: ignore[reportPrivateUsage]  # the open-run table's own state
         containers = {

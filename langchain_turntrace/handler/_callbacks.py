@@ -23,7 +23,7 @@ from langchain_turntrace.backends import flush_meters_within, flush_within
 from langchain_turntrace.config import Budget, budget_policy, resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
 from langchain_turntrace.handler._errors import never_raises
-from langchain_turntrace.handler._live import activate, deactivate
+from langchain_turntrace.handler._live import activate, install_call_frames
 from langchain_turntrace.handler._runs import OpenRuns, RunEntry, claim_root, release_root
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
@@ -99,6 +99,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._turn_tracer: TurnTracer | None = None  # built at the first run: see _turns
         self._turn_tracer_lock = threading.Lock()
         self._runs = OpenRuns(settings.max_run_s, settings.max_open_runs)
+        install_call_frames()  # our model and tool spans are current while their calls run
 
     @property
     def _turns(self) -> TurnTracer:
@@ -260,7 +261,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         else:
             call = parent.children.start_model_call(request)
             self._runs.add(key, call, parent.children, parent)
-        activate(key, call.context_for_children())
+        activate(call.context_for_children())
 
     @never_raises
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -270,9 +271,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        key = _key(run_id)
-        deactivate(key)
-        entry = self._release(key, ModelCall)
+        entry = self._release(_key(run_id), ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             try:
                 result = _facts.model_result(response, self._capture)
@@ -283,9 +282,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        key = _key(run_id)
-        deactivate(key)
-        entry = self._release(key, ModelCall)
+        entry = self._release(_key(run_id), ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             if _is_cut_short(error):
                 entry.handle.abandon()
@@ -326,10 +323,9 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             self._runs.add(key, scope, scope, parent)
             with scope.trace.lock:  # parallel tool calls start and end on worker threads
                 parent.tools_running += 1
-        activate(key, scope.tool_call.context_for_children())
+        activate(scope.tool_call.context_for_children())
 
     def _release_tool(self, key: int) -> ToolScope | None:
-        deactivate(key)
         entry = self._release(key, ToolScope)
         if entry is None or not isinstance(entry.handle, ToolScope):
             return None

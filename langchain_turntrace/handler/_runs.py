@@ -8,7 +8,6 @@ import threading
 from time import time_ns
 from typing import Final
 
-from langchain_turntrace.handler._live import forget
 from langchain_turntrace.turns import ModelCall, Scope, ToolScope
 
 _log = logging.getLogger("langchain_turntrace")
@@ -66,7 +65,6 @@ class OpenRuns:
         """A start for a run id still open: the first run's end can no longer be told apart, so it closes now."""
         if key not in self._entries:
             return
-        forget(key)
         previous = self.release(key)
         if previous is not None and previous.handle is not None:
             abandon(previous.handle)
@@ -79,12 +77,10 @@ class OpenRuns:
             return None
         del self._entries[key]
         if entry.parent is None:
-            forget(key)  # a lone model or tool call closed as lost
-            for member in reversed(self._members.pop(key, ())):  # the latest attached is detached first
+            for member in self._members.pop(key, ()):
                 member_entry = self._entries.get(member)
                 if member_entry is not None and member_entry.root == key:  # not a reused id, now another run's
                     del self._entries[member]
-                    forget(member)  # a model or tool call whose own end never came
         return entry
 
     def parent(self, parent_key: int | None, inner: int | None) -> RunEntry | None:
