@@ -73,7 +73,7 @@ class OpenRuns:
         """Frees a run's entry (a root's: its whole trace's). With ``kind``, only if the run is of that kind:
         an end event for another kind of run is malformed and leaves the run open for its real end."""
         entry = self._entries.get(key)
-        if entry is None or (kind is not None and not isinstance(entry.handle, kind)):
+        if entry is None or (kind is not None and entry.handle is not None and not isinstance(entry.handle, kind)):
             return None
         del self._entries[key]
         if entry.parent is None:
