@@ -7,7 +7,7 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 from uuid import UUID
 
@@ -16,10 +16,10 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from benchmarks.overhead.workload import Workload, run_once
@@ -32,6 +32,8 @@ SHAPE_CHECK_TURNS = 2  # turns of the run compared: a tool turn after a tool tur
 class PayloadFloorHandler(BaseCallbackHandler):
     """turntrace's spans for this workload only: one agent graph, no subgraphs, interrupts or failures, events in
     order, one model call per turn. LangGraph runs a turn's tool calls on worker threads, hence the one lock."""
+
+    _tool_links: Sequence[Link] = ()  # none here; the live floor (live_floor.py) links each tool to its chat
 
     def __init__(self, tracer: trace.Tracer, *, session_id: str, feature: str, model: str, provider: str) -> None:
         self._tracer = tracer
@@ -202,7 +204,9 @@ class PayloadFloorHandler(BaseCallbackHandler):
             attr.TOTAL_COST_USD: 0.0,
         }
         with self._lock:
-            span = self._tracer.start_span(f"execute_tool {name}", context=self._turn_context, attributes=attributes)
+            span = self._tracer.start_span(
+                f"execute_tool {name}", context=self._turn_context, attributes=attributes, links=self._tool_links
+            )
             self._open[run_id] = (span, time.perf_counter_ns())
             self._tool_call_count += 1
 
@@ -226,6 +230,8 @@ class PayloadFloorHandler(BaseCallbackHandler):
 
 
 HandlerFactory = Callable[[TracerProvider], BaseCallbackHandler]
+# More of a span to compare than its attributes: given the span and each span id's "name under parent name".
+SpanFacts = Callable[[ReadableSpan, Mapping[int, str]], Iterable[str]]
 
 
 def payload_mismatch(ours: HandlerFactory, floor: HandlerFactory) -> str | None:
@@ -233,7 +239,11 @@ def payload_mismatch(ours: HandlerFactory, floor: HandlerFactory) -> str | None:
     names, attribute keys and value types); else what differs. Keeps the yardstick honest when the contract moves."""
     workload = Workload(SHAPE_CHECK_TURNS)
     agent = workload.agent()
-    expected, got = _shapes(agent, workload, ours), _shapes(agent, workload, floor)
+    return shape_mismatch(span_shapes(agent, workload, ours), span_shapes(agent, workload, floor))
+
+
+def shape_mismatch(expected: dict[str, frozenset[str]], got: dict[str, frozenset[str]]) -> str | None:
+    """None when two runs' ``span_shapes`` are the same; else, span by span, what ``got`` lacks and adds."""
     if expected == got:
         return None
     differences: list[str] = []
@@ -249,8 +259,11 @@ def payload_mismatch(ours: HandlerFactory, floor: HandlerFactory) -> str | None:
     return " | ".join(differences) or "the same spans, in different numbers"
 
 
-def _shapes(agent: Any, workload: Workload, make: HandlerFactory) -> dict[str, frozenset[str]]:
-    """Each span of one run, as "name (kind, status) under parent name", to its attribute keys and value types."""
+def span_shapes(
+    agent: Any, workload: Workload, make: HandlerFactory, facts: SpanFacts | None = None
+) -> dict[str, frozenset[str]]:
+    """Each span of one run, as "name (kind, status) under parent name", to its attribute keys and value types
+    (and whatever ``facts`` adds)."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -260,14 +273,22 @@ def _shapes(agent: Any, workload: Workload, make: HandlerFactory) -> dict[str, f
         provider.shutdown()
     spans = exporter.get_finished_spans()
     names = {span.context.span_id: span.name for span in spans if span.context is not None}
+
+    def parent_name(span: ReadableSpan) -> str:
+        return "-" if span.parent is None else names.get(span.parent.span_id, "(outside the run)")
+
+    placed = {
+        span.context.span_id: f"{span.name} under {parent_name(span)}" for span in spans if span.context is not None
+    }
     shapes: dict[str, frozenset[str]] = {}
     seen: Counter[str] = Counter()
     for span in spans:
-        parent = "-" if span.parent is None else names.get(span.parent.span_id, "(outside the run)")
-        where = f"{span.name} ({span.kind.name}, {span.status.status_code.name}) under {parent}"
+        where = f"{span.name} ({span.kind.name}, {span.status.status_code.name}) under {parent_name(span)}"
         seen[where] += 1  # a name repeated under one parent: each one is compared
         where += f" #{seen[where]}" if seen[where] > 1 else ""
-        shapes[where] = frozenset(f"{key}: {_type(value)}" for key, value in (span.attributes or {}).items())
+        shape = {f"{key}: {_type(value)}" for key, value in (span.attributes or {}).items()}
+        shape.update(facts(span, placed) if facts is not None else ())
+        shapes[where] = frozenset(shape)
     return shapes
 
 

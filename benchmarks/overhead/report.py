@@ -166,14 +166,33 @@ def _table(header: list[str], rows: list[list[str]], right_from: int = 1) -> str
 def overhead_table(timings: Timings) -> str:
     descriptions = {name: subject.description for name, subject in all_subjects().items()}
     events = timings.events_per_run
-    floor, cpu_floor = timings.overhead_us("raw-otel-floor"), timings.overhead_us("raw-otel-floor", cpu=True)
-    payload, cpu_payload = timings.overhead_us("payload-floor"), timings.overhead_us("payload-floor", cpu=True)
+    floors = ("raw-otel-floor", "payload-floor", "live-floor")  # a column of ratios to each, wall then CPU
+    walls = [timings.overhead_us(floor) for floor in floors]
+    cpus = [timings.overhead_us(floor, cpu=True) for floor in floors]
     no_spans = ("baseline", "noop-handler")  # they emit nothing: no ratio to a floor
+    header = [
+        "subject",
+        "what",
+        "emitted per run",
+        "µs/run",
+        "process medians µs",
+        "overhead µs/run",
+        "overhead µs/event",
+        "x untraced",
+        "x floor's overhead",
+        "x payload floor's",
+        "x live floor's",
+        "CPU overhead µs/run",
+        "CPU x floor's",
+        "CPU x payload floor's",
+        "CPU x live floor's",
+        "µs/run incl. drain",
+    ]
     rows: list[list[str]] = []
     for name, s in timings.subjects.items():
         what = descriptions.get(name, "")
         if s.unavailable:
-            rows.append([name, what, f"not measured: {s.unavailable}", *["-"] * 12])
+            rows.append([name, what, f"not measured: {s.unavailable}", *["-"] * (len(header) - 3)])
             continue
         overhead, cpu_overhead = timings.overhead_us(name), timings.overhead_us(name, cpu=True)
         spread = f"{min(s.process_medians_us):,.0f}-{max(s.process_medians_us):,.0f}" if s.process_medians_us else "-"
@@ -190,30 +209,12 @@ def overhead_table(timings: Timings) -> str:
                 _us(overhead),
                 "-" if overhead is None else f"{overhead / events:,.1f}",
                 _ratio(timings.ratio_to_untraced(name)),
-                _ratio(_div(overhead, floor)) if name not in no_spans else "-",
-                _ratio(_div(overhead, payload)) if name not in no_spans else "-",
+                *("-" if name in no_spans else _ratio(_div(overhead, floor)) for floor in walls),
                 _us(cpu_overhead),
-                _ratio(_div(cpu_overhead, cpu_floor)) if name not in no_spans else "-",
-                _ratio(_div(cpu_overhead, cpu_payload)) if name not in no_spans else "-",
+                *("-" if name in no_spans else _ratio(_div(cpu_overhead, floor)) for floor in cpus),
                 _us(s.drain_us_per_run),
             ]
         )
-    header = [
-        "subject",
-        "what",
-        "emitted per run",
-        "µs/run",
-        "process medians µs",
-        "overhead µs/run",
-        "overhead µs/event",
-        "x untraced",
-        "x floor's overhead",
-        "x payload floor's",
-        "CPU overhead µs/run",
-        "CPU x floor's",
-        "CPU x payload floor's",
-        "µs/run incl. drain",
-    ]
     return _table(header, rows, right_from=3)
 
 

@@ -1,5 +1,5 @@
-"""Our subjects: the untraced baseline, a do-nothing handler, the two floors (raw OTel; our payload by hand) and
-turntrace itself (three pipelines); ``all_subjects`` adds the peers (benchmarks/peers)."""
+"""Our subjects: the untraced baseline, a do-nothing handler, the three floors (raw OTel; our payload by hand; the
+same, live) and turntrace itself (three pipelines); ``all_subjects`` adds the peers (benchmarks/peers)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry.sdk.trace import TracerProvider
 
 from benchmarks.overhead.floor import RawOtelHandler
+from benchmarks.overhead.live_floor import LiveFloorHandler, live_mismatch
 from benchmarks.overhead.payload_floor import PayloadFloorHandler, payload_mismatch
 from benchmarks.overhead.subject import ProviderSubject, Subject
 from benchmarks.overhead.workload import MODEL
@@ -69,23 +70,54 @@ def payload_floor_handler(provider: TracerProvider) -> BaseCallbackHandler:
     return PayloadFloorHandler(tracer, session_id=SESSION_ID, feature=FEATURE, model=MODEL, provider="openai")
 
 
-class PayloadFloor(_HandlerSubject):
-    name = "payload-floor"
-    description = "our spans and attributes from a minimal hand-written handler, nothing else; BatchSpanProcessor"
+def live_floor_handler(provider: TracerProvider) -> BaseCallbackHandler:
+    tracer = provider.get_tracer("benchmarks.live_floor")
+    return LiveFloorHandler(tracer, session_id=SESSION_ID, feature=FEATURE, model=MODEL, provider="openai")
+
+
+class _CheckedFloor(_HandlerSubject):
+    """A hand-written floor for our payload, compared with our handler's spans once per process before anything
+    is measured: a floor that drifted from what ours emits measures nothing, so it raises at its first block."""
+
+    source = ""  # the floor's file, for the message
 
     def open(self) -> None:
         super().open()
-        # Once per process, before anything is measured: a floor that drifted from our contract measures nothing.
-        self._mismatch = payload_mismatch(our_handler, payload_floor_handler)
+        self._mismatch = self.mismatch()
+
+    def mismatch(self) -> str | None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._mismatch is not None:
+            raise RuntimeError(f"it and ours emit different spans; make {self.source} and ours match: {self._mismatch}")
+
+
+class PayloadFloor(_CheckedFloor):
+    name = "payload-floor"
+    description = "our spans and attributes from a minimal hand-written handler, nothing else; BatchSpanProcessor"
+    source = "benchmarks/overhead/payload_floor.py"
+
+    def mismatch(self) -> str | None:
+        return payload_mismatch(our_handler, payload_floor_handler)
 
     def handler(self) -> BaseCallbackHandler:
         return payload_floor_handler(self._provider)
 
-    def start(self) -> None:
-        if self._mismatch is not None:
-            raise RuntimeError(
-                f"it does not emit our payload; make benchmarks/overhead/payload_floor.py match: {self._mismatch}"
-            )
+
+class LiveFloor(_CheckedFloor):
+    name = "live-floor"
+    description = (
+        "the payload floor, live: each chat and tool span the current context while its call runs, each tool "
+        "span linked to its chat span; BatchSpanProcessor"
+    )
+    source = "benchmarks/overhead/live_floor.py"
+
+    def mismatch(self) -> str | None:
+        return live_mismatch(our_handler, live_floor_handler)
+
+    def handler(self) -> BaseCallbackHandler:
+        return live_floor_handler(self._provider)
 
 
 class OursSimple(_HandlerSubject):
@@ -133,12 +165,12 @@ class OursStore(Subject):
 
 
 OURS = ("ours-simple", "ours-batch", "ours-store")
-FLOORS = ("raw-otel-floor", "payload-floor")
+FLOORS = ("raw-otel-floor", "payload-floor", "live-floor")
 
 
 def all_subjects() -> dict[str, type[Subject]]:
     """Every subject by name, in the order the tables list them."""
     from benchmarks.peers import PEERS
 
-    ours: list[type[Subject]] = [Baseline, DoNothing, Floor, PayloadFloor, OursSimple, OursBatch, OursStore]
+    ours: list[type[Subject]] = [Baseline, DoNothing, Floor, PayloadFloor, LiveFloor, OursSimple, OursBatch, OursStore]
     return {subject.name: subject for subject in [*ours, *PEERS]}

@@ -16,6 +16,7 @@ from langchain_core.tools import tool
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 
 MODEL = "gpt-4o-mini"  # priced by genai-prices, so our cost path runs as in production
+AGENT_NAME = "bench_agent"
 
 
 @tool
@@ -59,7 +60,7 @@ class Workload:
     def agent(self) -> Any:
         """langchain's create_agent, as Any: its generics carry an unresolved context type."""
         model = ScriptedChatModel(model_name=MODEL, provider="openai", script=self.script())
-        return agents.create_agent(model, tools=[lookup_weather, lookup_time], name="bench_agent")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # see docstring
+        return agents.create_agent(model, tools=[lookup_weather, lookup_time], name=AGENT_NAME)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # see docstring
 
     @property
     def recursion_limit(self) -> int:

@@ -7,7 +7,8 @@ from benchmarks.peers.langfuse_handler import LangfuseHandler
 from benchmarks.peers.langsmith_tracer import LangSmithTracer
 from benchmarks.peers.openinference_instrumentor import OpenInference
 from benchmarks.peers.openllmetry_instrumentor import OpenLLMetry
+from benchmarks.peers.otel_langchain_instrumentor import OtelLangChain
 
-PEERS: list[type[Subject]] = [LangSmithTracer, OpenInference, OpenLLMetry, LangfuseHandler]
+PEERS: list[type[Subject]] = [LangSmithTracer, OpenInference, OpenLLMetry, LangfuseHandler, OtelLangChain]
 
 __all__ = ["PEERS"]
