@@ -29,9 +29,7 @@ def nap(seconds: float) -> str:
     return "rested"
 
 
-def test_spans_carry_the_time_each_event_happened(
-    provider: TracerProvider, spans: Spans
-) -> None:
+def test_spans_carry_the_time_each_event_happened(provider: TracerProvider, spans: Spans) -> None:
     model = ScriptedChatModel(script=[tool_calls_message(("nap", {"seconds": NAP_S}, "c1")), answer_message("ok")])
     handler = TurnTraceCallbackHandler(tracer_provider=provider)
     create_agent(model, [nap]).invoke(INPUT, config={"callbacks": [handler]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -22,9 +21,10 @@ from opentelemetry.trace import TracerProvider
 from langchain_turntrace.backends import flush_meters_within, flush_within
 from langchain_turntrace.config import Budget, budget_policy, resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
+from langchain_turntrace.handler._endings import close_with, is_cut_short
 from langchain_turntrace.handler._errors import never_raises
 from langchain_turntrace.handler._live import activate, install_call_frames
-from langchain_turntrace.handler._runs import OpenRuns, RunEntry, claim_root, release_root
+from langchain_turntrace.handler._runs import OpenRuns, RunEntry, claim_root, release_root, run_key
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.turns import (
@@ -41,7 +41,6 @@ from langchain_turntrace.turns import (
 )
 from langchain_turntrace.version import __version__
 
-_SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
 _log = logging.getLogger("langchain_turntrace")
 _UNNAMED_GRAPH = "LangGraph"  # LangGraph's default graph name says nothing about the agent
 
@@ -140,14 +139,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     # -- bookkeeping -----------------------------------------------------------------------------------
     def _tag_attributes(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-        meta = metadata or {}
-        session = next((str(meta[k]) for k in _SESSION_KEYS if meta.get(k) is not None), None)
-        from_meta = Tags(
-            session,
-            _str_or_none(meta.get("user_id")),
-            _str_or_none(meta.get("feature")),
-            _str_or_none(meta.get("agent_version")),
-        )
+        from_meta = _facts.metadata_tags(metadata)
         return self._arg_tags.or_else(from_meta).or_else(current_tags()).or_else(self._env_tags).attributes()
 
     def _parent(self, parent_run_id: UUID | str | None) -> RunEntry | None:
@@ -156,7 +148,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
             return None
         config = var_child_runnable_config.get()
         inner = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
-        return self._runs.parent(_key(parent_run_id), None if inner is None else _key(inner))
+        return self._runs.parent(run_key(parent_run_id), None if inner is None else run_key(inner))
 
     # -- chains: no span of their own; they place what runs inside them ----------------------------------
     @never_raises
@@ -172,7 +164,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         turns = self._turns
-        key = _key(run_id)
+        key = run_key(run_id)
         self._runs.forget_reused(key)
         namespace, step = _facts.graph_position(metadata)
         parent = self._parent(parent_run_id)
@@ -186,7 +178,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                 return
             self._runs.evict_lost_runs()
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
-            resume_key = _str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
+            resume_key = _facts.str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
             scope = turns.start_agent(agent_name, self._tag_attributes(metadata), namespace, resume_key)
             self._runs.add(key, scope, scope, None)
         else:
@@ -197,15 +189,15 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(_key(run_id), ChainScope)
+        entry = self._release(run_key(run_id), ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             entry.handle.end()
 
     @never_raises
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(_key(run_id), ChainScope)
+        entry = self._release(run_key(run_id), ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
-            _close_with(entry.handle, error)
+            close_with(entry.handle, error)
 
     def _release(self, key: int, kind: type[Scope | ModelCall]) -> RunEntry | None:
         entry = self._runs.release(key, kind)
@@ -228,7 +220,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
     ) -> None:
         capture = self._capture and bool(messages)
         request = _facts.model_request("chat", serialized, metadata, invocation_params, messages, capture)
-        self._start_model_call(request, _key(run_id), parent_run_id, metadata)
+        self._start_model_call(request, run_key(run_id), parent_run_id, metadata)
 
     @never_raises
     def on_llm_start(
@@ -243,7 +235,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         request = _facts.model_request("text_completion", serialized, metadata, invocation_params, None, False)
-        self._start_model_call(request, _key(run_id), parent_run_id, metadata)
+        self._start_model_call(request, run_key(run_id), parent_run_id, metadata)
 
     def _start_model_call(
         self, request: ModelRequest, key: int, parent_run_id: UUID | None, metadata: Mapping[str, Any] | None
@@ -265,13 +257,13 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._runs.get(_key(run_id))  # only the first one of a call counts
+        entry = self._runs.get(run_key(run_id))  # only the first one of a call counts
         if entry is not None and isinstance(entry.handle, ModelCall):
             entry.handle.first_chunk()
 
     @never_raises
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(_key(run_id), ModelCall)
+        entry = self._release(run_key(run_id), ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
             try:
                 result = _facts.model_result(response, self._capture)
@@ -282,9 +274,9 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        entry = self._release(_key(run_id), ModelCall)
+        entry = self._release(run_key(run_id), ModelCall)
         if entry is not None and isinstance(entry.handle, ModelCall):
-            if _is_cut_short(error):
+            if is_cut_short(error):
                 entry.handle.abandon()
             else:
                 entry.handle.fail(error)
@@ -305,7 +297,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         turns = self._turns
-        key = _key(run_id)
+        key = run_key(run_id)
         self._runs.forget_reused(key)
         parent = self._parent(parent_run_id)
         if parent is not None and parent.handle is None:
@@ -336,7 +328,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        scope = self._release_tool(_key(run_id))
+        scope = self._release_tool(run_key(run_id))
         if scope is not None:
             try:
                 result = _facts.tool_result(output, self._capture)
@@ -347,9 +339,9 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
 
     @never_raises
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        scope = self._release_tool(_key(run_id))
+        scope = self._release_tool(run_key(run_id))
         if scope is not None:
-            _close_with(scope, error)
+            close_with(scope, error)
 
     # -- retrievers: no span of their own, but what runs inside one must find its agent ------------------
     @never_raises
@@ -364,7 +356,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        key = _key(run_id)
+        key = run_key(run_id)
         self._runs.forget_reused(key)
         parent = self._parent(parent_run_id)
         if parent is not None and parent.handle is None:
@@ -393,47 +385,3 @@ def _provider(given: TracerProvider | None) -> TracerProvider:
 
         return provider_for("local")
     return current
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _is_cut_short(error: BaseException) -> bool:
-    """Cancelled, an abandoned stream, Ctrl-C: the run stopped, nothing failed."""
-    return isinstance(error, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt))
-
-
-def _langgraph_control_flow(error: BaseException) -> str | None:
-    """LangGraph raises GraphInterrupt (human in the loop) and ParentCommand (handoff) as control flow."""
-    for cls in type(error).__mro__:
-        if cls.__module__.startswith("langgraph"):
-            if cls.__name__ == "GraphInterrupt":
-                return "interrupt"
-            if cls.__name__ == "GraphBubbleUp":
-                return "bubble_up"
-    return None
-
-
-def _close_with(handle: ChainScope | ToolScope, error: BaseException) -> None:
-    kind = _langgraph_control_flow(error)
-    target = handle if isinstance(handle, ChainScope) else handle.tool_call
-    if kind == "interrupt":
-        target.interrupt()
-    elif kind == "bubble_up":
-        target.end() if isinstance(target, ChainScope) else target.interrupt()
-    elif _is_cut_short(error):
-        target.abandon()
-    else:
-        target.fail(error)
-
-
-def _key(run_id: UUID | str) -> int:
-    """A run id as our key: its 128-bit integer (a UUID key would hash in Python on every look-up). LangChain
-    passes a ``config["run_id"]`` given as a string through as it is."""
-    if type(run_id) is UUID:
-        return run_id.int
-    try:
-        return UUID(str(run_id)).int
-    except ValueError:  # not a UUID at all: any stable key will do, it is only compared
-        return hash(str(run_id))

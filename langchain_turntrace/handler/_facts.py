@@ -11,7 +11,7 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 
 from langchain_turntrace.hashing import InputHasher, shape_hash
 from langchain_turntrace.pricing import TokenUsage
-from langchain_turntrace.turns import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
+from langchain_turntrace.turns import GraphNamespace, ModelRequest, ModelResult, Tags, ToolRequest, ToolResult
 
 # LangChain's ls_provider values to OTel gen_ai.provider.name; unknown providers pass through as given.
 _PROVIDERS: Final[Mapping[str, str]] = {
@@ -51,7 +51,25 @@ _FINISH_REASONS: Final[Mapping[str, str]] = {
 # First characters of text that json.loads can accept (NaN / Infinity included, leading whitespace allowed).
 _JSON_STARTS: Final = frozenset('{["-0123456789tfnNI \t\n\r')
 
+_SESSION_KEYS: Final = ("session_id", "thread_id", "conversation_id")
+
 _ROLES: Final[Mapping[str, str]] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+def metadata_tags(metadata: Mapping[str, Any] | None) -> Tags:
+    """The filter dimensions a run's metadata sets (the session under any of its usual keys)."""
+    meta = metadata or {}
+    session = next((str(meta[k]) for k in _SESSION_KEYS if meta.get(k) is not None), None)
+    return Tags(
+        session,
+        str_or_none(meta.get("user_id")),
+        str_or_none(meta.get("feature")),
+        str_or_none(meta.get("agent_version")),
+    )
+
+
+def str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def graph_position(metadata: Mapping[str, Any] | None) -> tuple[GraphNamespace | None, int | None]:

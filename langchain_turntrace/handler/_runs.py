@@ -7,6 +7,7 @@ import logging
 import threading
 from time import time_ns
 from typing import Final
+from uuid import UUID
 
 from langchain_turntrace.turns import ModelCall, Scope, ToolScope
 
@@ -152,3 +153,14 @@ def release_root(provider: object, key: int, handler: object) -> None:
     with _claims_lock:
         if _claims.get((id(provider), key)) is handler:
             del _claims[(id(provider), key)]
+
+
+def run_key(run_id: UUID | str) -> int:
+    """A run id as our key: its 128-bit integer (a UUID key would hash in Python on every look-up). LangChain
+    passes a ``config["run_id"]`` given as a string through as it is."""
+    if type(run_id) is UUID:
+        return run_id.int
+    try:
+        return UUID(str(run_id)).int
+    except ValueError:  # not a UUID at all: any stable key will do, it is only compared
+        return hash(str(run_id))
