@@ -150,6 +150,16 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         inner = getattr(config.get("callbacks"), "parent_run_id", None) if config else None
         return self._runs.parent(run_key(parent_run_id), None if inner is None else run_key(inner))
 
+    def _traced_elsewhere(self, key: int, parent: RunEntry | None) -> bool:
+        """A run inside a run another handler traces, or a root that another handler on the same tracer provider
+        claimed first (two handlers on one run): held, so that what starts inside it is left alone too."""
+        if parent is not None and parent.children is not None:
+            return False  # inside one of our runs
+        if (parent is not None and parent.handle is None) or not claim_root(self._tracer_provider, key, self):
+            self._runs.add(key, None, None, parent)
+            return True
+        return False
+
     # -- chains: no span of their own; they place what runs inside them ----------------------------------
     @never_raises
     def on_chain_start(
@@ -168,14 +178,10 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         self._runs.forget_reused(key)
         namespace, step = _facts.graph_position(metadata)
         parent = self._parent(parent_run_id)
-        if parent is not None and parent.handle is None:
-            self._runs.add(key, None, None, parent)  # inside a run another handler traces
+        if self._traced_elsewhere(key, parent):
             return
         run_name = name or _facts.serialized_name(serialized) or "agent"
         if parent is None or parent.children is None:
-            if not claim_root(self._tracer_provider, key, self):
-                self._runs.add(key, None, None, None)
-                return
             self._runs.evict_lost_runs()
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
             resume_key = _facts.str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
@@ -243,10 +249,9 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         turns = self._turns
         self._runs.forget_reused(key)
         parent = self._parent(parent_run_id)
+        if self._traced_elsewhere(key, parent):
+            return
         if parent is None or parent.children is None:
-            if parent is not None:  # inside a run another handler traces
-                self._runs.add(key, None, None, parent)
-                return
             self._runs.evict_lost_runs()
             call = turns.start_model_call(request, self._tag_attributes(metadata))
             self._runs.add(key, call, None, None)
@@ -300,8 +305,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         key = run_key(run_id)
         self._runs.forget_reused(key)
         parent = self._parent(parent_run_id)
-        if parent is not None and parent.handle is None:
-            self._runs.add(key, None, None, parent)  # inside a run another handler traces
+        if self._traced_elsewhere(key, parent):
             return
         request = _facts.tool_request(
             serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture

@@ -136,22 +136,22 @@ MAX_CLAIMS: Final = 10_000
 
 # (tracer provider, root run key) -> the handler tracing that run: two handlers on one provider (one bound with
 # with_config, one passed per call, both from configure()) would otherwise make two traces of one run.
-_claims: dict[tuple[int, int], object] = {}
+_claims: dict[tuple[int, int], int] = {}  # values: id(handler), so a claim never keeps a handler alive
 _claims_lock = threading.Lock()
 
 
 def claim_root(provider: object, key: int, handler: object) -> bool:
     """True when ``handler`` traces the root run ``key``; False when another handler on the same provider does."""
     with _claims_lock:
-        owner = _claims.setdefault((id(provider), key), handler)
+        owner = _claims.setdefault((id(provider), key), id(handler))
         if len(_claims) > MAX_CLAIMS:
             del _claims[next(iter(_claims))]
-        return owner is handler
+        return owner == id(handler)
 
 
 def release_root(provider: object, key: int, handler: object) -> None:
     with _claims_lock:
-        if _claims.get((id(provider), key)) is handler:
+        if _claims.get((id(provider), key)) == id(handler):
             del _claims[(id(provider), key)]
 
 
