@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from time import time_ns
 from typing import NamedTuple
 
-from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanContext, SpanKind
 from opentelemetry.util.types import AttributeValue
 
@@ -44,7 +43,6 @@ class AgentRun(Node):
         *,
         start_ns: int,
         base_namespace: GraphNamespace | None = None,
-        context: Context | None = None,
         links: Sequence[Link] = (),
     ) -> None:
         super().__init__(trace, parent, start_ns)
@@ -60,7 +58,6 @@ class AgentRun(Node):
             f"invoke_agent {name}",
             SpanKind.INTERNAL,
             {attr.GEN_AI_OPERATION_NAME: "invoke_agent", attr.GEN_AI_AGENT_NAME: name},
-            context,
             links,
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from time import time_ns
 
-from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import AttributeValue
 
@@ -19,9 +18,7 @@ class ModelCall(Node):
 
     __slots__ = ("_first_chunk_ns", "request")
 
-    def __init__(
-        self, trace: Trace, parent: Node | None, request: ModelRequest, start_ns: int, context: Context | None = None
-    ) -> None:
+    def __init__(self, trace: Trace, parent: Node | None, request: ModelRequest, start_ns: int) -> None:
         super().__init__(trace, parent, start_ns)
         self.request = request
         self._first_chunk_ns: int | None = None
@@ -33,7 +30,7 @@ class ModelCall(Node):
         if request.input_messages is not None:
             attributes[attr.GEN_AI_INPUT_MESSAGES] = request.input_messages
         name = f"{request.operation} {request.request_model}" if request.request_model else request.operation
-        self._start_span(name, SpanKind.CLIENT, attributes, context)
+        self._start_span(name, SpanKind.CLIENT, attributes)
         if self.parent is not None:
             self.parent.model_call_started(request)
 
@@ -113,7 +110,6 @@ class ToolCall(Node):
         parent: Node | None,
         request: ToolRequest,
         start_ns: int,
-        context: Context | None = None,
         links: Sequence[Link] = (),
     ) -> None:
         super().__init__(trace, parent, start_ns)
@@ -128,7 +124,7 @@ class ToolCall(Node):
             attributes[attr.GEN_AI_TOOL_CALL_ID] = request.tool_call_id
         if request.arguments is not None:
             attributes[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = request.arguments
-        self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, context, links)
+        self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, links)
 
     def end(self, result: ToolResult) -> None:
         with self.trace.lock:

@@ -84,11 +84,11 @@ class Node:
         name: str,
         kind: SpanKind,
         attributes: dict[str, AttributeValue],
-        context: Context | None = None,
         links: Sequence[Link] = (),
     ) -> None:
-        """Starts the SDK span: under ``context`` when given (a root), else under the parent node's span."""
+        """Starts the SDK span: under the parent node's span, or (a root) under the span current now."""
         attributes.update(self.trace.tag_attributes)
+        context = None
         if self.parent is not None:
             self.parent._open_children[self] = None
             context = self.parent.context_for_children()

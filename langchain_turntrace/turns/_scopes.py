@@ -9,8 +9,6 @@ from functools import partial
 from time import time_ns
 from typing import Final
 
-from opentelemetry import context as otel_context
-from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanContext, Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -258,7 +256,6 @@ class TurnTracer:
         tag_attributes: Mapping[str, AttributeValue],
         namespace: GraphNamespace | None = None,
         resume_key: str | None = None,
-        context: Context | None = None,
     ) -> ChainScope:
         """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current. A run on the
         ``resume_key`` (thread) of an interrupted run links to that run's span: the resume continues it."""
@@ -269,23 +266,15 @@ class TurnTracer:
             if interrupted is not None:
                 links.append(Link(interrupted, {attr.LINK_KIND: "resumes"}))
         trace = self._trace(tag_attributes, resume_key)
-        context = otel_context.get_current() if context is None else context
-        agent = AgentRun(trace, None, name, start_ns=time_ns(), context=context, links=links)
+        agent = AgentRun(trace, None, name, start_ns=time_ns(), links=links)
         if self._budget is not None:
             trace.budget = self._budget.start_run(agent, trace.tag_attributes)
         return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
 
-    def start_model_call(
-        self, request: ModelRequest, tag_attributes: Mapping[str, AttributeValue], context: Context | None = None
-    ) -> ModelCall:
-        """A model call outside any chain: a lone ``chat`` span (under ``context``, else the current one)."""
-        context = otel_context.get_current() if context is None else context
-        return ModelCall(self._trace(tag_attributes), None, request, time_ns(), context=context)
+    def start_model_call(self, request: ModelRequest, tag_attributes: Mapping[str, AttributeValue]) -> ModelCall:
+        """A model call outside any chain: a lone ``chat`` span under the span current now."""
+        return ModelCall(self._trace(tag_attributes), None, request, time_ns())
 
-    def start_tool_call(
-        self, request: ToolRequest, tag_attributes: Mapping[str, AttributeValue], context: Context | None = None
-    ) -> ToolScope:
-        """A tool invoked directly, outside any chain: a lone ``execute_tool`` span (under ``context``, else the
-        current one)."""
-        context = otel_context.get_current() if context is None else context
-        return ToolScope(ToolCall(self._trace(tag_attributes), None, request, time_ns(), context=context))
+    def start_tool_call(self, request: ToolRequest, tag_attributes: Mapping[str, AttributeValue]) -> ToolScope:
+        """A tool invoked directly, outside any chain: a lone ``execute_tool`` span under the span current now."""
+        return ToolScope(ToolCall(self._trace(tag_attributes), None, request, time_ns()))
