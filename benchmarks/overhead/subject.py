@@ -3,8 +3,10 @@ count, so only the instrumentation's own cost is timed."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -88,6 +90,28 @@ class ProviderSubject(Subject):
 
     def close(self) -> None:
         self._provider.shutdown()
+
+
+class InstrumentorSubject(ProviderSubject):
+    """A peer whose ``LangChainInstrumentor`` (in ``module``, from the ``package`` distribution) patches LangChain
+    process-wide: instrumented at the start of each of its blocks and uninstrumented at the end."""
+
+    module: str
+    package: str
+
+    def open(self) -> None:
+        try:
+            instrumentor = importlib.import_module(self.module).LangChainInstrumentor
+        except ImportError:
+            raise SubjectUnavailable(f"{self.package} is not installed: pip install -e '.[bench]'") from None
+        super().open()
+        self._instrumentor: Any = instrumentor()
+
+    def start(self) -> None:
+        self._instrumentor.instrument(tracer_provider=self._provider)
+
+    def stop(self) -> None:
+        self._instrumentor.uninstrument()
 
 
 def counting_provider(batch: bool) -> tuple[TracerProvider, CountingSpanExporter]:
