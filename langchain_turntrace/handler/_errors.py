@@ -40,7 +40,7 @@ def log_internal_error(where: str, error: BaseException) -> None:
 
 def never_raises(method: Callable[Concatenate[S, P], None]) -> Callable[Concatenate[S, P], None]:
     """Wraps a callback: an exception in our code is logged once (or re-raised when the handler is strict)."""
-    where = method.__name__.lstrip("_")  # a replayed event's processor is named after its callback
+    where = method.__name__
 
     @functools.wraps(method)
     def guarded(self: S, *args: P.args, **kwargs: P.kwargs) -> None:

@@ -100,7 +100,7 @@ class OpenRuns:
 
     def evict_lost_runs(self) -> None:
         """Closes the oldest runs while there are too many or they are too old: their end will never come. Called
-        before a new root starts, so that a lost call's span, still current here, is no longer its parent."""
+        before a new root starts."""
         now_s = time_ns() / 1e9
         while self._members:
             oldest = next(iter(self._members))
