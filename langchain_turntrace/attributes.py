@@ -67,6 +67,7 @@ __all__ = [
     "LINK_KIND",
     "LATENCY_MS",
     "RETURN_SHAPE_HASH",
+    "SERVICE_TIER",
     "SESSION_ID",
     "STOP_REASON",
     "TOOL_CALL_COUNT",
@@ -75,6 +76,7 @@ __all__ = [
     "TOTAL_OUTPUT_TOKENS",
     "TURN_COUNT",
     "TURN_INDEX",
+    "USAGE_CACHE_WRITE_1H_INPUT_TOKENS",
     "USER_ID",
 ]
 
@@ -103,6 +105,12 @@ STOP_REASON: Final = "turntrace.stop_reason"
 LATENCY_MS: Final = "turntrace.latency_ms"
 COST_USD: Final = "turntrace.cost_usd"
 COST_SOURCE: Final = "turntrace.cost_source"
+USAGE_CACHE_WRITE_1H_INPUT_TOKENS: Final = "turntrace.usage.cache_write_1h.input_tokens"
+"""Of ``gen_ai.usage.cache_write.input_tokens``, the writes kept an hour (Anthropic, Bedrock), priced apart from
+the five-minute rest. Absent when a call wrote no one-hour cache."""
+SERVICE_TIER: Final = "turntrace.service_tier"
+"""The provider's service tier the call ran in and was priced at (OpenAI ``flex`` / ``priority``, ...), when the
+provider names one."""
 INPUT_HASH: Final = "turntrace.input_hash"
 RETURN_SHAPE_HASH: Final = "turntrace.return_shape_hash"
 INTERRUPTED: Final = "turntrace.interrupted"
