@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -50,6 +51,10 @@ class WireReply:
 
 Responder = Callable[[WireRequest], WireReply]
 
+# Headers on a ``fail_next`` error: retry at once. The Stainless SDKs (openai, anthropic) read ``retry-after-ms``
+# first; a ``retry-after`` of 0 alone sends them to their exponential backoff (0.5 s, 1 s, ...).
+RETRY_NOW: Mapping[str, str] = {"retry-after": "0", "retry-after-ms": "1"}
+
 
 class WireServer:
     """``with WireServer(responder) as server:`` then point the client at ``server.url``.
@@ -88,7 +93,7 @@ class WireServer:
                     failure = outer._failures.pop(0) if outer._failures else None
                 if failure is not None:
                     body = error_body(failure) if error_body else {"error": {"message": f"HTTP {failure}"}}
-                    reply = WireReply.json(body, status=failure, priced=False, **{"retry-after": "0"})
+                    reply = WireReply.json(body, status=failure, priced=False, **RETRY_NOW)
                 else:
                     reply = responder(request)
                 with outer._lock:
@@ -120,7 +125,7 @@ class WireServer:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
@@ -145,6 +150,15 @@ class WireServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A client that read all it wanted (a stream up to ``[DONE]``) may drop its keep-alive connection: not an
+    error worth a traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def sse(events: Iterable[tuple[str | None, Mapping[str, Any] | str]]) -> list[bytes]:
