@@ -8,12 +8,13 @@ import pytest
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseLLM
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import Generation, LLMResult
 from opentelemetry.sdk.trace import TracerProvider
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace.testing import ScriptedChatModel
+from tests.agents import create_agent
 from tests.spans import Spans
 
 
@@ -83,17 +84,38 @@ def test_provider_names_follow_the_conventions(
 
 
 @pytest.mark.parametrize(
-    ("raw", "normalised"),
+    ("key", "raw", "normalised"),
     [
-        ("end_turn", "stop"),
-        ("tool_use", "tool_calls"),
-        ("max_tokens", "length"),
-        ("STOP", "stop"),
-        ("length", "length"),
+        ("stop_reason", "end_turn", "stop"),  # Anthropic
+        ("stop_reason", "tool_use", "tool_calls"),
+        ("stop_reason", "max_tokens", "length"),
+        ("stop_reason", "refusal", "content_filter"),
+        ("stopReason", "guardrail_intervened", "content_filter"),  # Bedrock
+        ("finish_reason", "STOP", "stop"),  # Gemini
+        ("finish_reason", "SAFETY", "content_filter"),
+        ("finish_reason", "length", "length"),  # OpenAI
+        ("status", "completed", "stop"),  # OpenAI Responses
+        ("finish_reason", "something_new", "something_new"),  # unknown words pass through, lowercased
     ],
 )
-def test_finish_reasons_are_normalised(provider: TracerProvider, spans: Spans, raw: str, normalised: str) -> None:
+def test_stop_reasons_are_normalised_and_finish_reasons_kept(
+    provider: TracerProvider, spans: Spans, key: str, raw: str, normalised: str
+) -> None:
     handler = TurnTraceCallbackHandler(tracer_provider=provider)
-    message = AIMessage(content="x", response_metadata={"stop_reason": raw, "finish_reason": None})
-    ScriptedChatModel(script=[message]).invoke("x", config={"callbacks": [handler]})
-    assert spans.attrs(spans.one("chat gpt-4o-mini"))["gen_ai.response.finish_reasons"] == (normalised,)
+    message = AIMessage(content="x", response_metadata={"finish_reason": None, key: raw})  # the script sets one
+    create_agent(ScriptedChatModel(script=[message]), [], name="solo").invoke(
+        {"messages": [HumanMessage("x")]}, config={"callbacks": [handler]}
+    )
+    assert spans.attrs(spans.one("chat gpt-4o-mini"))["gen_ai.response.finish_reasons"] == (raw,)
+    assert spans.attrs(spans.one("turn 1"))["turntrace.stop_reason"] == normalised
+
+
+def test_an_incomplete_responses_answer_says_why(provider: TracerProvider, spans: Spans) -> None:
+    handler = TurnTraceCallbackHandler(tracer_provider=provider)
+    metadata = {"finish_reason": None, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}
+    message = AIMessage(content="x", response_metadata=metadata)
+    create_agent(ScriptedChatModel(script=[message]), [], name="solo").invoke(
+        {"messages": [HumanMessage("x")]}, config={"callbacks": [handler]}
+    )
+    assert spans.attrs(spans.one("chat gpt-4o-mini"))["gen_ai.response.finish_reasons"] == ("max_output_tokens",)
+    assert spans.attrs(spans.one("turn 1"))["turntrace.stop_reason"] == "length"

@@ -38,14 +38,37 @@ _PROVIDERS: Final[Mapping[str, str]] = {
     "ibm": "ibm.watsonx.ai",
 }
 
-# Provider finish reasons to the OpenAI-style words the turn's stop_reason uses.
-_FINISH_REASONS: Final[Mapping[str, str]] = {
+# Provider finish reasons (lowercased) to the words of turntrace.stop_reason (README, "Stop reasons"). Words not
+# listed pass through lowercased; gen_ai.response.finish_reasons keeps the provider's own.
+_STOP_REASONS: Final[Mapping[str, str]] = {
+    # OpenAI Chat Completions: stop, length, tool_calls, content_filter are already ours
+    "function_call": "tool_calls",
+    # OpenAI Responses: the response status, or why it is incomplete
+    "completed": "stop",
+    "max_output_tokens": "length",
+    "failed": "error",
+    # Anthropic Messages, Bedrock Converse
     "end_turn": "stop",
     "stop_sequence": "stop",
     "tool_use": "tool_calls",
     "tool_call": "tool_calls",
-    "function_call": "tool_calls",
     "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "content_filter",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+    "pause_turn": "paused",
+    # Gemini (upper case on the wire)
+    "finish_reason_unspecified": "other",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "spii": "content_filter",
+    "image_safety": "content_filter",
+    "language": "content_filter",
+    "malformed_function_call": "error",
+    "unexpected_tool_call": "error",
 }
 
 # First characters of text that json.loads can accept (NaN / Infinity included, leading whitespace allowed).
@@ -112,35 +135,63 @@ def model_request(
 def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
     messages: list[AIMessage] = []
     finish: list[str] = []
+    stop_reason: str | None = None
     for generation in (g for batch in response.generations for g in batch):
-        reason = (generation.generation_info or {}).get("finish_reason")
+        info = generation.generation_info or {}
+        meta: Mapping[str, Any] = info
+        calls_tools = False
         if isinstance(generation, ChatGeneration) and isinstance(generation.message, AIMessage):
             message = generation.message
             messages.append(message)
-            meta = message.response_metadata
-            reason = reason or meta.get("finish_reason") or meta.get("stop_reason")
-            if not reason and message.tool_calls:
-                reason = "tool_calls"
-        if isinstance(reason, str) and reason:
-            lowered = reason.lower()
-            finish.append(_FINISH_REASONS.get(lowered, lowered))
+            meta = {**message.response_metadata, **info}
+            calls_tools = bool(message.tool_calls)
+        reason = _finish_reason(meta)
+        if reason is not None:
+            finish.append(reason)
+        normalised = _STOP_REASONS.get(reason.lower(), reason.lower()) if reason else None
+        if calls_tools and normalised in (None, "stop"):  # Gemini says STOP, a Responses turn "completed"
+            normalised = "tool_calls"
+        stop_reason = normalised or stop_reason
     llm_output = response.llm_output or {}
     first_meta = messages[0].response_metadata if messages else {}
     response_model = (
         first_meta.get("model_name")
         or first_meta.get("model")
+        or first_meta.get("model_version")
         or llm_output.get("model_name")
         or llm_output.get("model")
     )
-    response_id = first_meta.get("id") or llm_output.get("id")
+    response_id = first_meta.get("id") or llm_output.get("id") or _request_id(first_meta)
+    tier = first_meta.get("service_tier") or llm_output.get("service_tier")
     return ModelResult(
         response_model=str(response_model) if response_model else None,
         response_id=str(response_id) if response_id else None,
         finish_reasons=tuple(finish),
-        usage=_usage(messages, llm_output),
+        usage=_usage(messages, llm_output, tier if isinstance(tier, str) and tier else None),
         tool_call_ids=tuple(call_id for m in messages for call in m.tool_calls if (call_id := call["id"])),
         output_messages=_messages_json(messages) if capture_content and messages else None,
+        stop_reason=stop_reason,
     )
+
+
+def _finish_reason(meta: Mapping[str, Any]) -> str | None:
+    """The provider's own word for why a response ended: ``finish_reason`` (OpenAI, Gemini), ``stop_reason``
+    (Anthropic), ``stopReason`` (Bedrock), or a Responses API status (why it is incomplete, when it is)."""
+    for key in ("finish_reason", "stop_reason", "stopReason"):
+        value = meta.get(key)
+        if isinstance(value, str) and value:
+            return value
+    status = meta.get("status")
+    if isinstance(status, str) and status:
+        reason = _mapping(meta.get("incomplete_details")).get("reason")
+        return reason if isinstance(reason, str) and reason else status
+    return None
+
+
+def _request_id(meta: Mapping[str, Any]) -> str | None:
+    """Bedrock's responses have no id of their own: the AWS request id names the call."""
+    request_id = _mapping(meta.get("ResponseMetadata")).get("RequestId")
+    return request_id if isinstance(request_id, str) and request_id else None
 
 
 def _count(value: object) -> int:
@@ -159,23 +210,23 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return cast("Mapping[str, Any]", value) if isinstance(value, Mapping) else {}
 
 
-def _usage(messages: Sequence[AIMessage], llm_output: Mapping[str, Any]) -> TokenUsage | None:
-    totals = [0, 0, 0, 0, 0]
+def _usage(messages: Sequence[AIMessage], llm_output: Mapping[str, Any], tier: str | None) -> TokenUsage | None:
+    totals = [0, 0, 0, 0, 0, 0]
     found = False
     for message in messages:
         usage = _mapping(message.usage_metadata)
         if not usage:
             continue
         found = True
-        input_details = _mapping(usage.get("input_token_details"))
-        output_details = _mapping(usage.get("output_token_details"))
         totals[0] += _count(usage.get("input_tokens"))
         totals[1] += _count(usage.get("output_tokens"))
-        totals[2] += _count(input_details.get("cache_read"))
-        totals[3] += _count(input_details.get("cache_creation"))
-        totals[4] += _count(output_details.get("reasoning"))
+        tier = _input_details(_mapping(usage.get("input_token_details")), totals) or tier
+        output_details = _mapping(usage.get("output_token_details"))
+        for key, value in output_details.items():
+            if key == "reasoning" or key.endswith("_reasoning"):  # langchain-openai: flex_reasoning, ...
+                totals[4] += _count(value)
     if found:
-        return TokenUsage(*totals)
+        return TokenUsage(*totals, service_tier=tier)
     raw = _mapping(llm_output.get("token_usage") or llm_output.get("usage"))  # fallback: llm_output["token_usage"]
     if not raw:
         return None
@@ -184,7 +235,33 @@ def _usage(messages: Sequence[AIMessage], llm_output: Mapping[str, Any]) -> Toke
         output_tokens=_count(raw.get("completion_tokens", raw.get("output_tokens"))),
         cache_read_tokens=_count(_mapping(raw.get("prompt_tokens_details")).get("cached_tokens")),
         reasoning_tokens=_count(_mapping(raw.get("completion_tokens_details")).get("reasoning_tokens")),
+        service_tier=tier,
     )
+
+
+def _input_details(details: Mapping[str, Any], totals: list[int]) -> str | None:
+    """Adds a message's cache reads and writes to ``totals`` (2: read, 3: write, 5: one-hour write); returns the
+    service tier its keys name. langchain-openai prefixes the keys with the tier (``flex_cache_read``);
+    langchain-anthropic and langchain-aws report writes by TTL (``ephemeral_5m_input_tokens``,
+    ``ephemeral_1h_input_tokens``), with ``cache_creation`` then 0, or the same total."""
+    if not details:
+        return None
+    tier: str | None = None
+    created = by_ttl = one_hour = 0
+    for key, value in details.items():
+        if key == "cache_read" or key.endswith("_cache_read"):
+            totals[2] += _count(value)
+            tier = key[: -len("_cache_read")] or tier
+        elif key == "cache_creation" or key.endswith("_cache_creation"):
+            created += _count(value)
+        elif key == "ephemeral_5m_input_tokens":
+            by_ttl += _count(value)
+        elif key == "ephemeral_1h_input_tokens":
+            one_hour = _count(value)
+            by_ttl += one_hour
+    totals[3] += max(created, by_ttl)
+    totals[5] += one_hour
+    return tier
 
 
 def tool_request(

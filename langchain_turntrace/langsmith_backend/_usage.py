@@ -24,15 +24,22 @@ def usage_metadata(attributes: Mapping[str, Any], prices: PriceBook) -> dict[str
         cache_read_tokens=_count(attributes, attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS) or 0,
         cache_write_tokens=_count(attributes, attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS) or 0,
         reasoning_tokens=_count(attributes, attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS) or 0,
+        cache_write_1h_tokens=_count(attributes, attr.USAGE_CACHE_WRITE_1H_INPUT_TOKENS) or 0,
+        service_tier=tier if isinstance(tier := attributes.get(attr.SERVICE_TIER), str) else None,
     )
     usage: dict[str, Any] = {
         "input_tokens": tokens.input_tokens,
         "output_tokens": tokens.output_tokens,
         "total_tokens": tokens.input_tokens + tokens.output_tokens,
     }
+    one_hour = tokens.cache_write_1h_tokens
     input_details = {
         key: count
-        for key, count in (("cache_read", tokens.cache_read_tokens), ("cache_creation", tokens.cache_write_tokens))
+        for key, count in (
+            ("cache_read", tokens.cache_read_tokens),
+            ("ephemeral_5m_input_tokens" if one_hour else "cache_creation", tokens.cache_write_tokens - one_hour),
+            ("ephemeral_1h_input_tokens", one_hour),
+        )
         if count
     }
     if input_details:

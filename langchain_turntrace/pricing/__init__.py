@@ -12,6 +12,7 @@ from langchain_turntrace.pricing._price_book import (
     COST_SOURCE_UNPRICED,
     Price,
     PriceBook,
+    RateCard,
 )
 from langchain_turntrace.pricing._usage import TokenUsage
 
@@ -23,6 +24,7 @@ __all__ = [
     "Price",
     "PriceBook",
     "PriceFileError",
+    "RateCard",
     "TokenUsage",
     "load_price_overrides",
     "parse_price_overrides",

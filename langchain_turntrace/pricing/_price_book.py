@@ -14,7 +14,8 @@ from langchain_turntrace.pricing._overrides import ModelRates
 from langchain_turntrace.pricing._usage import TokenUsage
 
 if TYPE_CHECKING:
-    from genai_prices.types import ModelPrice
+    from genai_prices import Usage as GenAIUsage
+    from genai_prices.types import ModelInfo, ModelPrice
 
 _log = logging.getLogger("langchain_turntrace")
 
@@ -65,14 +66,17 @@ class _LinearRates:
     output: float
     cache_read: float
     cache_write: float
+    cache_write_1h: float
     source: str
 
     def cost(self, usage: TokenUsage) -> float:
         uncached = max(usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens, 0)
+        one_hour = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
         return (
             uncached * self.input
             + usage.cache_read_tokens * self.cache_read
-            + usage.cache_write_tokens * self.cache_write
+            + (usage.cache_write_tokens - one_hour) * self.cache_write
+            + one_hour * self.cache_write_1h
             + usage.output_tokens * self.output
         )
 
@@ -87,15 +91,21 @@ class _TieredRates:
         self.source = source
 
     def cost(self, usage: TokenUsage) -> float:
-        from genai_prices import Usage
+        return float(self._model_price.calc_price(_genai_usage(usage))["total_price"])
 
-        priced = Usage(
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-        )
-        return float(self._model_price.calc_price(priced)["total_price"])
+
+def _genai_usage(usage: TokenUsage) -> GenAIUsage:
+    from genai_prices import Usage
+
+    counts = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+    }
+    if usage.cache_write_1h_tokens:
+        counts["cache_write_1h_tokens"] = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
+    return Usage(**counts)
 
 
 _Rates = _LinearRates | _TieredRates | None
@@ -112,7 +122,8 @@ class PriceBook:
     def __init__(self, overrides: Mapping[str, ModelRates]) -> None:
         _warm_price_table()
         self._overrides = {model.lower(): _override_rates(rates) for model, rates in overrides.items()}
-        self._cache: dict[tuple[str, str | None], tuple[_Rates, float]] = {}
+        self._override_tables = {model.lower(): rates for model, rates in overrides.items()}
+        self._cache: dict[tuple[str, str | None, str | None], tuple[_Rates, float]] = {}
         self._table_source = f"genai-prices@{version('genai-prices')}"
 
     def price(self, model: str | None, provider: str | None, usage: TokenUsage | None) -> Price:
@@ -121,51 +132,119 @@ class PriceBook:
         if not model:
             _warn_unpriced("<no model name>")
             return Price(None, COST_SOURCE_UNPRICED)
-        rates = self._rates(model, provider)
+        rates = self._rates(model, provider, usage.service_tier)
         if rates is None:
             _warn_unpriced(model)
             return Price(None, COST_SOURCE_UNPRICED)
         return Price(rates.cost(usage), rates.source)
 
-    def _rates(self, model: str, provider: str | None) -> _Rates:
-        key = (model, provider)
+    def rate_card(self, model: str, provider: str | None = None, service_tier: str | None = None) -> RateCard | None:
+        """The rates a call to ``model`` is priced at and where they come from; None when nothing prices it.
+        ``provider`` is an OTel ``gen_ai.provider.name`` (``openai``, ``aws.bedrock``, ...)."""
+        override = self._override_tables.get(model.lower())
+        if override is not None:
+            return RateCard(model, COST_SOURCE_OVERRIDE, None, service_tier, _override_lines(override))
+        found = self._find(model, _GENAI_PRICES_PROVIDER.get(provider or "", provider))
+        if found is None:
+            return None
+        provider_id, model_info = found
+        return RateCard(
+            model,
+            self._table_source,
+            f"{provider_id} / {model_info.id} ({model_info.name or model_info.id})",
+            service_tier,
+            _table_lines(self._model_price(model_info, service_tier)),
+        )
+
+    def _rates(self, model: str, provider: str | None, service_tier: str | None) -> _Rates:
+        key = (model, provider, service_tier)
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]
         rates = self._overrides.get(model.lower())
         if rates is None:
-            rates = self._lookup(model, _GENAI_PRICES_PROVIDER.get(provider or ""))
+            found = self._find(model, _GENAI_PRICES_PROVIDER.get(provider or ""))
+            if found is not None:
+                rates = _rates_from(self._model_price(found[1], service_tier), self._table_source)
         if len(self._cache) >= _MAX_CACHED_MODELS:
             self._cache.clear()
         self._cache[key] = (rates, now + _CACHE_TTL_S)
         return rates
 
-    def _lookup(self, model: str, provider_id: str | None) -> _Rates:
+    @staticmethod
+    def _find(model: str, provider_id: str | None) -> tuple[str, ModelInfo] | None:
         from genai_prices import data_snapshot  # heavy: the whole price table
 
         snapshot = data_snapshot.get_snapshot()
         try:
-            _, model_info = snapshot.find_provider_model(model, None, provider_id, None)
+            provider, model_info = snapshot.find_provider_model(model, None, provider_id, None)
         except LookupError:
             if provider_id is None:
                 return None
             try:  # a provider that resells the model under its own name, or an unmapped provider id
-                _, model_info = snapshot.find_provider_model(model, None, None, None)
+                provider, model_info = snapshot.find_provider_model(model, None, None, None)
             except LookupError:
                 return None
+        return provider.id, model_info
+
+    @staticmethod
+    def _model_price(model_info: ModelInfo, service_tier: str | None) -> ModelPrice:
         from datetime import datetime, timezone
 
-        model_price = model_info.get_prices(datetime.now(tz=timezone.utc))
-        return _rates_from(model_price, self._table_source)
+        context = {"service_tier": service_tier} if service_tier else None
+        return model_info.get_prices(datetime.now(tz=timezone.utc), context)
+
+
+@dataclass(frozen=True, slots=True)
+class RateCard:
+    """What ``turntrace prices MODEL`` prints: the rates, per million tokens, and their source."""
+
+    model: str
+    source: str  # "override", or "genai-prices@<version>"
+    matched: str | None  # genai-prices' provider / model id the name matched
+    service_tier: str | None
+    rates: tuple[tuple[str, str], ...]  # (what, "$3.00 / MTok" or with its long-context tiers)
+
+
+_PRICE_FIELDS: Final = (
+    ("input", "input_mtok"),
+    ("output", "output_mtok"),
+    ("cache read", "cache_read_mtok"),
+    ("cache write (5 min)", "cache_write_mtok"),
+    ("cache write (1 h)", "cache_write_1h_mtok"),
+)
+
+
+def _table_lines(model_price: ModelPrice) -> tuple[tuple[str, str], ...]:
+    from genai_prices.types import TieredPrices
+
+    lines: list[tuple[str, str]] = []
+    for label, name in _PRICE_FIELDS:
+        value = getattr(model_price, name, None)
+        if isinstance(value, TieredPrices):
+            tiers = "; ".join(f"${tier.price} above {tier.start:,} input tokens" for tier in value.tiers)
+            lines.append((label, f"${value.base} / MTok ({tiers})"))
+        elif value is not None:
+            lines.append((label, f"${value} / MTok"))
+    return tuple(lines)
+
+
+def _override_lines(rates: ModelRates) -> tuple[tuple[str, str], ...]:
+    input_rate = rates.input_per_mtok
+    return (
+        ("input", f"${input_rate:g} / MTok"),
+        ("output", f"${rates.output_per_mtok:g} / MTok"),
+        ("cache read", f"${input_rate if rates.cache_read_per_mtok is None else rates.cache_read_per_mtok:g} / MTok"),
+        ("cache write", f"${input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok:g} / MTok"),
+    )
 
 
 def _rates_from(model_price: ModelPrice, source: str) -> _Rates:
     from genai_prices import Usage
     from genai_prices.types import TieredPrices
 
-    fields = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
-    if any(isinstance(getattr(model_price, name, None), TieredPrices) for name in fields):
+    if any(isinstance(getattr(model_price, name, None), TieredPrices) for _, name in _PRICE_FIELDS):
         return _TieredRates(model_price, source)
 
     def per_token(**usage: int) -> float:
@@ -177,6 +256,7 @@ def _rates_from(model_price: ModelPrice, source: str) -> _Rates:
         output=per_token(output_tokens=_MTOK),
         cache_read=per_token(input_tokens=_MTOK, cache_read_tokens=_MTOK),
         cache_write=per_token(input_tokens=_MTOK, cache_write_tokens=_MTOK),
+        cache_write_1h=per_token(input_tokens=_MTOK, cache_write_tokens=_MTOK, cache_write_1h_tokens=_MTOK),
         source=source,
     )
 
@@ -188,6 +268,7 @@ def _override_rates(rates: ModelRates) -> _LinearRates:
         output=rates.output_per_mtok / _MTOK,
         cache_read=input_rate if rates.cache_read_per_mtok is None else rates.cache_read_per_mtok / _MTOK,
         cache_write=input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok / _MTOK,
+        cache_write_1h=input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok / _MTOK,
         source=COST_SOURCE_OVERRIDE,
     )
 

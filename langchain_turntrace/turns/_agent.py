@@ -169,8 +169,8 @@ class Turn(Node):
             self.request_model = request.request_model
 
     def model_call_ended(self, result: ModelResult, call: SpanContext) -> None:
-        if result.finish_reasons:
-            self.stop_reason = result.finish_reasons[-1]
+        if result.stop_reason is not None:
+            self.stop_reason = result.stop_reason
         self.error_type = None
         if result.tool_call_ids:
             self.pending_ids.update(result.tool_call_ids)

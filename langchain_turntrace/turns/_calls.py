@@ -66,8 +66,12 @@ class ModelCall(Node):
                     out[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
                 if usage.cache_write_tokens:
                     out[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+                    if usage.cache_write_1h_tokens:
+                        out[attr.USAGE_CACHE_WRITE_1H_INPUT_TOKENS] = usage.cache_write_1h_tokens
                 if usage.reasoning_tokens:
                     out[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+                if usage.service_tier is not None:
+                    out[attr.SERVICE_TIER] = usage.service_tier
                 if price.cost_usd is not None:
                     out[attr.COST_USD] = price.cost_usd
                 if self.parent is not None:

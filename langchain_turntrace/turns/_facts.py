@@ -29,6 +29,7 @@ class ModelResult(NamedTuple):
     usage: TokenUsage | None
     tool_call_ids: tuple[str, ...]
     output_messages: str | None = None  # JSON, only when content capture is on
+    stop_reason: str | None = None  # finish_reasons normalised across providers (tool_calls, stop, length, ...)
 
 
 class ToolRequest(NamedTuple):
