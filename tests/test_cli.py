@@ -196,3 +196,41 @@ def test_missing_and_corrupt_store(tmp_path: Path) -> None:
     assert broken.returncode == 2
     assert "Traceback" not in broken.stderr
     assert len(broken.stderr.strip().splitlines()) == 1
+
+
+def test_prices_prints_the_rates_genai_prices_has_and_says_where_they_come_from(tmp_path: Path) -> None:
+    import genai_prices
+
+    result = turntrace("prices", "claude-sonnet-4-5", store=tmp_path / "unused.db")
+    assert result.returncode == 0, result.stderr
+    assert f"genai-prices@{genai_prices.__version__}" in result.stdout
+    assert "anthropic / claude-sonnet-4-5" in result.stdout
+    assert "cache write (1 h)" in result.stdout
+    assert "above 200,000 input tokens" in result.stdout  # the long-context tier is named, not hidden
+    assert not (tmp_path / "unused.db").exists()  # prices never touches the store
+
+    flex = turntrace("--json", "prices", "o4-mini", "--service-tier", "flex", store=tmp_path / "unused.db")
+    card = json.loads(flex.stdout)
+    snapshot = genai_prices.data_snapshot.get_snapshot()
+    _, model = snapshot.find_provider_model("o4-mini", None, "openai", None)
+    from datetime import datetime, timezone
+
+    flex_price = model.get_prices(datetime.now(tz=timezone.utc), {"service_tier": "flex"})
+    assert dict(card["rates"])["input"] == f"${flex_price.input_mtok} / MTok"
+    assert card["service_tier"] == "flex"
+
+
+def test_prices_of_an_override_and_of_an_unknown_model(tmp_path: Path) -> None:
+    rates = tmp_path / "prices.json"
+    rates.write_text(json.dumps({"house-llm": {"input_per_mtok": 0.5, "output_per_mtok": 1.5}}))
+    env = {"TURNTRACE_PRICES": str(rates)}
+    result = turntrace("prices", "house-llm", store=tmp_path / "unused.db", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "your own rates" in result.stdout
+    assert "$1.5 / MTok" in result.stdout
+
+    unknown = turntrace("prices", "no-such-model-xyz", store=tmp_path / "unused.db", env=env)
+    assert unknown.returncode == 1
+    assert "unpriced" in unknown.stdout
+    assert "TURNTRACE_PRICES" in unknown.stdout
+    assert "Traceback" not in unknown.stderr

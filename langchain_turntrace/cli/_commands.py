@@ -20,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
         return _demo(path, as_json=args.json, max_cost_usd=args.max_cost_usd)
     if command == "verify":
         return _verify(args.backend, path, args.timeout_s, as_json=args.json)
+    if command == "prices":
+        return _prices(args.model, args.provider, args.service_tier, as_json=args.json)
     if command == "alert":
         _alert.window_start(args.max_cost_usd, args.since)  # bad input is refused before the store is opened
     with SpanStore.open(path, create=False) as store:
@@ -101,6 +103,24 @@ def _budget_demo_output(spans: list[StoredSpan], max_cost_usd: float, stopped: s
         _render.line(f"stopped: {stopped}\n" if stopped else f"the run stayed within ${max_cost_usd:g}\n")
         _render.waterfall(spans)
     return 1 if stopped else 0
+
+
+def _prices(model: str, provider: str | None, service_tier: str | None, *, as_json: bool) -> int:
+    from langchain_turntrace.config import resolve_price_overrides
+    from langchain_turntrace.pricing import PriceBook
+
+    card = PriceBook(resolve_price_overrides()).rate_card(model, provider, service_tier)
+    if as_json:
+        print(json.dumps(None if card is None else asdict(card), indent=2))
+    elif card is None:
+        _render.line(
+            f"no price for {model!r}: its calls get turntrace.cost_source='unpriced' and no cost.\n"
+            "Upgrade the table (pip install -U genai-prices) or give your own rates in $TURNTRACE_PRICES "
+            f'(a JSON/TOML file like {{"{model}": {{"input_per_mtok": 1.0, "output_per_mtok": 2.0}}}}).'
+        )
+    else:
+        _render.rate_card(card)
+    return 0 if card is not None else 1
 
 
 def _verify(backend: str | None, path: Path, timeout_s: float, *, as_json: bool) -> int:

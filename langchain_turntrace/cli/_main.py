@@ -80,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--backend", choices=BACKENDS, help="default: $TURNTRACE_BACKEND, else local")
     verify.add_argument("--timeout-s", type=float, default=30.0, help="how long to wait for the backend (30)")
     commands.add_parser("prune", parents=[common], help="apply the retention policy now")
+
+    prices = commands.add_parser(
+        "prices",
+        parents=[common],
+        help="the rates a call to MODEL is priced at, and where they come from",
+        description="Looks MODEL up as the handler does: your overrides ($TURNTRACE_PRICES) first, then the "
+        "genai-prices table installed with the package (never the network). Exit 1 when nothing prices it.",
+    )
+    prices.add_argument("model", help="the model name a call reports, e.g. gpt-4o-mini or claude-sonnet-4-5")
+    prices.add_argument("--provider", help="gen_ai.provider.name, e.g. openai, anthropic, aws.bedrock, gcp.gen_ai")
+    prices.add_argument("--service-tier", help="the provider's service tier, e.g. flex or priority (OpenAI)")
     return parser
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.pricing import RateCard
 from langchain_turntrace.store import CostRow, RunSummary, StoredSpan, ToolStat
 from langchain_turntrace.verify import Check
 
@@ -164,6 +165,21 @@ def waterfall(spans: Sequence[StoredSpan]) -> None:
         )
     root = rows[0].span
     line(f"run {root.span_id}  trace {root.trace_id}  started {_when(root.start_ns)}")
+    _console.print(table)
+
+
+def rate_card(card: RateCard) -> None:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row("model", card.model + (f" (service tier {card.service_tier})" if card.service_tier else ""))
+    if card.source == "override":
+        table.add_row("source", "your own rates ($TURNTRACE_PRICES or prices=)")
+    else:
+        table.add_row("source", f"{card.source}, the table installed with the package")
+        table.add_row("matched", card.matched or "")
+    for what, rate in card.rates:
+        table.add_row(what, rate)
     _console.print(table)
 
 

@@ -9,7 +9,7 @@ from langchain_turntrace.config._backend import (
     tracing_enabled,
 )
 from langchain_turntrace.config._budget import Budget, OnExceed, budget_policy
-from langchain_turntrace.config._settings import ConfigError, Settings, resolve_settings
+from langchain_turntrace.config._settings import ConfigError, Settings, resolve_price_overrides, resolve_settings
 
 __all__ = [
     "BACKENDS",
@@ -22,6 +22,7 @@ __all__ = [
     "budget_policy",
     "resolve_backend",
     "resolve_flush_timeout_s",
+    "resolve_price_overrides",
     "resolve_settings",
     "tracing_enabled",
 ]

@@ -115,6 +115,11 @@ def _hash_key(arg: str | bytes | None, environ: Mapping[str, str]) -> bytes | No
     return key_bytes
 
 
+def resolve_price_overrides(environ: Mapping[str, str] | None = None) -> Mapping[str, ModelRates]:
+    """The user's own rates from ``TURNTRACE_PRICES`` (what a handler built without ``prices=`` uses)."""
+    return _prices(None, os.environ if environ is None else environ)
+
+
 def _prices(
     arg: Mapping[str, Mapping[str, float]] | str | Path | None, environ: Mapping[str, str]
 ) -> Mapping[str, ModelRates]:

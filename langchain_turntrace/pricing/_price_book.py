@@ -236,7 +236,10 @@ def _override_lines(rates: ModelRates) -> tuple[tuple[str, str], ...]:
         ("input", f"${input_rate:g} / MTok"),
         ("output", f"${rates.output_per_mtok:g} / MTok"),
         ("cache read", f"${input_rate if rates.cache_read_per_mtok is None else rates.cache_read_per_mtok:g} / MTok"),
-        ("cache write", f"${input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok:g} / MTok"),
+        (
+            "cache write",
+            f"${input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok:g} / MTok",
+        ),
     )
 
 
