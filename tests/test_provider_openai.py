@@ -1,22 +1,39 @@
-"""langchain-openai against a loopback server speaking OpenAI's wire formats."""
+"""langchain-openai against a loopback server speaking OpenAI's wire formats: Chat Completions and Responses, as JSON
+and as server-sent events, in every way of running an agent; flex and priority service tiers; provider errors
+through the client's own retries."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import TurnTraceCallbackHandler
+from langchain_turntrace import attributes as attr
 from tests.agents import create_agent
-from tests.providers.checks import Pricing, check_three_turn_run
-from tests.providers.openai_chat import ChatCompletions
-from tests.providers.script import AGENT_NAME, PROMPT, TOOLS, WireUsage, three_steps
-from tests.providers.wire import WireServer
+from tests.providers.checks import (
+    COST_TOLERANCE_USD,
+    Pricing,
+    check_counted_once,
+    check_model_call,
+    check_three_turn_run,
+    ours,
+)
+from tests.providers.modes import DRIVES, Drive, run
+from tests.providers.openai_chat import ChatCompletions, error_body
+from tests.providers.openai_responses import Responses
+from tests.providers.script import AGENT_NAME, PROMPT, TOOLS, Step, WireUsage, expected_tree, three_steps
+from tests.providers.wire import WireReply, WireRequest, WireServer
 from tests.spans import Spans
 
 langchain_openai = pytest.importorskip("langchain_openai", reason="langchain-openai is not installed")
+openai = pytest.importorskip("openai", reason="the openai SDK is not installed")
+
+GPT = "gpt-4o-mini"
+REASONER = "o4-mini"  # a reasoning model with flex and priority prices
 
 
 def service_tier(body: Mapping[str, Any]) -> Mapping[str, str] | None:
@@ -25,6 +42,7 @@ def service_tier(body: Mapping[str, Any]) -> Mapping[str, str] | None:
 
 
 CHAT_PRICING = Pricing("openai", "chat", service_tier)
+RESPONSES_PRICING = Pricing("openai", "responses", service_tier)
 
 STEPS = three_steps(
     [
@@ -33,23 +51,215 @@ STEPS = three_steps(
         WireUsage(input_tokens=1600, output_tokens=90, cache_read=1408),
     ]
 )
+REASONING_STEPS = three_steps(
+    [
+        WireUsage(input_tokens=2400, output_tokens=620, cache_read=1024, reasoning=512),
+        WireUsage(input_tokens=2650, output_tokens=300, cache_read=2048, reasoning=256),
+        WireUsage(input_tokens=2900, output_tokens=450, cache_read=2560, reasoning=192),
+    ]
+)
 
 
-def test_chat_completions_invoke(provider: TracerProvider, spans: Spans) -> None:
-    responder = ChatCompletions(STEPS)
+Api = Literal["chat", "responses"]
+Responder = ChatCompletions | Responses
+PRICING: Mapping[Api, Pricing] = {"chat": CHAT_PRICING, "responses": RESPONSES_PRICING}
+
+
+def responder_for(api: Api, steps: Sequence[Step], *, model: str = GPT, tier: str | None = None) -> Responder:
+    if api == "chat":
+        return ChatCompletions(steps, model=model, service_tier=tier)
+    return Responses(steps, model=model, service_tier=tier)
+
+
+def chat_openai(api: Api, server: WireServer, model: str, *, streaming: bool, max_retries: int = 0) -> Any:
+    """``streaming=False`` leaves it unset, so LangGraph's ``stream_mode="messages"`` may still stream the call (an
+    explicit False would forbid it). ``stream_usage=True`` is what ChatOpenAI sets by itself against api.openai.com;
+    any ``base_url`` turns that default off (and a streamed Chat Completions call then reports no usage at all)."""
+    options: dict[str, Any] = {"streaming": True} if streaming else {}
+    return langchain_openai.ChatOpenAI(
+        model=model,
+        base_url=f"{server.url}/v1",
+        api_key="sk-test",
+        stream_usage=True,
+        use_responses_api=api == "responses",
+        max_retries=max_retries,
+        **options,
+    )
+
+
+def response_ids(api: Api, responder: Responder, steps: Sequence[Step], *, streamed: bool) -> list[str | None]:
+    """The ids the client passes on: langchain-openai drops a streamed Chat Completion's ``chatcmpl-`` id (the
+    message id becomes LangChain's ``lc_run-...``); the Responses API's ``resp_`` id arrives either way."""
+    if api == "chat" and streamed:
+        return [None for _ in steps]
+    return [responder.response_id(s) for s in steps]
+
+
+def check_wire(api: Api, server: WireServer, *, streamed: bool, requests: int = 3) -> None:
+    """What the client actually sent: a streamed request over the wire, or not, and usage asked for when streamed."""
+    assert len(server.requests) == requests, [r.path for r in server.requests]
+    path = "/v1/chat/completions" if api == "chat" else "/v1/responses"
+    for request in server.requests:
+        body: Mapping[str, Any] = request.body or {}
+        assert request.path == path, request.path
+        assert body.get("stream", False) is streamed, body.get("stream")
+        if api == "chat":
+            assert body.get("stream_options") == ({"include_usage": True} if streamed else None), body
+    assert all(isinstance(r.body, bytes) is not streamed for r in server.replies if r.status == 200)
+
+
+def handler_config(provider: TracerProvider) -> dict[str, Any]:
+    return {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]}
+
+
+@pytest.mark.parametrize("drive", DRIVES, ids=[d.id for d in DRIVES])
+@pytest.mark.parametrize("api", ["chat", "responses"])
+async def test_three_turn_run(api: Api, drive: Drive, provider: TracerProvider, spans: Spans) -> None:
+    responder = responder_for(api, STEPS)
     with WireServer(responder) as server:
-        model = langchain_openai.ChatOpenAI(model=responder.model, base_url=f"{server.url}/v1", api_key="sk-test")
-        agent = create_agent(model, TOOLS, name=AGENT_NAME)
-        agent.invoke(PROMPT, config={"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
+        model = chat_openai(api, server, responder.model, streaming=drive.model_streaming)
+        await run(create_agent(model, TOOLS, name=AGENT_NAME), drive, handler_config(provider))
+        check_wire(api, server, streamed=drive.streamed)
         priced = server.priced
     check_three_turn_run(
         spans,
         priced,
         STEPS,
         model=responder.model,
-        pricing=CHAT_PRICING,
+        pricing=PRICING[api],
         finish_words=[responder.finish_reason(s) for s in STEPS],
-        response_ids=[responder.response_id(s) for s in STEPS],
+        response_ids=response_ids(api, responder, STEPS, streamed=drive.streamed),
         response_model=responder.model,
-        streamed=False,
+        streamed=drive.streamed,
     )
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
+@pytest.mark.parametrize("tier", ["flex", "priority"])
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_service_tier(api: Api, tier: str, streaming: bool, provider: TracerProvider, spans: Spans) -> None:
+    """langchain-openai renames the usage details of a flex or priority call (``flex_cache_read``,
+    ``flex_reasoning``, ...); the tokens must still be read and the call priced at its tier."""
+    responder = responder_for(api, REASONING_STEPS, model=REASONER, tier=tier)
+    with WireServer(responder) as server:
+        agent = create_agent(chat_openai(api, server, REASONER, streaming=streaming), TOOLS, name=AGENT_NAME)
+        agent.invoke(PROMPT, config=handler_config(provider))
+        check_wire(api, server, streamed=streaming)
+        priced = server.priced
+    assert all(body["service_tier"] == tier for body in priced)
+    check_three_turn_run(
+        spans,
+        priced,
+        REASONING_STEPS,
+        model=REASONER,
+        pricing=PRICING[api],
+        finish_words=[responder.finish_reason(s) for s in REASONING_STEPS],
+        response_ids=response_ids(api, responder, REASONING_STEPS, streamed=streaming),
+        response_model=REASONER,
+        streamed=streaming,
+    )
+    for chat in chats(spans):
+        assert dict(chat.attributes or {}).get(attr.SERVICE_TIER) == tier, (chat.name, chat.attributes)
+
+
+def chats(spans: Spans) -> list[ReadableSpan]:
+    return sorted((s for s in ours(spans) if s.name.startswith("chat ")), key=lambda s: s.start_time or 0)
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_retry_that_succeeds_is_one_call_priced_once(
+    api: Api, streaming: bool, provider: TracerProvider, spans: Spans
+) -> None:
+    """HTTP 500 on the first request, then the client's retry succeeds: still one chat span per model call, OK."""
+    responder = responder_for(api, STEPS)
+    with WireServer(responder, error_body=error_body) as server:
+        server.fail_next(500)
+        agent = create_agent(chat_openai(api, server, GPT, streaming=streaming, max_retries=2), TOOLS, name=AGENT_NAME)
+        agent.invoke(PROMPT, config=handler_config(provider))
+        assert [r.status for r in server.replies] == [500, 200, 200, 200]
+        priced = server.priced
+    check_three_turn_run(
+        spans,
+        priced,
+        STEPS,
+        model=GPT,
+        pricing=PRICING[api],
+        finish_words=[responder.finish_reason(s) for s in STEPS],
+        response_ids=response_ids(api, responder, STEPS, streamed=streaming),
+        response_model=GPT,
+        streamed=streaming,
+    )
+    assert all(s.status.status_code is not StatusCode.ERROR for s in ours(spans))
+
+
+class OutageAtAnswer:
+    """Answers the tool-calling steps, then fails the final answer's request ``times`` times with ``status``."""
+
+    def __init__(self, inner: Responder, status: int, times: int) -> None:
+        self.inner = inner
+        self.status = status
+        self.times = times
+        self.server: WireServer | None = None
+
+    def __call__(self, request: WireRequest) -> WireReply:
+        reply = self.inner(request)
+        assert self.server is not None
+        if len(self.server.priced) == 1:  # this reply is the second step's: the answer's request fails next
+            self.server.fail_next(self.status, self.times)
+        return reply
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(429, "RateLimitError"), (500, "InternalServerError")],
+    ids=["429", "500"],
+)
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_retries_exhausted_fail_the_call_unpriced(
+    api: Api, status: int, error: str, provider: TracerProvider, spans: Spans
+) -> None:
+    """The final answer's request fails on every try: its chat span is an ERROR with ``error.type`` and no usage or
+    cost, the run is an ERROR, and the totals hold the two calls that were answered, once."""
+    max_retries = 1
+    inner = responder_for(api, STEPS)
+    outage = OutageAtAnswer(inner, status, times=max_retries + 1)
+    with WireServer(outage, error_body=error_body) as server:
+        outage.server = server
+        agent = create_agent(
+            chat_openai(api, server, GPT, streaming=False, max_retries=max_retries), TOOLS, name=AGENT_NAME
+        )
+        with pytest.raises(getattr(openai, error)) as raised:
+            agent.invoke(PROMPT, config=handler_config(provider))
+        assert [r.status for r in server.replies] == [200, 200, status, status]
+        priced = server.priced
+
+    roots = spans.roots()
+    assert spans.tree(roots[0], by_name=True) == expected_tree(GPT)
+    failed: type[BaseException] = raised.type
+    expected_error_type = f"{failed.__module__}.{failed.__qualname__}"
+    calls = chats(spans)
+    for call, body in zip(calls[:2], priced, strict=True):
+        check_model_call(call, body, PRICING[api], GPT)
+        assert call.status.status_code is not StatusCode.ERROR
+    on_failed = dict(calls[2].attributes or {})
+    assert calls[2].status.status_code is StatusCode.ERROR
+    assert on_failed.get(attr.ERROR_TYPE) == expected_error_type, on_failed
+    assert not {k for k in on_failed if k.startswith("gen_ai.usage.") or k == attr.COST_USD}, on_failed
+
+    turns = sorted((s for s in ours(spans) if s.name.startswith("turn ")), key=lambda s: s.start_time or 0)
+    assert turns[2].status.status_code is StatusCode.ERROR
+    last_turn = dict(turns[2].attributes or {})
+    assert (last_turn.get(attr.TOTAL_INPUT_TOKENS, 0), last_turn.get(attr.TOTAL_COST_USD, 0.0)) == (0, 0.0)
+
+    root = roots[0]
+    assert root.status.status_code is StatusCode.ERROR
+    assert dict(root.attributes or {}).get(attr.ERROR_TYPE) == expected_error_type
+    expected_cost = sum(PRICING[api].expected(body, GPT)[1] for body in priced)
+    totals = dict(root.attributes or {})
+    assert totals[attr.TOTAL_INPUT_TOKENS] == sum(s.usage.input_tokens for s in STEPS[:2])
+    assert totals[attr.TOTAL_OUTPUT_TOKENS] == sum(s.usage.output_tokens for s in STEPS[:2])
+    total_cost = totals[attr.TOTAL_COST_USD]
+    assert isinstance(total_cost, float)
+    assert abs(total_cost - expected_cost) <= COST_TOLERANCE_USD
+    check_counted_once(spans)

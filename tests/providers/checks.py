@@ -74,9 +74,12 @@ def check_model_call(span: ReadableSpan, body: Mapping[str, Any], pricing: Prici
         "reasoning": _reported(usage, "output_reasoning_tokens"),
     }
     assert got == want, f"{span.name}: tokens on the span {got} != what the provider sent {want}"
-    assert a.get(attr.COST_SOURCE, "").startswith("genai-prices@"), a.get(attr.COST_SOURCE)
-    assert abs(float(a[attr.COST_USD]) - cost) <= COST_TOLERANCE_USD, (
-        f"{span.name}: cost {a[attr.COST_USD]!r} != genai-prices' {cost!r} for {body!r}"
+    source, cost_usd = a.get(attr.COST_SOURCE), a.get(attr.COST_USD)
+    assert isinstance(source, str), source
+    assert source.startswith("genai-prices@"), source
+    assert isinstance(cost_usd, float), f"{span.name}: no {attr.COST_USD} ({cost_usd!r})"
+    assert abs(cost_usd - cost) <= COST_TOLERANCE_USD, (
+        f"{span.name}: cost {cost_usd!r} != genai-prices' {cost!r} for {body!r}"
     )
 
 
@@ -106,11 +109,18 @@ def check_counted_once(spans: Spans) -> None:
     mine = ours(spans)
     root = next(s for s in mine if dict(s.attributes or {}).get(attr.GEN_AI_OPERATION_NAME) == "invoke_agent")
     r = dict(root.attributes or {})
-    summed_in = sum(int(dict(s.attributes or {}).get(attr.GEN_AI_USAGE_INPUT_TOKENS, 0)) for s in mine)
-    summed_out = sum(int(dict(s.attributes or {}).get(attr.GEN_AI_USAGE_OUTPUT_TOKENS, 0)) for s in mine)
-    summed_cost = sum(float(dict(s.attributes or {}).get(attr.COST_USD, 0.0)) for s in mine)
+    summed_in = sum(_number(s, attr.GEN_AI_USAGE_INPUT_TOKENS) for s in mine)
+    summed_out = sum(_number(s, attr.GEN_AI_USAGE_OUTPUT_TOKENS) for s in mine)
+    summed_cost = sum(_number(s, attr.COST_USD) for s in mine)
     assert (summed_in, summed_out) == (r[attr.TOTAL_INPUT_TOKENS], r[attr.TOTAL_OUTPUT_TOKENS])
-    assert abs(summed_cost - float(r[attr.TOTAL_COST_USD])) <= COST_TOLERANCE_USD
+    assert abs(summed_cost - _number(root, attr.TOTAL_COST_USD)) <= COST_TOLERANCE_USD
+
+
+def _number(span: ReadableSpan, key: str) -> float:
+    """A numeric attribute of the span, 0 when absent."""
+    value = (span.attributes or {}).get(key, 0)
+    assert isinstance(value, (int, float)), (span.name, key, value)
+    return value
 
 
 def check_three_turn_run(
@@ -141,7 +151,9 @@ def check_three_turn_run(
         check_model_call(chat, body, pricing, model)
         check_usage_as_sent(chat, step)
         a = dict(chat.attributes or {})
-        assert tuple(a.get(attr.GEN_AI_RESPONSE_FINISH_REASONS, ())) == (words,), (chat.name, a)
+        finish = a.get(attr.GEN_AI_RESPONSE_FINISH_REASONS, ())
+        assert isinstance(finish, Sequence), (chat.name, a)
+        assert tuple(finish) == (words,), (chat.name, a)
         assert a.get(attr.GEN_AI_RESPONSE_ID) == response_id, (chat.name, a.get(attr.GEN_AI_RESPONSE_ID))
         if response_model is not None:
             assert a.get(attr.GEN_AI_RESPONSE_MODEL) == response_model, a.get(attr.GEN_AI_RESPONSE_MODEL)
