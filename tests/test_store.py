@@ -38,6 +38,7 @@ from langchain_turntrace.store import (
     default_store_path,
 )
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+from langchain_turntrace.version import INSTRUMENTATION_SCOPE
 from tests import store_writer
 from tests.agents import create_agent, research, three_turn_agent
 from tests.spans import Spans
@@ -134,7 +135,7 @@ class Synthetic:
     def __init__(self, path: Path, *span_ids: int) -> None:
         self.provider = TracerProvider(id_generator=FixedIds(*span_ids))
         self.provider.add_span_processor(SimpleSpanProcessor(SqliteSpanExporter(path, retention_days=3650)))
-        self._tracer = self.provider.get_tracer("tests")
+        self._tracer = self.provider.get_tracer(INSTRUMENTATION_SCOPE)  # spans standing in for ours
 
     def span(
         self,
@@ -726,7 +727,7 @@ def test_one_exporter_serves_many_threads(db: Path) -> None:
     memory = InMemorySpanExporter()
     source = TracerProvider()
     source.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = source.get_tracer("tests")
+    tracer = source.get_tracer(INSTRUMENTATION_SCOPE)
     for i in range(400):
         tracer.start_span(f"span {i}", attributes={"gen_ai.operation.name": "chat", "turntrace.cost_usd": 0.001}).end()
     spans = memory.get_finished_spans()

@@ -39,7 +39,7 @@ from langchain_turntrace.turns import (
     TurnTracer,
     current_tags,
 )
-from langchain_turntrace.version import __version__
+from langchain_turntrace.version import INSTRUMENTATION_SCOPE, __version__
 
 _log = logging.getLogger("langchain_turntrace")
 _UNNAMED_GRAPH = "LangGraph"  # LangGraph's default graph name says nothing about the agent
@@ -110,7 +110,7 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
                 turns = self._turn_tracer
                 if turns is None:
                     self._tracer_provider = _provider(self._tracer_provider)
-                    tracer = self._tracer_provider.get_tracer("langchain_turntrace", __version__)
+                    tracer = self._tracer_provider.get_tracer(INSTRUMENTATION_SCOPE, __version__)
                     self._meter_provider = self._meter_provider or metrics.get_meter_provider()
                     turn_metrics = TurnMetrics.for_provider(self._meter_provider, __version__)
                     turns = TurnTracer(

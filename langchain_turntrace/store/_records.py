@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.version import INSTRUMENTATION_SCOPE
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -28,6 +29,9 @@ class StoredSpan:
     end_ns: int
     status: str  # "UNSET", "OK", "ERROR"
     attributes: dict[str, Any] = field(default_factory=lambda: dict[str, Any]())  # every attribute, as exported
+    foreign: bool = False
+    """Made by another instrumentation (a provider SDK, an HTTP client): shown in the tree, never counted. A
+    provider SDK's own ``chat`` span under ours is the same model call."""
 
     @property
     def duration_ms(self) -> float:
@@ -40,6 +44,8 @@ class StoredSpan:
 
     @property
     def role(self) -> Role:
+        if self.foreign:
+            return "other"
         operation = self.operation
         if operation == "invoke_agent":
             return "agent"
@@ -56,7 +62,13 @@ def stored_from_readable(span: ReadableSpan) -> StoredSpan:
     return StoredSpan(
         *readable_identity(span),
         attributes={k: list(v) if isinstance(v, tuple) else v for k, v in (span.attributes or {}).items()},  # pyright: ignore[reportUnknownArgumentType]  # OTel's attribute sequences are untyped tuples
+        foreign=is_foreign(span),
     )
+
+
+def is_foreign(span: ReadableSpan) -> bool:
+    scope = span.instrumentation_scope
+    return scope is not None and scope.name != INSTRUMENTATION_SCOPE
 
 
 def readable_identity(span: ReadableSpan) -> tuple[str, str, str | None, str, str, int, int, str]:

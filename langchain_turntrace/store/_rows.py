@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from langchain_turntrace import attributes as attr
-from langchain_turntrace.store._records import StoredSpan, readable_identity
+from langchain_turntrace.store._records import StoredSpan, is_foreign, readable_identity
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-SPAN_COLUMNS: Final = "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, attributes"
+SPAN_COLUMNS: Final = "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, attributes, operation"
 """What ``stored_from_row`` reads, in its order."""
 
 INSERT_SPAN: Final = (
@@ -27,33 +27,38 @@ SpanRow = tuple[Any, ...]
 def row_from_stored(span: StoredSpan) -> SpanRow:
     """The values of ``INSERT_SPAN`` for one span."""
     identity = (span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind, span.start_ns, span.end_ns)
-    return _row((*identity, span.status), span.attributes)
+    return _row((*identity, span.status), span.attributes, foreign=span.foreign)
 
 
 def row_from_readable(span: ReadableSpan) -> SpanRow:
     """The values of ``INSERT_SPAN`` for an SDK span, as ``row_from_stored(stored_from_readable(span))`` gives
     them, without the record in between: the export worker shares the GIL with the agent."""
-    return _row(readable_identity(span), dict(span.attributes or {}))  # tuples are JSON arrays, as lists are
+    a = dict(span.attributes or {})  # tuples are JSON arrays, as lists are
+    return _row(readable_identity(span), a, foreign=is_foreign(span))
 
 
-def _row(identity: tuple[Any, ...], a: Mapping[str, Any]) -> SpanRow:
+def _row(identity: tuple[Any, ...], a: Mapping[str, Any], *, foreign: bool) -> SpanRow:
     """``identity``: trace and span ids, parent id, name, kind, start, end and status; then the queried
-    attributes."""
+    attributes. A foreign span keeps its attributes but fills no counted column (operation, tokens, cost), so
+    no query counts it."""
+    if foreign:
+        return (*identity, None, None, None, *_tags(a), None, None, None, text(a, attr.ERROR_TYPE), _attributes_json(a))
     return (
         *identity,
         text(a, attr.GEN_AI_OPERATION_NAME),
         text(a, attr.GEN_AI_RESPONSE_MODEL) or text(a, attr.GEN_AI_REQUEST_MODEL),
         text(a, attr.GEN_AI_TOOL_NAME),
-        text(a, attr.SESSION_ID),
-        text(a, attr.USER_ID),
-        text(a, attr.FEATURE),
-        text(a, attr.AGENT_VERSION),
+        *_tags(a),
         integer(a, attr.GEN_AI_USAGE_INPUT_TOKENS),
         integer(a, attr.GEN_AI_USAGE_OUTPUT_TOKENS),
         number(a, attr.COST_USD),
         text(a, attr.ERROR_TYPE),
         _attributes_json(a),
     )
+
+
+def _tags(a: Mapping[str, Any]) -> tuple[str | None, ...]:
+    return text(a, attr.SESSION_ID), text(a, attr.USER_ID), text(a, attr.FEATURE), text(a, attr.AGENT_VERSION)
 
 
 # ensure_ascii: a lone surrogate in a string stays storable; default=str: an exotic value is kept as text rather
@@ -72,7 +77,8 @@ def stored_from_row(row: Any) -> StoredSpan:
         start_ns=row[5],
         end_ns=row[6],
         status=row[7],
-        attributes=json.loads(row[8]),
+        attributes=(attributes := json.loads(row[8])),
+        foreign=row[9] is None and attr.GEN_AI_OPERATION_NAME in attributes,  # a GenAI span not counted as ours
     )
 
 
