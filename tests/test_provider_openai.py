@@ -132,6 +132,27 @@ async def test_three_turn_run(api: Api, drive: Drive, provider: TracerProvider, 
         response_model=responder.model,
         streamed=drive.streamed,
     )
+    for chat in chats(spans):  # OpenAI names the tier it ran a call in, "default" included
+        assert dict(chat.attributes or {}).get(attr.SERVICE_TIER) == "default", (chat.name, chat.attributes)
+
+
+def test_streamed_call_without_usage_has_no_tokens_and_no_cost(provider: TracerProvider, spans: Spans) -> None:
+    """ChatOpenAI with a ``base_url`` and no ``stream_usage`` streams without ``stream_options``, so OpenAI sends no
+    usage: the calls carry no token counts and no cost (never a cost of 0), and the totals count nothing."""
+    responder = ChatCompletions(STEPS)
+    with WireServer(responder) as server:
+        model = langchain_openai.ChatOpenAI(model=GPT, base_url=f"{server.url}/v1", api_key="sk-test", max_retries=0)
+        agent = create_agent(model, TOOLS, name=AGENT_NAME)
+        for _ in agent.stream(PROMPT, config=handler_config(provider), stream_mode="messages"):
+            pass
+        assert [(r.body or {}).get("stream_options") for r in server.requests] == [None, None, None]
+        assert server.priced == []
+    assert spans.tree(spans.roots()[0], by_name=True) == expected_tree(GPT)
+    for chat in chats(spans):
+        a = dict(chat.attributes or {})
+        assert not {k for k in a if k.startswith("gen_ai.usage.") or k == attr.COST_USD}, (chat.name, a)
+        assert isinstance(a.get(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK), float)
+    check_counted_once(spans)
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
