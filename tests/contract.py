@@ -51,6 +51,8 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
             "gen_ai.usage.cache_read.input_tokens": int,
             "gen_ai.usage.cache_write.input_tokens": int,
             "gen_ai.usage.reasoning.output_tokens": int,
+            "turntrace.usage.cache_write_1h.input_tokens": int,
+            "turntrace.service_tier": str,
             "gen_ai.input.messages": str,
             "gen_ai.output.messages": str,
             "turntrace.cost_usd": float,
