@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
 from tests.agents import create_agent
 from tests.fresh_python import run_python
-from tests.providers.anthropic_messages import MODEL, RESPONSE_MODEL, Messages
-from tests.providers.checks import Pricing, check_three_turn_run, ours
+from tests.providers.anthropic_messages import MODEL, RESPONSE_MODEL, Messages, error_body
+from tests.providers.checks import Pricing, check_failed_answer, check_three_turn_run, ours
 from tests.providers.modes import DRIVES, Drive, run
 from tests.providers.script import AGENT_NAME, PROMPT, TOOLS, Step, WireUsage, three_steps
-from tests.providers.wire import WireServer
+from tests.providers.wire import OutageAfter, WireServer
 from tests.spans import Spans
 
 langchain_anthropic = pytest.importorskip("langchain_anthropic", reason="langchain-anthropic is not installed")
@@ -64,7 +65,8 @@ def chat_anthropic(url: str, *, streaming: bool = False, **options: Any) -> Any:
     explicitly would turn streaming off even under ``stream_mode="messages"``)."""
     if streaming:
         options["streaming"] = True
-    return langchain_anthropic.ChatAnthropic(model=MODEL, base_url=url, api_key="test", max_retries=0, **options)
+    options.setdefault("max_retries", 0)
+    return langchain_anthropic.ChatAnthropic(model=MODEL, base_url=url, api_key="test", **options)
 
 
 def check_run(spans: Spans, responder: Messages, priced: Any, steps: tuple[Step, ...], *, streamed: bool) -> None:
@@ -198,7 +200,7 @@ def test_sdk_spans_on_the_global_provider_and_the_environment_switch() -> None:
         from langchain_turntrace import TurnTraceCallbackHandler
         from tests.agents import create_agent
         from tests.providers.script import AGENT_NAME, PROMPT, TOOLS
-        from tests.providers.wire import WireServer
+        from tests.providers.wire import OutageAfter, WireServer
         from tests.test_provider_anthropic import STEPS, Messages, chat_anthropic
 
         exporter = InMemorySpanExporter()
@@ -219,3 +221,33 @@ def test_sdk_spans_on_the_global_provider_and_the_environment_switch() -> None:
     result = run_python(body, {"TURNTRACE_STORE": "/nonexistent/dir/never-written.db"}, timeout_s=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"on 3 ['chat {MODEL}']", "false 0 []"], result.stdout
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "streamed"])
+def test_a_retry_that_succeeds_is_one_call_priced_once(streaming: bool, provider: TracerProvider, spans: Spans) -> None:
+    """HTTP 500 on the first request, then the client's retry succeeds: one chat span per model call, none an
+    ERROR, each priced once."""
+    steps = STREAMED_STEPS if streaming else STEPS
+    responder = Messages(steps)
+    with WireServer(responder, error_body=error_body) as server:
+        server.fail_next(500)
+        model = chat_anthropic(server.url, streaming=streaming, max_retries=1)
+        agent = create_agent(model, TOOLS, name=AGENT_NAME)
+        agent.invoke(PROMPT, config={"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
+        assert [r.status for r in server.replies] == [500, 200, 200, 200]
+        priced = server.priced
+    check_run(spans, responder, priced, steps, streamed=streaming)
+    assert all(s.status.status_code is not StatusCode.ERROR for s in ours(spans))
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_retries_exhausted_fail_the_call_unpriced(status: int, provider: TracerProvider, spans: Spans) -> None:
+    outage = OutageAfter(Messages(STEPS), answered=2, status=status, times=2)
+    with WireServer(outage, error_body=error_body) as server:
+        outage.server = server
+        agent = create_agent(chat_anthropic(server.url, max_retries=1), TOOLS, name=AGENT_NAME)
+        with pytest.raises(anthropic.APIStatusError) as raised:
+            agent.invoke(PROMPT, config={"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
+        assert [r.status for r in server.replies] == [200, 200, status, status]
+        priced = server.priced
+    check_failed_answer(spans, priced, STEPS, model=MODEL, pricing=PRICING, failed=raised.type)

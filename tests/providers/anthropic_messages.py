@@ -136,3 +136,9 @@ class Messages:
         )
         events.append(("message_stop", {"type": "message_stop"}))
         return sse(events)
+
+
+def error_body(status: int) -> Mapping[str, Any]:
+    """Anthropic's error document for an HTTP error status."""
+    kind = {429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}.get(status, "invalid_request_error")
+    return {"type": "error", "error": {"type": kind, "message": f"loopback HTTP {status}"}}

@@ -129,3 +129,9 @@ class Converse:
         frames.append(event_frame("messageStop", {"stopReason": self.stop_reason(step)}))
         frames.append(event_frame("metadata", {"usage": self.usage(step), "metrics": {"latencyMs": 420}}))
         return frames
+
+
+def error_body(status: int) -> Mapping[str, Any]:
+    """Bedrock's error document for an HTTP error status; botocore takes the error code from ``__type``."""
+    kind = {429: "ThrottlingException", 500: "InternalServerException", 503: "ServiceUnavailableException"}
+    return {"__type": kind.get(status, "ValidationException"), "message": f"loopback HTTP {status}"}

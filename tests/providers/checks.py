@@ -12,6 +12,7 @@ from typing import Any
 
 import genai_prices
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import attributes as attr
 from tests.providers.script import AGENT_NAME, Step, expected_tree
@@ -182,3 +183,40 @@ def _our_tree(spans: Spans, root: ReadableSpan) -> list[str]:
 
     walk(root, 0)
     return lines
+
+
+def check_failed_answer(
+    spans: Spans,
+    priced: Sequence[Mapping[str, Any]],
+    steps: Sequence[Step],
+    *,
+    model: str,
+    pricing: Pricing,
+    failed: type[BaseException],
+) -> None:
+    """The last step's request failed on every try: the tree still has its chat span, an ERROR with ``error.type``
+    and no usage or cost; its turn and the run are ERRORs; the totals hold the answered calls, once."""
+    roots = [s for s in spans.roots() if s.instrumentation_scope and s.instrumentation_scope.name == OURS]
+    assert len(roots) == 1, [s.name for s in roots]
+    assert "\n".join(_our_tree(spans, roots[0])) == expected_tree(model)
+    error_type = f"{failed.__module__}.{failed.__qualname__}"
+    chats = sorted((s for s in ours(spans) if s.name.startswith("chat ")), key=lambda s: s.start_time or 0)
+    answered = len(steps) - 1
+    assert len(priced) == answered, len(priced)
+    for chat, body in zip(chats[:answered], priced, strict=True):
+        check_model_call(chat, body, pricing, model)
+        assert chat.status.status_code is not StatusCode.ERROR, chat.name
+    last = dict(chats[answered].attributes or {})
+    assert chats[answered].status.status_code is StatusCode.ERROR
+    assert last.get(attr.ERROR_TYPE) == error_type, last
+    assert not {k for k in last if k.startswith("gen_ai.usage.") or k == attr.COST_USD}, last
+    turns = sorted((s for s in ours(spans) if s.name.startswith("turn ")), key=lambda s: s.start_time or 0)
+    assert turns[answered].status.status_code is StatusCode.ERROR
+    assert (_number(turns[answered], attr.TOTAL_INPUT_TOKENS), _number(turns[answered], attr.TOTAL_COST_USD)) == (0, 0)
+    assert roots[0].status.status_code is StatusCode.ERROR
+    assert dict(roots[0].attributes or {}).get(attr.ERROR_TYPE) == error_type
+    assert _number(roots[0], attr.TOTAL_INPUT_TOKENS) == sum(s.usage.input_tokens for s in steps[:answered])
+    assert _number(roots[0], attr.TOTAL_OUTPUT_TOKENS) == sum(s.usage.output_tokens for s in steps[:answered])
+    expected_cost = sum(pricing.expected(body, model)[1] for body in priced)
+    assert abs(_number(roots[0], attr.TOTAL_COST_USD) - expected_cost) <= COST_TOLERANCE_USD
+    check_counted_once(spans)

@@ -171,3 +171,22 @@ def sse(events: Iterable[tuple[str | None, Mapping[str, Any] | str]]) -> list[by
         head = f"event: {name}\n" if name else ""
         chunks.append(f"{head}data: {text}\n\n".encode())
     return chunks
+
+
+class OutageAfter:
+    """Wraps a responder: after ``answered`` priced replies, the next ``times`` requests fail with ``status`` (the
+    final answer's request failing on every try, say, when ``answered`` is the number of tool-calling steps)."""
+
+    def __init__(self, inner: Responder, *, answered: int, status: int, times: int) -> None:
+        self.inner = inner
+        self.answered = answered
+        self.status = status
+        self.times = times
+        self.server: WireServer | None = None
+
+    def __call__(self, request: WireRequest) -> WireReply:
+        reply = self.inner(request)
+        assert self.server is not None, "set outage.server to the WireServer serving it"
+        if len(self.server.priced) + 1 == self.answered:  # this reply is the last one answered
+            self.server.fail_next(self.status, self.times)
+        return reply
