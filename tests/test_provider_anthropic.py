@@ -6,14 +6,17 @@ live, which ``gen_ai.usage.*`` they repeat, and the two switches that turn them 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.store import SpanStore, SqliteSpanExporter
 from tests.agents import create_agent
 from tests.fresh_python import run_python
 from tests.providers.anthropic_messages import MODEL, RESPONSE_MODEL, Messages, error_body
@@ -171,6 +174,35 @@ def test_sdk_spans_nest_under_the_chat_span_and_repeat_its_usage(
     root = next(s for s in ours(spans) if s.name.startswith("invoke_agent"))
     summed = sum(int_attribute(s, attr.GEN_AI_USAGE_INPUT_TOKENS) for s in spans.all())
     assert summed == 2 * int_attribute(root, attr.TOTAL_INPUT_TOKENS)
+
+
+@sdk_traces
+def test_our_store_shows_the_sdk_spans_and_counts_each_call_once(
+    provider: TracerProvider, spans: Spans, tmp_path: Path
+) -> None:
+    """The store keeps the SDK's spans in the waterfall but counts usage on our chat spans only (they are from
+    another instrumentation scope), so ``turntrace cost`` and the runs list equal the agent's own totals."""
+    db = tmp_path / "traces.db"
+    provider.add_span_processor(SimpleSpanProcessor(SqliteSpanExporter(db)))
+    responder = Messages(STEPS)
+    with WireServer(responder) as server:
+        model = chat_anthropic(server.url)
+        traced_by_sdk(model, {"tracer_provider": provider})
+        agent = create_agent(model, TOOLS, name=AGENT_NAME)
+        agent.invoke(PROMPT, config={"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
+    root = next(s for s in ours(spans) if s.name.startswith("invoke_agent"))
+    assert len(sdk_spans(spans)) == 3
+    with SpanStore.open(db, create=False) as store:
+        (row,) = store.cost_by("model", None)
+        (run,) = store.runs(None, None, None, None, limit=10)
+        stored = store.run_spans(run.run_id)
+    assert (row.calls, row.input_tokens) == (3, int_attribute(root, attr.TOTAL_INPUT_TOKENS))
+    assert row.cost_usd == pytest.approx(float(dict(root.attributes or {})[attr.TOTAL_COST_USD]), abs=1e-9)
+    assert run.input_tokens == row.input_tokens
+    shown = [s for s in stored if s.name == SDK_SPAN]
+    assert len(shown) == 3
+    assert {s.role for s in shown} == {"other"}  # in the waterfall, never a model call of its own
+    assert all(s.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] for s in shown)  # its attributes kept as sent
 
 
 @sdk_traces
