@@ -197,7 +197,9 @@ def test_our_store_shows_the_sdk_spans_and_counts_each_call_once(
         (run,) = store.runs(None, None, None, None, limit=10)
         stored = store.run_spans(run.run_id)
     assert (row.calls, row.input_tokens) == (3, int_attribute(root, attr.TOTAL_INPUT_TOKENS))
-    assert row.cost_usd == pytest.approx(float(dict(root.attributes or {})[attr.TOTAL_COST_USD]), abs=1e-9)
+    total_cost = dict(root.attributes or {})[attr.TOTAL_COST_USD]
+    assert isinstance(total_cost, float)
+    assert row.cost_usd == pytest.approx(total_cost, abs=1e-9)
     assert run.input_tokens == row.input_tokens
     shown = [s for s in stored if s.name == SDK_SPAN]
     assert len(shown) == 3
