@@ -84,7 +84,6 @@ async def test_three_turns(mode: Mode, wire: Wire, provider: TracerProvider, spa
         model = gemini(responder, server, streaming=wire == "sse" and mode in ("invoke", "ainvoke"))
         agent = create_agent(model, TOOLS, name=AGENT_NAME)
         await run(agent, mode, wire, {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
-        await model.aclose()
         assert_wire(server, responder, wire)
         priced = server.priced
     check_three_turn_run(
@@ -113,7 +112,6 @@ async def one_turn(
         model = gemini(responder, server, streaming=wire == "sse")
         agent = create_agent(model, TOOLS, name=AGENT_NAME)
         await agent.ainvoke(PROMPT, config={"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
-        await model.aclose()
         assert_wire(server, responder, wire)
         priced = server.priced
     assert spans.tree(by_name=True) == f"invoke_agent {AGENT_NAME}\n  turn 1\n    chat {responder.model}", spans.tree()
@@ -153,3 +151,29 @@ async def test_long_context_tier(wire: Wire, provider: TracerProvider, spans: Sp
     base_tier = (130_000 * 1.25 + 120_000 * 0.125 + 1_500 * 10.0) / 1e6
     assert abs(float(chat[attr.COST_USD]) - base_tier) > 0.1, chat[attr.COST_USD]
     assert turn[attr.STOP_REASON] == "stop", turn
+
+
+@pytest.mark.parametrize(("mode", "wire"), [("invoke", "json"), ("astream", "sse")])
+async def test_gemini_3_call_ids(mode: Mode, wire: Wire, provider: TracerProvider, spans: Spans) -> None:
+    """Gemini 3: the client answers in content blocks and keeps the provider's function call ids, so each tool
+    span carries the id Gemini gave its call."""
+    responder = GenerateContent(STEPS, model="gemini-3-flash-preview", call_ids=True, chunk_delay_s=CHUNK_DELAY_S)
+    with WireServer(responder) as server:
+        model = gemini(responder, server)
+        agent = create_agent(model, TOOLS, name=AGENT_NAME)
+        await run(agent, mode, wire, {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
+        assert_wire(server, responder, wire)
+        priced = server.priced
+    check_three_turn_run(
+        spans,
+        priced,
+        STEPS,
+        model=responder.model,
+        pricing=GEMINI_PRICING,
+        finish_words=[responder.finish_reason(s) for s in STEPS],
+        response_ids=[None] * len(STEPS),
+        response_model=responder.model_version,
+        streamed=wire == "sse",
+    )
+    tool_ids = sorted(str(spans.attrs(s)[attr.GEN_AI_TOOL_CALL_ID]) for s in spans.named("execute_tool "))
+    assert tool_ids == sorted(call.id for step in STEPS for call in step.tool_calls), tool_ids

@@ -1,5 +1,6 @@
-"""Gemini's ``generateContent`` wire format (``POST /v1beta/models/{model}:generateContent``; ``/v1/`` from newer SDKs), as JSON, and its
-stream (``:streamGenerateContent?alt=sse``): one ``GenerateContentResponse`` per server-sent event.
+"""Gemini's ``generateContent`` wire format (``POST /v1beta/models/{model}:generateContent``; ``/v1/`` from newer
+SDKs), as JSON, and its stream (``:streamGenerateContent?alt=sse``): one ``GenerateContentResponse`` per server-sent
+event.
 
 Gemini's ``usageMetadata`` counts the prompt with its cached part (``cachedContentTokenCount`` is a subset of
 ``promptTokenCount``) and the answer without its thinking (``thoughtsTokenCount`` is apart from
@@ -25,7 +26,8 @@ THOUGHT_SIGNATURE = base64.b64encode(b"loopback-thought-signature").decode()
 class GenerateContent:
     """Answers each request with the script's step, counting ``functionResponse`` parts to know which; JSON or a
     stream as the request's path asks. ``finish``: the finish reason of every step (``STOP``, as Gemini says it,
-    unless a test asks for ``MAX_TOKENS`` or ``SAFETY``)."""
+    unless a test asks for ``MAX_TOKENS`` or ``SAFETY``). ``call_ids``: give each ``functionCall`` the script's id,
+    as Gemini 3 does (2.5 sends none and the client makes one up)."""
 
     def __init__(
         self,
@@ -34,12 +36,14 @@ class GenerateContent:
         model: str = MODEL,
         model_version: str | None = None,
         finish: str = "STOP",
+        call_ids: bool = False,
         chunk_delay_s: float = 0.0,
     ) -> None:
         self.steps = steps
         self.model = model
         self.model_version = model_version or model
         self.finish = finish
+        self.call_ids = call_ids
         self.chunk_delay_s = chunk_delay_s
 
     def __call__(self, request: WireRequest) -> WireReply:
@@ -72,7 +76,10 @@ class GenerateContent:
         if step.text is not None:
             parts.append({"text": step.text})
         for index, call in enumerate(step.tool_calls):
-            part: dict[str, Any] = {"functionCall": {"name": call.name, "args": dict(call.args)}}
+            function_call: dict[str, Any] = {"name": call.name, "args": dict(call.args)}
+            if self.call_ids:
+                function_call["id"] = call.id
+            part: dict[str, Any] = {"functionCall": function_call}
             if index == 0:
                 # A thinking model signs its first function call; the client must hand it back next turn.
                 part["thoughtSignature"] = THOUGHT_SIGNATURE
