@@ -33,9 +33,13 @@ class RunEntry:
 class OpenRuns:
     """Open runs keyed by ``run_id.int`` (a UUID key would call ``UUID.__hash__``, a Python function, on every
     look-up). A root's end frees its whole trace; runs whose end never comes are closed once there are more than
-    ``max_open`` roots or the oldest has been open ``max_run_s``."""
+    ``max_open`` roots or the oldest has been open ``max_run_s``.
+
+    One handler serves every thread of an app: the changes to the table hold ``_lock`` (a look-up, one dict read,
+    does not). Abandoning a run's spans takes its trace's lock, so it happens after ``_lock`` is let go."""
 
     def __init__(self, max_run_s: float, max_open: int) -> None:
+        self._lock = threading.Lock()
         self._entries: dict[int, RunEntry] = {}
         self._members: dict[int, list[int]] = {}  # root run -> its runs; in root start order
         self._max_run_s = max_run_s
@@ -50,11 +54,11 @@ class OpenRuns:
 
     def add(self, key: int, handle: Scope | ModelCall | None, children: Scope | None, parent: RunEntry | None) -> None:
         """Holds a run that just started: under ``parent``, or as a root when it has none."""
-        if parent is None:
-            entry = RunEntry(handle, children, key, None)
-            self._entries[key] = entry
-            self._members[key] = [key]
-        else:
+        with self._lock:
+            if parent is None:
+                self._entries[key] = RunEntry(handle, children, key, None)
+                self._members[key] = [key]
+                return
             self._entries[key] = RunEntry(handle, children, parent.root, parent)
             members = self._members.get(parent.root)
             if members is None:  # its root was closed early: it is evicted as a root of its own
@@ -73,6 +77,10 @@ class OpenRuns:
     def release(self, key: int, kind: type[Scope | ModelCall] | None = None) -> RunEntry | None:
         """Frees a run's entry (a root's: its whole trace's). With ``kind``, only if the run is of that kind:
         an end event for another kind of run is malformed and leaves the run open for its real end."""
+        with self._lock:
+            return self._release(key, kind)
+
+    def _release(self, key: int, kind: type[Scope | ModelCall] | None = None) -> RunEntry | None:
         entry = self._entries.get(key)
         if entry is None or (kind is not None and entry.handle is not None and not isinstance(entry.handle, kind)):
             return None
@@ -102,25 +110,30 @@ class OpenRuns:
         """Closes the oldest runs while there are too many or they are too old: their end will never come. Called
         before a new root starts."""
         now_s = time_ns() / 1e9
-        while self._members:
-            oldest = next(iter(self._members))
-            entry = self._entries.get(oldest)
-            if entry is not None and (
-                len(self._members) < self._max_open and now_s - entry.started_s <= self._max_run_s
-            ):
-                return
-            self.release(oldest)
-            self._members.pop(oldest, None)
-            if entry is not None and entry.handle is not None:
-                abandon(entry.handle)
-                self._evicted += 1
-                if self._evicted == 1:
-                    _log.warning(
-                        "turntrace: closed a run whose end never came (open %.0f s; %d runs open); its spans are "
-                        "marked turntrace.incomplete. Limits: TURNTRACE_MAX_RUN_S, TURNTRACE_MAX_OPEN_RUNS.",
-                        now_s - entry.started_s,
-                        len(self._members),
-                    )
+        lost: list[tuple[Scope | ModelCall, float]] = []  # (handle, started_s)
+        with self._lock:
+            while self._members:
+                oldest = next(iter(self._members))
+                entry = self._entries.get(oldest)
+                if entry is not None and (
+                    len(self._members) < self._max_open and now_s - entry.started_s <= self._max_run_s
+                ):
+                    break
+                self._release(oldest)
+                self._members.pop(oldest, None)
+                if entry is not None and entry.handle is not None:
+                    lost.append((entry.handle, entry.started_s))
+            open_roots = len(self._members)
+        for handle, started_s in lost:
+            abandon(handle)
+            self._evicted += 1
+            if self._evicted == 1:
+                _log.warning(
+                    "turntrace: closed a run whose end never came (open %.0f s; %d runs open); its spans are "
+                    "marked turntrace.incomplete. Limits: TURNTRACE_MAX_RUN_S, TURNTRACE_MAX_OPEN_RUNS.",
+                    now_s - started_s,
+                    open_roots,
+                )
 
 
 def abandon(handle: Scope | ModelCall) -> None:
