@@ -217,7 +217,11 @@ def test_prices_prints_the_rates_genai_prices_has_and_says_where_they_come_from(
 
     flex_price = model.get_prices(datetime.now(tz=timezone.utc), {"service_tier": "flex"})
     assert dict(card["rates"])["input"] == f"${flex_price.input_mtok} / MTok"
-    assert card["service_tier"] == "flex"
+    assert (card["service_tier"], card["tier_applied"]) == ("flex", True)
+
+    unknown_tier = turntrace("prices", "o4-mini", "--service-tier", "Flex", store=tmp_path / "unused.db")
+    assert unknown_tier.returncode == 0
+    assert "no price of its own, the default rates apply" in unknown_tier.stdout
 
 
 def test_prices_of_an_override_and_of_an_unknown_model(tmp_path: Path) -> None:

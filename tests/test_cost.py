@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 from pathlib import Path
@@ -12,6 +14,7 @@ from langchain_core.messages import AIMessage
 from opentelemetry.sdk.trace import TracerProvider
 
 from langchain_turntrace import ConfigError, TurnTraceCallbackHandler
+from langchain_turntrace.cli import main
 from langchain_turntrace.testing import ScriptedChatModel
 from tests.spans import Spans
 
@@ -152,3 +155,47 @@ def test_bad_price_file_from_env_names_the_variable(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("TURNTRACE_PRICES", str(bad))
     with pytest.raises(ConfigError, match=r"TURNTRACE_PRICES.*not valid JSON"):
         TurnTraceCallbackHandler()
+
+
+def test_a_provider_genai_prices_knows_by_its_own_id_is_priced_as_turntrace_prices_says(
+    provider: TracerProvider, spans: Spans
+) -> None:
+    """A LangChain provider with no OTel name of ours (``together``) passes through as genai-prices' provider id:
+    the handler and ``turntrace prices --provider together`` find the same entry."""
+    model_name = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    message = usage_message(input_tokens=20_000, output_tokens=1_000, total_tokens=21_000)
+    call(provider, ScriptedChatModel(script=[message], model_name=model_name, provider="together"))
+    chat = spans.attrs(spans.one(f"chat {model_name}"))
+    expected = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=20_000, output_tokens=1_000), model_name, provider_id="together"
+    ).total_price
+    assert chat["turntrace.cost_source"] == f"genai-prices@{genai_prices.__version__}"
+    assert chat["turntrace.cost_usd"] == pytest.approx(float(expected), rel=1e-12)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--json", "prices", model_name, "--provider", "together"]) == 0
+    assert json.loads(out.getvalue())["matched"].startswith("together / ")
+
+
+def test_an_override_may_price_one_hour_cache_writes_apart(provider: TracerProvider, spans: Spans) -> None:
+    rates = {
+        "house-claude": {
+            "input_per_mtok": 2.0,
+            "output_per_mtok": 10.0,
+            "cache_write_per_mtok": 2.5,
+            "cache_write_1h_per_mtok": 4.0,
+        }
+    }
+    message = usage_message(
+        input_tokens=10_000,
+        output_tokens=100,
+        total_tokens=10_100,
+        input_token_details={"ephemeral_5m_input_tokens": 3_000, "ephemeral_1h_input_tokens": 1_000},
+    )
+    call(provider, ScriptedChatModel(script=[message], model_name="house-claude", provider="anthropic"), prices=rates)
+    chat = spans.attrs(spans.one("chat house-claude"))
+    assert chat["gen_ai.usage.cache_write.input_tokens"] == 4_000
+    assert chat["turntrace.usage.cache_write_1h.input_tokens"] == 1_000
+    expected = (6_000 * 2.0 + 3_000 * 2.5 + 1_000 * 4.0 + 100 * 10.0) / 1e6
+    assert chat["turntrace.cost_usd"] == pytest.approx(expected, rel=1e-12)
+    assert chat["turntrace.cost_source"] == "override"

@@ -95,6 +95,8 @@ def test_provider_names_follow_the_conventions(
         ("finish_reason", "SAFETY", "content_filter"),
         ("finish_reason", "length", "length"),  # OpenAI
         ("status", "completed", "stop"),  # OpenAI Responses
+        ("done_reason", "length", "length"),  # Ollama
+        ("finish_reason", "COMPLETE", "stop"),  # Cohere
         ("finish_reason", "something_new", "something_new"),  # unknown words pass through, lowercased
     ],
 )

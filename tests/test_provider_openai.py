@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import StatusCode
@@ -284,3 +285,70 @@ def test_retries_exhausted_fail_the_call_unpriced(
     assert isinstance(total_cost, float)
     assert abs(total_cost - expected_cost) <= COST_TOLERANCE_USD
     check_counted_once(spans)
+
+
+def test_an_override_for_the_requested_name_prices_a_dated_response(provider: TracerProvider, spans: Spans) -> None:
+    """OpenAI answers with a dated snapshot (gpt-4o-2024-08-06) of the model asked for (gpt-4o): the user's rates
+    for gpt-4o still apply."""
+    responder = ChatCompletions(STEPS, model="gpt-4o-2024-08-06")
+    rates = {"gpt-4o": {"input_per_mtok": 1.0, "output_per_mtok": 2.0, "cache_read_per_mtok": 0.5}}
+    with WireServer(responder) as server, httpx.Client() as client:
+        model = langchain_openai.ChatOpenAI(
+            model="gpt-4o", base_url=f"{server.url}/v1", api_key="sk-test", http_client=client
+        )
+        model.invoke(
+            "Weather in Paris?",
+            config={"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider, prices=rates)]},
+        )
+    (chat,) = chats(spans)
+    a: dict[str, Any] = dict(chat.attributes or {})
+    assert (a[attr.GEN_AI_REQUEST_MODEL], a[attr.GEN_AI_RESPONSE_MODEL]) == ("gpt-4o", "gpt-4o-2024-08-06")
+    assert a[attr.COST_SOURCE] == "override"
+    u = STEPS[0].usage
+    expected = (u.input_tokens - u.cache_read) * 1.0e-6 + u.cache_read * 0.5e-6 + u.output_tokens * 2.0e-6
+    assert abs(float(a[attr.COST_USD]) - expected) <= COST_TOLERANCE_USD, (a[attr.COST_USD], expected)
+
+
+def test_several_choices_share_one_usage_block_counted_once(provider: TracerProvider, spans: Spans) -> None:
+    """``n=2``: OpenAI reports usage once for the response; langchain-openai copies it onto every choice."""
+    inner = ChatCompletions(STEPS)
+
+    def two_choices(request: WireRequest) -> WireReply:
+        document = inner.document(STEPS[2])
+        first = document["choices"][0]
+        document["choices"] = [first, {**first, "index": 1}]
+        return WireReply.json(document)
+
+    with WireServer(two_choices) as server, httpx.Client() as client:
+        model = langchain_openai.ChatOpenAI(
+            model=GPT, base_url=f"{server.url}/v1", api_key="sk-test", n=2, http_client=client
+        )
+        model.invoke("Weather in Paris?", config=handler_config(provider))
+        (body,) = server.priced
+    (chat,) = chats(spans)
+    check_model_call(chat, body, CHAT_PRICING, GPT)
+    finish: Any = dict(chat.attributes or {})[attr.GEN_AI_RESPONSE_FINISH_REASONS]
+    assert tuple(finish) == ("stop", "stop")
+
+
+def test_azure_prices_at_the_rates_genai_prices_has_for_azure(provider: TracerProvider, spans: Spans) -> None:
+    """Azure OpenAI names a service tier too, but genai-prices prices Azure's models without OpenAI's tiers."""
+    inner = ChatCompletions(STEPS, model="gpt-5", service_tier="priority")
+
+    def deployment(request: WireRequest) -> WireReply:
+        assert request.path == "/openai/deployments/gpt-5/chat/completions", request.path
+        return WireReply.json(inner.document(STEPS[2]))
+
+    with WireServer(deployment) as server, httpx.Client() as client:
+        model = langchain_openai.AzureChatOpenAI(
+            azure_endpoint=server.url,
+            azure_deployment="gpt-5",
+            api_version="2024-10-21",
+            api_key="azure-test",
+            http_client=client,
+        )
+        model.invoke("Weather in Paris?", config=handler_config(provider))
+        (body,) = server.priced
+    (chat,) = chats(spans)
+    assert dict(chat.attributes or {})[attr.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
+    check_model_call(chat, body, Pricing("azure", "chat", service_tier), "gpt-5")

@@ -172,7 +172,14 @@ def rate_card(card: RateCard) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    table.add_row("model", card.model + (f" (service tier {card.service_tier})" if card.service_tier else ""))
+    tier = ""
+    if card.service_tier:
+        tier = (
+            f" (service tier {card.service_tier}"
+            + ("" if card.tier_applied else ": no price of its own, the default rates apply")
+            + ")"
+        )
+    table.add_row("model", card.model + tier)
     if card.source == "override":
         table.add_row("source", "your own rates ($TURNTRACE_PRICES or prices=)")
     else:

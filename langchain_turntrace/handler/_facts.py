@@ -43,6 +43,8 @@ _PROVIDERS: Final[Mapping[str, str]] = {
 _STOP_REASONS: Final[Mapping[str, str]] = {
     # OpenAI Chat Completions: stop, length, tool_calls, content_filter are already ours
     "function_call": "tool_calls",
+    # Cohere: COMPLETE, STOP_SEQUENCE, MAX_TOKENS, TOOL_CALL, ERROR
+    "complete": "stop",
     # OpenAI Responses: the response status, or why it is incomplete
     "completed": "stop",
     "max_output_tokens": "length",
@@ -134,24 +136,30 @@ def model_request(
 
 def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
     messages: list[AIMessage] = []
+    metered: list[AIMessage] = []  # per prompt, the first message with usage: n choices share one usage block
     finish: list[str] = []
     stop_reason: str | None = None
-    for generation in (g for batch in response.generations for g in batch):
-        info = generation.generation_info or {}
-        meta: Mapping[str, Any] = info
-        calls_tools = False
-        if isinstance(generation, ChatGeneration) and isinstance(generation.message, AIMessage):
-            message = generation.message
-            messages.append(message)
-            meta = {**message.response_metadata, **info}
-            calls_tools = bool(message.tool_calls)
-        reason = _finish_reason(meta)
-        if reason is not None:
-            finish.append(reason)
-        normalised = _STOP_REASONS.get(reason.lower(), reason.lower()) if reason else None
-        if calls_tools and normalised in (None, "stop"):  # Gemini says STOP, a Responses turn "completed"
-            normalised = "tool_calls"
-        stop_reason = normalised or stop_reason
+    for batch in response.generations:
+        batch_metered = False
+        for generation in batch:
+            info = generation.generation_info or {}
+            meta: Mapping[str, Any] = info
+            calls_tools = False
+            if isinstance(generation, ChatGeneration) and isinstance(generation.message, AIMessage):
+                message = generation.message
+                messages.append(message)
+                if not batch_metered and message.usage_metadata:
+                    metered.append(message)
+                    batch_metered = True
+                meta = {**message.response_metadata, **info}
+                calls_tools = bool(message.tool_calls)
+            reason = _finish_reason(meta)
+            if reason is not None:
+                finish.append(reason)
+            normalised = _STOP_REASONS.get(reason.lower(), reason.lower()) if reason else None
+            if calls_tools and normalised in (None, "stop"):  # Gemini says STOP, a Responses turn "completed"
+                normalised = "tool_calls"
+            stop_reason = normalised or stop_reason
     llm_output = response.llm_output or {}
     first_meta = messages[0].response_metadata if messages else {}
     response_model = (
@@ -167,7 +175,7 @@ def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
         response_model=str(response_model) if response_model else None,
         response_id=str(response_id) if response_id else None,
         finish_reasons=tuple(finish),
-        usage=_usage(messages, llm_output, tier if isinstance(tier, str) and tier else None),
+        usage=_usage(metered, llm_output, tier if isinstance(tier, str) and tier else None),
         tool_call_ids=tuple(call_id for m in messages for call in m.tool_calls if (call_id := call["id"])),
         output_messages=_messages_json(messages) if capture_content and messages else None,
         stop_reason=stop_reason,
@@ -176,8 +184,9 @@ def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
 
 def _finish_reason(meta: Mapping[str, Any]) -> str | None:
     """The provider's own word for why a response ended: ``finish_reason`` (OpenAI, Gemini), ``stop_reason``
-    (Anthropic), ``stopReason`` (Bedrock), or a Responses API status (why it is incomplete, when it is)."""
-    for key in ("finish_reason", "stop_reason", "stopReason"):
+    (Anthropic), ``stopReason`` (Bedrock), ``done_reason`` (Ollama), or a Responses API status (why it is
+    incomplete, when it is)."""
+    for key in ("finish_reason", "stop_reason", "stopReason", "done_reason"):
         value = meta.get(key)
         if isinstance(value, str) and value:
             return value

@@ -59,16 +59,22 @@ def usage_metadata(attributes: Mapping[str, Any], prices: PriceBook) -> dict[str
 def _input_cost(attributes: Mapping[str, Any], tokens: TokenUsage, cost_usd: float, prices: PriceBook) -> float | None:
     """The input tokens' share of the cost, priced again by the same table; None when this process cannot
     reprice the call exactly (the user's own rates, or a table that changed since), so only the total is sent."""
-    model = attributes.get(attr.GEN_AI_RESPONSE_MODEL) or attributes.get(attr.GEN_AI_REQUEST_MODEL)
-    provider = attributes.get(attr.GEN_AI_PROVIDER_NAME)
+    model = _text(attributes, attr.GEN_AI_RESPONSE_MODEL)
+    requested = _text(attributes, attr.GEN_AI_REQUEST_MODEL)
     source = attributes.get(attr.COST_SOURCE)
-    if not isinstance(model, str) or not isinstance(source, str) or source == COST_SOURCE_OVERRIDE:
+    if not isinstance(source, str) or source == COST_SOURCE_OVERRIDE:
         return None  # the user's own rates live in their handler, not here
-    provider = provider if isinstance(provider, str) else None
-    whole = prices.price(model, provider, tokens)
+    provider = _text(attributes, attr.GEN_AI_PROVIDER_NAME)
+    whole = prices.price(model, provider, tokens, requested=requested)
     if whole.source != source or whole.cost_usd is None or not math.isclose(whole.cost_usd, cost_usd, rel_tol=1e-9):
         return None
-    return prices.price(model, provider, replace(tokens, output_tokens=0, reasoning_tokens=0)).cost_usd
+    inputs_only = replace(tokens, output_tokens=0, reasoning_tokens=0)
+    return prices.price(model, provider, inputs_only, requested=requested).cost_usd
+
+
+def _text(attributes: Mapping[str, Any], key: str) -> str | None:
+    value = attributes.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _count(attributes: Mapping[str, Any], key: str) -> int | None:

@@ -15,7 +15,7 @@ else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
 _REQUIRED = ("input_per_mtok", "output_per_mtok")
-_OPTIONAL = ("cache_read_per_mtok", "cache_write_per_mtok")
+_OPTIONAL = ("cache_read_per_mtok", "cache_write_per_mtok", "cache_write_1h_per_mtok")
 _EXAMPLE = '{"my-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}'
 
 
@@ -25,12 +25,14 @@ class PriceFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ModelRates:
-    """USD per million tokens. Cache rates default to the input rate when not given."""
+    """USD per million tokens. Cache rates default to the input rate when not given; one-hour cache writes
+    default to the (five-minute) cache write rate."""
 
     input_per_mtok: float
     output_per_mtok: float
     cache_read_per_mtok: float | None = None
     cache_write_per_mtok: float | None = None
+    cache_write_1h_per_mtok: float | None = None
 
 
 def load_price_overrides(path: Path, *, setting: str) -> dict[str, ModelRates]:
@@ -75,6 +77,7 @@ def _parse_entry(model: str, entry: Mapping[str, object], setting: str) -> Model
         output_per_mtok=values["output_per_mtok"],
         cache_read_per_mtok=values.get("cache_read_per_mtok"),
         cache_write_per_mtok=values.get("cache_write_per_mtok"),
+        cache_write_1h_per_mtok=values.get("cache_write_1h_per_mtok"),
     )
 
 

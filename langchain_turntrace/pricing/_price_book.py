@@ -15,7 +15,7 @@ from langchain_turntrace.pricing._usage import TokenUsage
 
 if TYPE_CHECKING:
     from genai_prices import Usage as GenAIUsage
-    from genai_prices.types import ModelInfo, ModelPrice
+    from genai_prices.types import ModelInfo, ModelPrice, Provider
 
 _log = logging.getLogger("langchain_turntrace")
 
@@ -121,79 +121,112 @@ class PriceBook:
 
     def __init__(self, overrides: Mapping[str, ModelRates]) -> None:
         _warm_price_table()
-        self._overrides = {model.lower(): _override_rates(rates) for model, rates in overrides.items()}
-        self._override_tables = {model.lower(): rates for model, rates in overrides.items()}
-        self._cache: dict[tuple[str, str | None, str | None], tuple[_Rates, float]] = {}
+        self._overrides = {model.lower(): rates for model, rates in overrides.items()}
+        self._cache: dict[tuple[tuple[str, ...], str | None, str | None], tuple[_Rates, float]] = {}
         self._table_source = f"genai-prices@{version('genai-prices')}"
 
-    def price(self, model: str | None, provider: str | None, usage: TokenUsage | None) -> Price:
+    def price(
+        self, model: str | None, provider: str | None, usage: TokenUsage | None, *, requested: str | None = None
+    ) -> Price:
+        """``model``: the name the response gave (a dated snapshot, often); ``requested``: the name the call asked
+        for. An override for either wins over the table; the table is tried under both names."""
         if usage is None:
             return Price(None, COST_SOURCE_NO_USAGE)
-        if not model:
+        names = _names(model, requested)
+        if not names:
             _warn_unpriced("<no model name>")
             return Price(None, COST_SOURCE_UNPRICED)
-        rates = self._rates(model, provider, usage.service_tier)
+        rates = self._rates(names, provider, usage.service_tier)
         if rates is None:
-            _warn_unpriced(model)
+            _warn_unpriced(names[0])
             return Price(None, COST_SOURCE_UNPRICED)
         return Price(rates.cost(usage), rates.source)
 
     def rate_card(self, model: str, provider: str | None = None, service_tier: str | None = None) -> RateCard | None:
-        """The rates a call to ``model`` is priced at and where they come from; None when nothing prices it.
-        ``provider`` is an OTel ``gen_ai.provider.name`` (``openai``, ``aws.bedrock``, ...)."""
-        override = self._override_tables.get(model.lower())
-        if override is not None:
-            return RateCard(model, COST_SOURCE_OVERRIDE, None, service_tier, _override_lines(override))
-        found = self._find(model, _GENAI_PRICES_PROVIDER.get(provider or "", provider))
+        """The rates a call to ``model`` is priced at and where they come from, found as ``price`` finds them;
+        None when nothing prices it. ``provider`` is an OTel ``gen_ai.provider.name`` (``openai``, ...)."""
+        found = self._find((model,), provider, service_tier)
         if found is None:
             return None
-        provider_id, model_info = found
+        if isinstance(found, ModelRates):
+            return RateCard(model, COST_SOURCE_OVERRIDE, None, service_tier, True, _override_lines(found))
+        provider_id, model_info, model_price, tier_applied = found
         return RateCard(
             model,
             self._table_source,
             f"{provider_id} / {model_info.id} ({model_info.name or model_info.id})",
             service_tier,
-            _table_lines(self._model_price(model_info, service_tier)),
+            tier_applied,
+            _table_lines(model_price),
         )
 
-    def _rates(self, model: str, provider: str | None, service_tier: str | None) -> _Rates:
-        key = (model, provider, service_tier)
+    def _rates(self, names: tuple[str, ...], provider: str | None, service_tier: str | None) -> _Rates:
+        key = (names, provider, service_tier)
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]
-        rates = self._overrides.get(model.lower())
-        if rates is None:
-            found = self._find(model, _GENAI_PRICES_PROVIDER.get(provider or ""))
-            if found is not None:
-                rates = _rates_from(self._model_price(found[1], service_tier), self._table_source)
+        found = self._find(names, provider, service_tier)
+        if found is None:
+            rates: _Rates = None
+        elif isinstance(found, ModelRates):
+            rates = _override_rates(found)
+        else:
+            rates = _rates_from(found[2], self._table_source)
         if len(self._cache) >= _MAX_CACHED_MODELS:
             self._cache.clear()
         self._cache[key] = (rates, now + _CACHE_TTL_S)
         return rates
 
-    @staticmethod
-    def _find(model: str, provider_id: str | None) -> tuple[str, ModelInfo] | None:
-        from genai_prices import data_snapshot  # heavy: the whole price table
+    def _find(
+        self, names: tuple[str, ...], provider: str | None, service_tier: str | None
+    ) -> ModelRates | tuple[str, ModelInfo, ModelPrice, bool] | None:
+        """The user's rates for any of ``names``, else the table's entry for the first name it knows: (provider
+        id, model, its price now in ``service_tier``, whether the tier changed the price)."""
+        for name in names:
+            override = self._overrides.get(name.lower())
+            if override is not None:
+                return override
+        provider_id = _GENAI_PRICES_PROVIDER.get(provider, provider) if provider else None
+        for name in names:
+            found = _table_entry(name, provider_id)
+            if found is not None:
+                provider_entry, model_info = found
+                # Like genai-prices: a tier prices a model only under the provider that lists it (Azure serves
+                # OpenAI's models at OpenAI's rates, without OpenAI's tiers).
+                own = any(m is model_info for m in provider_entry.models)
+                context = {"service_tier": service_tier} if service_tier and own else None
+                from datetime import datetime, timezone
 
-        snapshot = data_snapshot.get_snapshot()
-        try:
-            provider, model_info = snapshot.find_provider_model(model, None, provider_id, None)
-        except LookupError:
-            if provider_id is None:
-                return None
-            try:  # a provider that resells the model under its own name, or an unmapped provider id
-                provider, model_info = snapshot.find_provider_model(model, None, None, None)
-            except LookupError:
-                return None
-        return provider.id, model_info
+                model_price = model_info.get_prices(datetime.now(tz=timezone.utc), context)
+                applied = context is not None and any(
+                    all(context.get(k) == v for k, v in variant.when.items())
+                    for variant in model_info.price_variants or ()
+                )
+                return provider_entry.id, model_info, model_price, applied
+        return None
 
-    @staticmethod
-    def _model_price(model_info: ModelInfo, service_tier: str | None) -> ModelPrice:
-        from datetime import datetime, timezone
 
-        context = {"service_tier": service_tier} if service_tier else None
-        return model_info.get_prices(datetime.now(tz=timezone.utc), context)
+def _names(model: str | None, requested: str | None) -> tuple[str, ...]:
+    if model and requested and requested != model:
+        return (model, requested)
+    name = model or requested
+    return (name,) if name else ()
+
+
+def _table_entry(model: str, provider_id: str | None) -> tuple[Provider, ModelInfo] | None:
+    from genai_prices import data_snapshot  # heavy: the whole price table
+
+    snapshot = data_snapshot.get_snapshot()
+    try:
+        return snapshot.find_provider_model(model, None, provider_id, None)
+    except LookupError:
+        if provider_id is None:
+            return None
+    try:  # a provider that resells the model under its own name, or a provider genai-prices does not know
+        return snapshot.find_provider_model(model, None, None, None)
+    except LookupError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +237,7 @@ class RateCard:
     source: str  # "override", or "genai-prices@<version>"
     matched: str | None  # genai-prices' provider / model id the name matched
     service_tier: str | None
+    tier_applied: bool  # False: the table has no price for that tier of this model; the default rates apply
     rates: tuple[tuple[str, str], ...]  # (what, "$3.00 / MTok" or with its long-context tiers)
 
 
@@ -230,17 +264,21 @@ def _table_lines(model_price: ModelPrice) -> tuple[tuple[str, str], ...]:
     return tuple(lines)
 
 
+def _override_per_mtok(rates: ModelRates) -> dict[str, float]:
+    """USD per million tokens of each kind; a cache rate not given is the input rate (one-hour writes: the
+    five-minute write rate)."""
+    write = rates.input_per_mtok if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok
+    return {
+        "input": rates.input_per_mtok,
+        "output": rates.output_per_mtok,
+        "cache read": rates.input_per_mtok if rates.cache_read_per_mtok is None else rates.cache_read_per_mtok,
+        "cache write (5 min)": write,
+        "cache write (1 h)": write if rates.cache_write_1h_per_mtok is None else rates.cache_write_1h_per_mtok,
+    }
+
+
 def _override_lines(rates: ModelRates) -> tuple[tuple[str, str], ...]:
-    input_rate = rates.input_per_mtok
-    return (
-        ("input", f"${input_rate:g} / MTok"),
-        ("output", f"${rates.output_per_mtok:g} / MTok"),
-        ("cache read", f"${input_rate if rates.cache_read_per_mtok is None else rates.cache_read_per_mtok:g} / MTok"),
-        (
-            "cache write",
-            f"${input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok:g} / MTok",
-        ),
-    )
+    return tuple((what, f"${rate:g} / MTok") for what, rate in _override_per_mtok(rates).items())
 
 
 def _rates_from(model_price: ModelPrice, source: str) -> _Rates:
@@ -265,13 +303,13 @@ def _rates_from(model_price: ModelPrice, source: str) -> _Rates:
 
 
 def _override_rates(rates: ModelRates) -> _LinearRates:
-    input_rate = rates.input_per_mtok / _MTOK
+    per_mtok = _override_per_mtok(rates)
     return _LinearRates(
-        input=input_rate,
-        output=rates.output_per_mtok / _MTOK,
-        cache_read=input_rate if rates.cache_read_per_mtok is None else rates.cache_read_per_mtok / _MTOK,
-        cache_write=input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok / _MTOK,
-        cache_write_1h=input_rate if rates.cache_write_per_mtok is None else rates.cache_write_per_mtok / _MTOK,
+        input=per_mtok["input"] / _MTOK,
+        output=per_mtok["output"] / _MTOK,
+        cache_read=per_mtok["cache read"] / _MTOK,
+        cache_write=per_mtok["cache write (5 min)"] / _MTOK,
+        cache_write_1h=per_mtok["cache write (1 h)"] / _MTOK,
         source=COST_SOURCE_OVERRIDE,
     )
 

@@ -57,7 +57,7 @@ class ModelCall(Node):
             if self._first_chunk_ns is not None:
                 out[attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self._first_chunk_ns - self.start_ns) / 1e9
             usage = result.usage
-            price = self.trace.prices.price(model, self.request.provider, usage)
+            price = self.trace.prices.price(model, self.request.provider, usage, requested=self.request.request_model)
             out[attr.COST_SOURCE] = price.source
             if usage is not None:
                 out[attr.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
