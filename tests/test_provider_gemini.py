@@ -81,7 +81,13 @@ def assert_wire(server: WireServer, responder: GenerateContent, wire: Wire) -> N
 @pytest.mark.parametrize("wire", ["json", "sse"])
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream", "astream"])
 async def test_three_turns(mode: Mode, wire: Wire, provider: TracerProvider, spans: Spans) -> None:
-    responder = GenerateContent(STEPS, chunk_delay_s=CHUNK_DELAY_S)
+    await play_three_turns(GenerateContent(STEPS, chunk_delay_s=CHUNK_DELAY_S), mode, wire, provider, spans)
+
+
+async def play_three_turns(
+    responder: GenerateContent, mode: Mode, wire: Wire, provider: TracerProvider, spans: Spans
+) -> None:
+    """The three-turn agent in ``mode``; over SSE, invoke and ainvoke stream because the model is built to."""
     with WireServer(responder) as server:
         model = gemini(responder, server, streaming=wire == "sse" and mode in ("invoke", "ainvoke"))
         agent = create_agent(model, TOOLS, name=AGENT_NAME)
@@ -164,22 +170,6 @@ async def test_gemini_3_call_ids(mode: Mode, wire: Wire, provider: TracerProvide
     """Gemini 3: the client answers in content blocks and keeps the provider's function call ids, so each tool
     span carries the id Gemini gave its call."""
     responder = GenerateContent(STEPS, model="gemini-3-flash-preview", call_ids=True, chunk_delay_s=CHUNK_DELAY_S)
-    with WireServer(responder) as server:
-        model = gemini(responder, server)
-        agent = create_agent(model, TOOLS, name=AGENT_NAME)
-        await run(agent, mode, wire, {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]})
-        assert_wire(server, responder, wire)
-        priced = server.priced
-    check_three_turn_run(
-        spans,
-        priced,
-        STEPS,
-        model=responder.model,
-        pricing=GEMINI_PRICING,
-        finish_words=[responder.finish_reason(s) for s in STEPS],
-        response_ids=[None] * len(STEPS),
-        response_model=responder.model_version,
-        streamed=wire == "sse",
-    )
+    await play_three_turns(responder, mode, wire, provider, spans)
     tool_ids = sorted(str(spans.attrs(s)[attr.GEN_AI_TOOL_CALL_ID]) for s in spans.named("execute_tool "))
     assert tool_ids == sorted(call.id for step in STEPS for call in step.tool_calls), tool_ids

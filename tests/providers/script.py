@@ -11,22 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import HumanMessage
-from langchain_core.tools import tool
+
+from tests.agents import get_time, get_weather
 
 AGENT_NAME = "trip_agent"
 PROMPT = {"messages": [HumanMessage("Weather and time in Paris, then Rome?")]}
-
-
-@tool
-def get_weather(city: str) -> dict[str, Any]:
-    """Weather for a city."""
-    return {"city": city, "temp_c": 21, "conditions": ["sunny"]}
-
-
-@tool
-def get_time(city: str) -> str:
-    """Local time in a city."""
-    return "12:00"
 
 
 TOOLS = [get_weather, get_time]
