@@ -6,7 +6,6 @@ from the answer; the client passes ``STOP`` and ``modelVersion`` on as they are,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib.metadata import version
 from typing import Any, Literal
 
 import pytest
@@ -29,7 +28,6 @@ from tests.providers.wire import WireServer
 from tests.spans import Spans
 
 langchain_google_genai = pytest.importorskip("langchain_google_genai", reason="langchain-google-genai is not installed")
-_CLIENT_VERSION = tuple(int(part) for part in version("langchain-google-genai").split(".")[:3] if part.isdigit())
 
 GEMINI_PRICING = Pricing("google")
 
@@ -161,10 +159,6 @@ async def test_long_context_tier(wire: Wire, provider: TracerProvider, spans: Sp
     assert turn[attr.STOP_REASON] == "stop", turn
 
 
-@pytest.mark.skipif(
-    _CLIENT_VERSION < (4, 2, 4),
-    reason="langchain-google-genai < 4.2.4 ignores Gemini's functionCall.id (makes up UUIDs)",
-)
 @pytest.mark.parametrize(("mode", "wire"), [("invoke", "json"), ("astream", "sse")])
 async def test_gemini_3_call_ids(mode: Mode, wire: Wire, provider: TracerProvider, spans: Spans) -> None:
     """Gemini 3: the client answers in content blocks and keeps the provider's function call ids, so each tool
