@@ -199,3 +199,19 @@ def test_an_override_may_price_one_hour_cache_writes_apart(provider: TracerProvi
     expected = (6_000 * 2.0 + 3_000 * 2.5 + 1_000 * 4.0 + 100 * 10.0) / 1e6
     assert chat["turntrace.cost_usd"] == pytest.approx(expected, rel=1e-12)
     assert chat["turntrace.cost_source"] == "override"
+
+
+@pytest.mark.parametrize("model_name", ["sonar", "sonar-deep-research"])
+def test_a_fee_per_request_and_reasoning_at_its_own_rate_are_priced_as_genai_prices_does(
+    provider: TracerProvider, spans: Spans, model_name: str
+) -> None:
+    """Perplexity's sonar charges per request on top of tokens; sonar-deep-research prices reasoning tokens apart
+    from the rest of the output. Neither is a rate per token, so neither may be folded into one."""
+    message = usage_message(
+        input_tokens=3_000, output_tokens=900, total_tokens=3_900, output_token_details={"reasoning": 600}
+    )
+    call(provider, ScriptedChatModel(script=[message], model_name=model_name, provider="perplexity"))
+    chat = spans.attrs(spans.one(f"chat {model_name}"))
+    usage = genai_prices.Usage(input_tokens=3_000, output_tokens=900, output_reasoning_tokens=600)
+    expected = genai_prices.calc_price(usage, model_name, provider_id="perplexity").total_price
+    assert chat["turntrace.cost_usd"] == pytest.approx(float(expected), rel=1e-12)

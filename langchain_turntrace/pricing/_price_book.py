@@ -81,8 +81,9 @@ class _LinearRates:
         )
 
 
-class _TieredRates:
-    """A model whose price depends on the call's size: ask genai-prices for every call."""
+class _ExactRates:
+    """A model whose price is not a fixed rate per token we count: long-context tiers (the call's size picks the
+    rate), a fee per request, reasoning tokens at a rate of their own. genai-prices prices every call."""
 
     __slots__ = ("_model_price", "source")
 
@@ -103,12 +104,14 @@ def _genai_usage(usage: TokenUsage) -> GenAIUsage:
         "cache_read_tokens": usage.cache_read_tokens,
         "cache_write_tokens": usage.cache_write_tokens,
     }
+    if usage.reasoning_tokens:  # part of output_tokens; priced apart only where the table says so
+        counts["output_reasoning_tokens"] = min(usage.reasoning_tokens, usage.output_tokens)
     if usage.cache_write_1h_tokens:
         counts["cache_write_1h_tokens"] = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
     return Usage(**counts)
 
 
-_Rates = _LinearRates | _TieredRates | None
+_Rates = _LinearRates | _ExactRates | None
 
 
 class PriceBook:
@@ -250,6 +253,11 @@ _PRICE_FIELDS: Final = (
 )
 
 
+# Prices a probe per token cannot turn into a rate: a fee per request (it would land on every probe), reasoning
+# tokens at their own rate (the linear rates price them as output).
+_NOT_PER_TOKEN: Final = ("requests_kcount", "output_reasoning_mtok")
+
+
 def _table_lines(model_price: ModelPrice) -> tuple[tuple[str, str], ...]:
     from genai_prices.types import TieredPrices
 
@@ -285,8 +293,10 @@ def _rates_from(model_price: ModelPrice, source: str) -> _Rates:
     from genai_prices import Usage
     from genai_prices.types import TieredPrices
 
-    if any(isinstance(getattr(model_price, name, None), TieredPrices) for _, name in _PRICE_FIELDS):
-        return _TieredRates(model_price, source)
+    if any(isinstance(getattr(model_price, name, None), TieredPrices) for _, name in _PRICE_FIELDS) or any(
+        getattr(model_price, name, None) is not None for name in _NOT_PER_TOKEN
+    ):
+        return _ExactRates(model_price, source)
 
     def per_token(**usage: int) -> float:
         # Probe genai-prices with unit usages, so its fallbacks (e.g. cache reads at the input rate) stay its own.
