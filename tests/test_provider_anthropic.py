@@ -10,21 +10,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langsmith import Client
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.backends import provider_for
+from langchain_turntrace.langsmith_backend import read_trace
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter
 from tests.agents import create_agent
 from tests.fresh_python import run_python
+from tests.langsmith_server import FakeLangSmith
 from tests.providers.anthropic_messages import MODEL, RESPONSE_MODEL, Messages, error_body
 from tests.providers.checks import Pricing, check_failed_answer, check_three_turn_run, ours
 from tests.providers.modes import DRIVES, Drive, run
 from tests.providers.script import AGENT_NAME, PROMPT, TOOLS, Step, WireUsage, three_steps
 from tests.providers.wire import OutageAfter, WireServer
 from tests.spans import Spans
+from tests.test_langsmith import connect
 
 langchain_anthropic = pytest.importorskip("langchain_anthropic", reason="langchain-anthropic is not installed")
 anthropic = pytest.importorskip("anthropic", reason="the anthropic SDK is not installed")
@@ -205,6 +210,31 @@ def test_our_store_shows_the_sdk_spans_and_counts_each_call_once(
     assert len(shown) == 3
     assert {s.role for s in shown} == {"other"}  # in the waterfall, never a model call of its own
     assert all(s.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] for s in shown)  # its attributes kept as sent
+
+
+@sdk_traces
+def test_langsmith_gets_the_sdk_span_as_a_chain_without_usage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LangSmith sums usage_metadata up the run tree: only our llm runs carry it. Read back, the SDK's run is
+    still not a model call of ours."""
+    with FakeLangSmith() as langsmith:
+        handler = connect(monkeypatch, langsmith.url)
+        with WireServer(Messages(STEPS)) as server:
+            model = chat_anthropic(server.url)
+            traced_by_sdk(model, {"tracer_provider": provider_for("langsmith")})
+            agent = create_agent(model, TOOLS, name=AGENT_NAME)
+            agent.invoke(PROMPT, config={"callbacks": [handler]})
+        assert handler.flush(timeout_s=10)
+        runs = list(langsmith.runs().values())
+        (root,) = [run for run in runs if run["parent_run_id"] is None]
+        read = read_trace(Client(api_url=langsmith.url, api_key="test", auto_batch_tracing=False), root["id"])
+    assert langsmith.problems == []
+    sdk_runs = [run for run in runs if run["name"] == SDK_SPAN]
+    assert len(sdk_runs) == 3
+    assert {run["run_type"] for run in sdk_runs} == {"chain"}
+    assert all("usage_metadata" not in run["extra"]["metadata"] for run in sdk_runs)
+    counted = sum(run["extra"]["metadata"].get("usage_metadata", {}).get("input_tokens", 0) for run in runs)
+    assert counted == sum(step.usage.input_tokens for step in STEPS)
+    assert {span.role for span in read if span.name == SDK_SPAN} == {"other"}
 
 
 @sdk_traces

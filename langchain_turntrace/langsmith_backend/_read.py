@@ -12,6 +12,7 @@ from langsmith import Client
 from langsmith.schemas import Run
 
 from langchain_turntrace.langsmith_backend._runs import (
+    OTEL_FOREIGN,
     OTEL_PARENT_SPAN_ID,
     OTEL_SPAN_ID,
     OTEL_SPAN_KIND,
@@ -69,6 +70,7 @@ def _span(run: Run, span_ids: dict[UUID, str]) -> StoredSpan:
         end_ns=_ns(run.end_time) if run.end_time is not None else start_ns,
         status=status if isinstance(status, str) else ("ERROR" if run.error else "UNSET"),
         attributes={key: value for key, value in meta.items() if "." in key},
+        foreign=meta.get(OTEL_FOREIGN) is True,
     )
 
 

@@ -28,6 +28,9 @@ OTEL_SPAN_ID: Final = "otel_span_id"
 OTEL_PARENT_SPAN_ID: Final = "otel_parent_span_id"
 OTEL_SPAN_KIND: Final = "otel_span_kind"
 OTEL_STATUS_CODE: Final = "otel_status_code"
+OTEL_FOREIGN: Final = "otel_foreign_scope"
+"""True on a run made from another instrumentation's span (a provider SDK's own): read back, it is not a model
+call of ours."""
 
 # OTel gen_ai.provider.name back to the ls_provider names LangChain's chat models report, which LangSmith's
 # model price map and playground expect; others pass through as they are.
@@ -122,6 +125,8 @@ def metadata(span: StoredSpan) -> dict[str, Any]:
         meta[OTEL_PARENT_SPAN_ID] = span.parent_span_id
     meta[OTEL_SPAN_KIND] = span.kind
     meta[OTEL_STATUS_CODE] = span.status
+    if span.foreign:
+        meta[OTEL_FOREIGN] = True
     session = span.attributes.get(attr.SESSION_ID)
     if isinstance(session, str) and session:
         meta["session_id"] = meta["thread_id"] = session
