@@ -31,7 +31,9 @@ from opentelemetry.trace import SpanContext, SpanKind, Tracer
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests.agents import create_agent, state_graph_agent
-from tests.loopback import FORECAST_TOOL, LoopbackServices
+from tests.providers.openai_chat import ChatCompletions
+from tests.providers.script import Step, ToolCall, WireUsage
+from tests.providers.wire import WireReply, WireRequest, WireServer
 from tests.spans import Spans
 
 INPUT = {"messages": [HumanMessage("go")]}
@@ -423,9 +425,40 @@ def instrumented_httpx(provider: TracerProvider) -> Iterator[None]:
         HTTPXClientInstrumentor().uninstrument()
 
 
+FORECAST_TOOL = "forecast"
+FORECAST_STEPS = (
+    Step(1, (ToolCall("call_forecast", FORECAST_TOOL, {"city": "Paris"}),), None, WireUsage(40, 8), 0),
+    Step(2, (), "Sunny in Paris.", WireUsage(60, 6), 1),
+)
+
+
+class LoopbackServices(WireServer):
+    """Two services of the outside world on one loopback server: the model provider (OpenAI's Chat Completions:
+    a ``forecast`` tool call, then the answer) and a forecast service, ``GET /forecast?city=``, that continues
+    the caller's trace from its ``traceparent`` header with a SERVER span of ``tracer``, ended before it answers."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+        self._provider = ChatCompletions(FORECAST_STEPS)
+        super().__init__(self._answer)
+
+    @property
+    def chat_requests(self) -> list[WireRequest]:
+        return [r for r in self.requests if r.path == "/v1/chat/completions"]
+
+    def _answer(self, request: WireRequest) -> WireReply:
+        if request.path != "/forecast":
+            return self._provider(request)
+        parent = propagate.extract(dict(request.headers))
+        with self._tracer.start_as_current_span("GET /forecast", context=parent, kind=SpanKind.SERVER):
+            body = {"city": request.query.get("city", ["?"])[0], "temp_c": 21}
+        return WireReply.json(body, priced=False)
+
+
 @pytest.fixture
 def services(tracer: Tracer) -> Iterator[LoopbackServices]:
-    with LoopbackServices(tracer) as running:
+    running = LoopbackServices(tracer)
+    with running:
         yield running
 
 
