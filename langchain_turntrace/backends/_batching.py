@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from typing import Final
 
@@ -76,8 +77,25 @@ class BatchingProcessor(SpanProcessor):
         self._warned_outage = False  # this outage was announced: its end is too
         self.dropped = 0
         self.exported = 0
-        self._worker = threading.Thread(target=self._run, name=f"turntrace-export-{backend}", daemon=True)
-        self._worker.start()
+        self._worker = self._start_worker()
+        if hasattr(os, "register_at_fork"):  # a weak reference: a processor shut down and dropped is not kept
+            restart = weakref.WeakMethod(self._restart_after_fork)
+            os.register_at_fork(after_in_child=lambda: (method := restart()) is not None and method())
+
+    def _start_worker(self) -> threading.Thread:
+        worker = threading.Thread(target=self._run, name=f"turntrace-export-{self._backend}", daemon=True)
+        worker.start()
+        return worker
+
+    def _restart_after_fork(self) -> None:
+        """In a forked child (multiprocessing, gunicorn ``--preload``): no thread came along, and a lock may have
+        been held by one that did not. The queued spans are the parent's to send; the child starts empty."""
+        self._cond = threading.Condition()
+        self._queue.clear()
+        self._exporting = 0
+        self._flush_requested = 0
+        if not self._shutdown:
+            self._worker = self._start_worker()
 
     # -- the agent's side: never blocks on I/O ---------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
 
+from langchain_turntrace.backends._exit import on_stop
 from langchain_turntrace.backends._pipeline import run_within
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _otlp_provider(flush_timeout_s: float) -> MeterProvider:
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
     # The SDK's own exit hook would wait as long as the exporter retries; ours gives it flush_timeout_s.
     provider = MeterProvider(metric_readers=[reader], resource=Resource.create(), shutdown_on_exit=False)
-    atexit.register(_shutdown_within, provider, flush_timeout_s)
+    on_stop(lambda: _shutdown_within(provider, flush_timeout_s))
     return provider
 
 

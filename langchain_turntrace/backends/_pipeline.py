@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from langchain_turntrace.backends._batching import BatchingProcessor
+from langchain_turntrace.backends._exit import on_stop
 
 _log = logging.getLogger("langchain_turntrace")
 
@@ -19,12 +19,12 @@ def provider_with(processor: SpanProcessor, *, flush_timeout_s: float) -> Tracer
     """A provider feeding ``processor``; ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` name the resource.
 
     The SDK's own exit hook waits as long as the exporter does (an OTLP retry loop can take a minute);
-    ours gives the backend ``flush_timeout_s`` and then lets the program exit.
+    ours gives the backend ``flush_timeout_s`` and then lets the program exit. It runs on SIGTERM too.
     """
     provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
     provider.add_span_processor(processor)
     give_up = processor.give_up if isinstance(processor, BatchingProcessor) else None
-    atexit.register(shutdown_within, provider, flush_timeout_s, give_up)
+    on_stop(lambda: shutdown_within(provider, flush_timeout_s, give_up))
     return provider
 
 

@@ -8,8 +8,10 @@ wait on it is bounded; the client still does the wire work (/info, multipart or 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, Literal
@@ -49,7 +51,22 @@ class RunSender:
         self._flushing = 0
         self._stopped = False
         self._warned: set[str] = set()
+        self._start_worker()
+        if hasattr(os, "register_at_fork"):  # a weak reference: a sender shut down and dropped is not kept
+            restart = weakref.WeakMethod(self._restart_after_fork)
+            os.register_at_fork(after_in_child=lambda: (method := restart()) is not None and method())
+
+    def _start_worker(self) -> None:
         threading.Thread(target=self._run, name="turntrace-langsmith", daemon=True).start()
+
+    def _restart_after_fork(self) -> None:
+        """In a forked child: no thread came along and a lock may have been held by one that did not. What was
+        queued is the parent's to send; the child starts empty."""
+        self._changed = threading.Condition()
+        self._queue.clear()
+        self._queued = self._settled = self._flushing = 0
+        if not self._stopped:
+            self._start_worker()
 
     @property
     def client(self) -> Client:

@@ -6,6 +6,7 @@ import os
 import sys
 
 from langchain_turntrace import env
+from langchain_turntrace.backends import install_sigterm_flush
 from langchain_turntrace.config import ConfigError, tracing_enabled
 from langchain_turntrace.handler import TurnTraceCallbackHandler
 from langchain_turntrace.wiring._configure import configure
@@ -17,6 +18,9 @@ def start() -> None:
     try:
         if not tracing_enabled():
             return
+        # The local store's pipeline is built at the first run, maybe on a worker thread; SIGTERM can only be
+        # taken here, on the main thread, before a server (uvicorn) captures it and later re-raises it.
+        install_sigterm_flush()
         # No TURNTRACE_BACKEND: the app's own global tracer provider once it sets one, else the local store.
         handler = configure() if os.environ.get(env.TURNTRACE_BACKEND) else TurnTraceCallbackHandler()
         trace_every_run(handler)
