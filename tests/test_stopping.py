@@ -5,15 +5,27 @@ fresh interpreter (never by signalling or forking the test runner)."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.agents import THREE_TURN_TREE
-from tests.fresh_python import run_python
+from tests.fresh_python import ROOT, run_python
+
+LANGGRAPH_CLI = "needs langgraph-cli[inmem] (the test extra)"
+GUNICORN = "needs gunicorn (the test extra; POSIX only)"
 
 SPANS_PER_RUN = len(THREE_TURN_TREE.splitlines())  # invoke_agent, 3 turns, 3 chats, 3 tool calls
 
@@ -101,3 +113,173 @@ def test_workers_forked_after_configure_trace_their_runs_and_the_parent_goes_on(
         "invoke_agent parent-before",
     ], roots
     assert len(stored_names(store)) == 4 * SPANS_PER_RUN
+
+
+LANGGRAPH_GRAPH = """
+from tests.agents import three_turn_agent
+
+graph = three_turn_agent("agent")
+"""
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run_then_sigterm(server: subprocess.Popen[bytes], port: int) -> int:
+    """Waits for the server, runs the agent once through langgraph-sdk, sends SIGTERM at once; the exit status."""
+    from langgraph_sdk import get_sync_client
+
+    client: Any = get_sync_client(url=f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            client.assistants.search()
+            break
+        except Exception:  # noqa: BLE001  # not up yet
+            assert server.poll() is None, "langgraph dev exited at start"
+            assert time.monotonic() < deadline, "langgraph dev did not start within 90 s"
+            time.sleep(0.25)
+    result = client.runs.wait(None, "agent", input={"messages": [{"role": "human", "content": "go"}]})
+    assert len(result["messages"]) == 7, result  # the prompt, three answers, three tool results
+    server.send_signal(signal.SIGTERM)
+    return server.wait(timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("langgraph", path=str(Path(sys.executable).parent)) is None, reason=LANGGRAPH_CLI)
+def test_sigterm_to_langgraph_dev_right_after_a_run_delivers_every_span(tmp_path: Path) -> None:
+    """The real ``langgraph dev`` (uvicorn inside) with zero-code tracing: uvicorn shuts down on SIGTERM, then
+    re-raises it with the handler it found at start, which kills the process before any exit hook."""
+    pytest.importorskip("langgraph_sdk", reason=LANGGRAPH_CLI)
+    (tmp_path / "graph.py").write_text(LANGGRAPH_GRAPH)
+    (tmp_path / "langgraph.json").write_text(
+        json.dumps({"dependencies": ["."], "graphs": {"agent": "./graph.py:graph"}})
+    )
+    store = tmp_path / "traces.db"
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TURNTRACE_TRACING": "true",
+        "TURNTRACE_STORE": str(store),
+        "OTEL_BSP_SCHEDULE_DELAY": "60000",  # nothing is exported before the signal unless the stop flushes
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    }
+    env.pop("TURNTRACE_STRICT", None)
+    command = [
+        str(Path(sys.executable).parent / "langgraph"),
+        "dev",
+        "--no-browser",
+        "--no-reload",
+        "--port",
+        str(port),
+    ]
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as server:
+        try:
+            returncode = _run_then_sigterm(server, port)
+        finally:
+            if server.poll() is None:
+                server.kill()
+            output = server.stdout.read().decode(errors="replace") if server.stdout else ""
+    assert returncode == -signal.SIGTERM, output[-2000:]
+    names = stored_names(store)
+    assert len(names) == SPANS_PER_RUN, (names, output[-2000:])
+    assert names.count("invoke_agent agent") == 1
+
+
+GUNICORN_APP = """
+from langchain_core.messages import HumanMessage
+
+from langchain_turntrace import configure
+from tests.agents import three_turn_agent
+
+handler = configure("local")  # with --preload: before the workers fork
+
+
+def app(environ, start_response):
+    three_turn_agent("agent").invoke({"messages": [HumanMessage("go")]}, config={"callbacks": [handler]})
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"done"]
+"""
+
+
+def _served(port: int, *, timeout_s: float) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout_s) as response:
+            return response.read() == b"done"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None, reason=GUNICORN)
+def test_sigterm_to_gunicorn_with_preloaded_tracing_delivers_every_workers_spans(tmp_path: Path) -> None:
+    """``gunicorn --preload``: tracing is configured in the master, the workers are forked from it; SIGTERM to
+    the master stops the workers gracefully, and every run they traced reaches the store."""
+    (tmp_path / "traced_app.py").write_text(GUNICORN_APP)
+    store = tmp_path / "traces.db"
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}", "TURNTRACE_STORE": str(store)}
+    env["OTEL_BSP_SCHEDULE_DELAY"] = "60000"
+    env.pop("TURNTRACE_STRICT", None)
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    command = [gunicorn, "--preload", "--workers", "2", "--bind", f"127.0.0.1:{port}", "traced_app:app"]
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as server:
+        try:
+            deadline = time.monotonic() + 60
+            while not _served(port, timeout_s=10):  # the first run; until the server listens
+                assert server.poll() is None, "gunicorn exited at start"
+                assert time.monotonic() < deadline, "gunicorn did not start within 60 s"
+                time.sleep(0.25)
+            # Two more, each answered at once: a worker deadlocked at fork would hold its request.
+            assert _served(port, timeout_s=10)
+            assert _served(port, timeout_s=10)
+            server.send_signal(signal.SIGTERM)
+            returncode = server.wait(timeout=20)  # a worker that cannot stop makes the master wait 30 s
+        finally:
+            if server.poll() is None:
+                server.kill()
+            output = server.stdout.read().decode(errors="replace") if server.stdout else ""
+    assert output.count("Worker exiting") == 2, output[-2000:]  # both workers stopped gracefully
+    assert returncode == 0, output[-2000:]
+    names = stored_names(store)
+    assert names.count("invoke_agent agent") == 3, (names, output[-2000:])
+    assert len(names) == 3 * SPANS_PER_RUN
+
+
+FORK_DURING_PRICE_LOAD = """
+    import os, sys, time
+    from langchain_turntrace.pricing import PriceBook, TokenUsage
+
+    book = PriceBook({})  # starts loading genai-prices' table on a thread of its own
+    children = []
+    for pause_s in (0.0, 0.01, 0.03, 0.06, 0.1, 0.2, 0.3):  # forks at moments along the load
+        time.sleep(pause_s)
+        pid = os.fork()
+        if pid == 0:
+            book.price("gpt-4o", "openai", TokenUsage(1000, 100))
+            os._exit(0)
+        children.append(pid)
+    deadline = time.monotonic() + 20
+    hung = 0
+    for pid in children:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                hung += 1
+                break
+            time.sleep(0.02)
+    print(f"{hung} of {len(children)} children hung", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_fork_while_the_price_table_loads_leaves_the_child_able_to_price() -> None:
+    result = run_python(FORK_DURING_PRICE_LOAD, timeout_s=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["0 of 7 children hung"], result.stdout

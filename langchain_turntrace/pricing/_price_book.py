@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ _MTOK = 1_000_000
 _CACHE_TTL_S = 3600.0  # genai-prices rates can change on a date; re-resolve hourly
 _MAX_CACHED_MODELS = 4096
 _MAX_WARNED_MODELS = 1024
+_LOAD_WAIT_AT_FORK_S = 30.0  # the table loads in about a second; a fork never waits longer than this
 
 # OTel provider names (gen_ai.provider.name) to genai-prices provider ids.
 _GENAI_PRICES_PROVIDER: Final[Mapping[str, str]] = {
@@ -329,7 +331,10 @@ _warm_started = threading.Event()
 
 def _warm_price_table() -> None:
     """Loads genai-prices' bundled table (a large module, ~0.3-1 s) off the agent's thread, once per process,
-    so the first model call does not stall on it. Local data only: no network."""
+    so the first model call does not stall on it. Local data only: no network.
+
+    A fork while the load runs would leave the child a module lock held by a thread it does not have: its first
+    model call would hang (gunicorn ``--preload``). So a fork waits for the load to finish first."""
     if _warm_started.is_set():
         return
     _warm_started.set()
@@ -339,7 +344,10 @@ def _warm_price_table() -> None:
 
         data_snapshot.get_snapshot()
 
-    threading.Thread(target=load, name="turntrace-price-table", daemon=True).start()
+    loader = threading.Thread(target=load, name="turntrace-price-table", daemon=True)
+    loader.start()
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=lambda: loader.join(_LOAD_WAIT_AT_FORK_S))
 
 
 def _warn_unpriced(model: str) -> None:
