@@ -132,7 +132,13 @@ def _run_then_sigterm(server: subprocess.Popen[bytes], port: int) -> int:
     """Waits for the server, runs the agent once through langgraph-sdk, sends SIGTERM at once; the exit status."""
     from langgraph_sdk import get_sync_client
 
-    client: Any = get_sync_client(url=f"http://127.0.0.1:{port}")
+    with get_sync_client(url=f"http://127.0.0.1:{port}") as client:
+        _wait_and_run(server, client)
+    server.send_signal(signal.SIGTERM)
+    return server.wait(timeout=60)
+
+
+def _wait_and_run(server: subprocess.Popen[bytes], client: Any) -> None:
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -144,8 +150,6 @@ def _run_then_sigterm(server: subprocess.Popen[bytes], port: int) -> int:
             time.sleep(0.25)
     result = client.runs.wait(None, "agent", input={"messages": [{"role": "human", "content": "go"}]})
     assert len(result["messages"]) == 7, result  # the prompt, three answers, three tool results
-    server.send_signal(signal.SIGTERM)
-    return server.wait(timeout=60)
 
 
 @pytest.mark.skipif(shutil.which("langgraph", path=str(Path(sys.executable).parent)) is None, reason=LANGGRAPH_CLI)
