@@ -66,6 +66,7 @@ __all__ = [
     "INTERRUPTED",
     "LINK_KIND",
     "LATENCY_MS",
+    "RESUMES",
     "RETURN_SHAPE_HASH",
     "SERVICE_TIER",
     "SESSION_ID",
@@ -117,6 +118,8 @@ INTERRUPTED: Final = "turntrace.interrupted"
 INCOMPLETE: Final = "turntrace.incomplete"
 LINK_KIND: Final = "turntrace.link_kind"
 """On a span link: ``resumes`` links a resumed run's agent span to the interrupted run it continues."""
+RESUMES: Final = "resumes"
+"""``turntrace.link_kind`` of a resumed run's link to the run it continues."""
 BUDGET_EXCEEDED: Final = "turntrace.budget_exceeded"
 """Span event on the agent span when its run crosses a ``Budget`` limit (once per limit per run)."""
 BUDGET_SCOPE: Final = "turntrace.budget.scope"

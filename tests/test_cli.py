@@ -238,3 +238,51 @@ def test_prices_of_an_override_and_of_an_unknown_model(tmp_path: Path) -> None:
     assert "unpriced" in unknown.stdout
     assert "TURNTRACE_PRICES" in unknown.stdout
     assert "Traceback" not in unknown.stderr
+
+
+def test_show_names_the_run_a_run_resumes_and_the_run_that_resumed_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool's interrupt() pauses the run; the run that resumes the thread links to it. The store keeps the
+    link, so both waterfalls name the other run, and the session lists both."""
+    from langchain_core.messages import HumanMessage
+    from langchain_core.tools import tool
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command, interrupt
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from langchain_turntrace import TurnTraceCallbackHandler
+    from langchain_turntrace.store import SqliteSpanExporter
+    from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+    from tests.agents import create_agent
+
+    @tool
+    def approve(amount: int) -> str:
+        """Asks a human to approve a payment."""
+        return f"approved: {interrupt({'amount': amount})}"
+
+    store = tmp_path / "traces.db"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(SqliteSpanExporter(store)))
+    model = ScriptedChatModel(script=[tool_calls_message(("approve", {"amount": 10}, "c1")), answer_message("paid")])
+    agent = create_agent(model, [approve], checkpointer=InMemorySaver(), name="payer")
+    config = {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)], "configurable": {"thread_id": "t-9"}}
+    agent.invoke({"messages": [HumanMessage("pay")]}, config=config)
+    agent.invoke(Command(resume="yes"), config=config)
+    provider.shutdown()
+
+    code, out, _ = cli(capsys, monkeypatch, store, "--json", "runs", "--session", "t-9")
+    assert code == 0
+    paused, resumed = sorted(json.loads(out), key=lambda run: run["start_ns"])
+    assert paused["status"] == "interrupted", paused
+    code, out, _ = cli(capsys, monkeypatch, store, "show", paused["run_id"][:10])
+    assert code == 0
+    assert f"resumed by run {resumed['run_id'][:8]}" in out, out
+    code, out, _ = cli(capsys, monkeypatch, store, "show", resumed["run_id"][:10])
+    assert f"resumes run {paused['run_id'][:8]}" in out, out
+    code, out, _ = cli(capsys, monkeypatch, store, "--json", "show", resumed["run_id"][:10])
+    (root,) = [span for span in json.loads(out) if span["span_id"] == resumed["run_id"]]
+    assert root["links"] == [
+        {"trace_id": paused["trace_id"], "span_id": paused["run_id"], "attributes": {"turntrace.link_kind": "resumes"}}
+    ]

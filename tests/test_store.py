@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from langchain_turntrace.store import (
     CostRow,
     SpanStore,
     SqliteSpanExporter,
+    StoredLink,
     StoredSpan,
     StoreError,
     default_store_path,
@@ -89,6 +91,14 @@ def as_stored(span: ReadableSpan) -> StoredSpan:
         end_ns=span.end_time,
         status=span.status.status_code.name,
         attributes=json.loads(json.dumps(dict(span.attributes or {}))),
+        links=tuple(
+            StoredLink(
+                f"{link.context.trace_id:032x}",
+                f"{link.context.span_id:016x}",
+                json.loads(json.dumps(dict(link.attributes or {}))),
+            )
+            for link in span.links
+        ),
     )
 
 
@@ -556,19 +566,20 @@ def test_a_version_0_file_is_migrated_to_the_current_schema(db: Path, empty: str
         store.write([stored_span("a" * 32, "b" * 16, NOW_NS, NOW_NS + 1)])
         assert store.spans_count() == 1
     assert sql(db, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS),)]
-    assert {name for (name,) in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table'")} == {"spans", "traces"}
+    tables = {name for (name,) in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"spans", "traces", "links"}
 
 
 def test_migrations_run_forward_in_order(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with SpanStore.open(db, create=True) as store:
         store.write([stored_span("a" * 32, "b" * 16, NOW_NS, NOW_NS + 1)])
-    v2 = ("ALTER TABLE spans ADD COLUMN note TEXT", "CREATE TABLE notes (span_id TEXT)")
-    monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, v2))
+    upgrade = ("ALTER TABLE spans ADD COLUMN note TEXT", "CREATE TABLE notes (span_id TEXT)")
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, upgrade))
     fresh = tmp_path / "fresh.db"
     fresh.touch()
-    for path in (db, fresh):  # v1 -> v2, and v0 -> v1 -> v2 in one go
+    for path in (db, fresh):  # current -> the next, and 0 -> ... -> the next in one go
         SpanStore.open(path).close()
-        assert sql(path, "PRAGMA user_version") == [(2,)]
+        assert sql(path, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS),)]
         assert ("note",) in sql(path, "SELECT name FROM pragma_table_info('spans')")
         assert sql(path, "SELECT count(*) FROM notes") == [(0,)]
     assert sql(db, "SELECT span_id FROM spans") == [("b" * 16,)]  # data kept
@@ -784,3 +795,36 @@ def test_processes_write_one_store_at_once_while_it_is_read(db: Path) -> None:
         assert {len(store.run_spans(r.run_id)) for r in runs} == {10}
         assert {(r.turns, r.tool_calls, r.status) for r in runs} == {(3, 3, "ok")}
     assert sql(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_links_are_kept_found_from_either_end_and_pruned_with_their_trace(db: Path) -> None:
+    old, new = NOW_NS - 40 * DAY_NS, NOW_NS
+    resumes = StoredLink("a" * 32, "a" * 16, {"turntrace.link_kind": "resumes"})
+    with SpanStore.open(db, create=True, retention_days=30) as store:
+        store.write(
+            [
+                stored_span("a" * 32, "a" * 16, old, old + 1),
+                replace(stored_span("b" * 32, "b" * 16, old, old + 1), links=(resumes,)),
+                replace(stored_span("c" * 32, "c" * 16, new, new + 1), links=(resumes,)),
+            ]
+        )
+        store.write([replace(stored_span("c" * 32, "c" * 16, new, new + 1), links=(resumes,))])  # written twice
+        assert sql(db, "SELECT count(*) FROM links") == [(2,)]
+        assert [span_id for span_id, _ in store.linked_from("a" * 16)] == ["b" * 16, "c" * 16]
+        assert store.prune() == 2  # the two old traces, their links with them
+        assert store.linked_from("a" * 16) == [("c" * 16, resumes)]  # a link to a pruned run outlives it
+    assert sql(db, "SELECT trace_id FROM links") == [("c" * 32,)]
+
+
+def test_a_store_written_before_links_existed_is_migrated_and_keeps_its_spans(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as before_links:
+        before_links.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:1])
+        with SpanStore.open(db, create=True) as store:
+            store.write([stored_span("a" * 32, "a" * 16, NOW_NS, NOW_NS + 1)])
+    assert sql(db, "PRAGMA user_version") == [(1,)]
+    with SpanStore.open(db) as store:
+        assert store.spans_count() == 1
+        assert store.linked_from("a" * 16) == []
+    assert sql(db, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS),)]

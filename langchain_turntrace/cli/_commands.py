@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from langchain_turntrace import attributes as attr
 from langchain_turntrace.cli import _alert, _render
 from langchain_turntrace.cli._since import since_ns
 from langchain_turntrace.store import SpanStore, StoredSpan, default_store_path
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
             spans = store.run_spans(args.run)
             if args.html is not None:
                 _write_html(args.html, spans)
-            return _emit(args.json, [asdict(s) for s in spans], lambda: _render.waterfall(spans))
+            resumes, resumed_by = _resume_links(store, spans)
+            return _emit(args.json, [asdict(s) for s in spans], lambda: _render.waterfall(spans, resumes, resumed_by))
         if command == "cost":
             rows = store.cost_by(args.by, since_ns(args.since))
             return _emit(args.json, [asdict(r) for r in rows], lambda: _render.cost_table(rows, args.by, args.since))
@@ -55,6 +57,16 @@ def run(args: argparse.Namespace) -> int:
             removed = store.prune()
             return _emit(args.json, {"traces_removed": removed}, lambda: _render.line(f"pruned {removed} trace(s)"))
     raise ValueError(f"unknown command {command!r}")  # argparse allows only the commands above
+
+
+def _resume_links(store: SpanStore, spans: list[StoredSpan]) -> tuple[list[str], list[str]]:
+    """The runs the shown run resumes (its agent span links to theirs) and the runs that resumed it."""
+    root = next((s for s in spans if s.role == "agent"), None)
+    if root is None:
+        return [], []
+    resumes = [link.span_id for link in root.links if link.kind == attr.RESUMES]
+    resumed_by = [span_id for span_id, link in store.linked_from(root.span_id) if link.kind == attr.RESUMES]
+    return resumes, resumed_by
 
 
 def _emit(as_json: bool, data: Any, render: Any) -> int:

@@ -19,6 +19,7 @@ from langchain_turntrace.verify import Check
 
 if TYPE_CHECKING:
     from langchain_turntrace.cli._alert import AlertReport
+    from langchain_turntrace.waterfall import WaterfallRow
 
 _console = Console(highlight=False)
 _BAR_WIDTH = 40
@@ -118,13 +119,23 @@ def tools_table(rows: Sequence[ToolStat], by: str, since: str) -> None:
         line(f"open one: turntrace show {rows[0].slowest_run_id[:12]}")
 
 
-def waterfall(spans: Sequence[StoredSpan]) -> None:
+def waterfall(spans: Sequence[StoredSpan], resumes: Sequence[str] = (), resumed_by: Sequence[str] = ()) -> None:
+    """The run's spans as a tree with a timeline; then the runs it resumes and the runs that resumed it (a paused
+    run goes on in a run of its own)."""
     from langchain_turntrace.waterfall import build_rows
 
     rows = build_rows(spans)
     if not rows:
         line("this run has no spans")
         return
+    _waterfall_table(rows)
+    for run_id in resumes:
+        line(f"resumes run {run_id[:8]}, which paused (turntrace show {run_id[:8]})")
+    for run_id in resumed_by:
+        line(f"resumed by run {run_id[:8]} (turntrace show {run_id[:8]})")
+
+
+def _waterfall_table(rows: Sequence[WaterfallRow]) -> None:
     total_ms = max(max(r.offset_ms + r.duration_ms for r in rows), 1e-3)
     label_width = max(len("  " * r.depth + r.label) for r in rows)
     # The bar takes what the other columns leave of the terminal (80 columns still fit): 8 to 40 cells.

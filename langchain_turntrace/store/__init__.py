@@ -4,7 +4,7 @@ from langchain_turntrace.store._alerts import ALERT_BYS, ALERT_PERS, window_star
 from langchain_turntrace.store._errors import StoreError
 from langchain_turntrace.store._exporter import SqliteSpanExporter
 from langchain_turntrace.store._paths import default_store_path
-from langchain_turntrace.store._records import StoredSpan
+from langchain_turntrace.store._records import StoredLink, StoredSpan
 from langchain_turntrace.store._results import (
     CostGroup,
     CostRow,
@@ -27,6 +27,7 @@ __all__ = [
     "SpanStore",
     "SqliteSpanExporter",
     "StoreError",
+    "StoredLink",
     "StoredSpan",
     "ToolStat",
     "TurnlessToolCall",

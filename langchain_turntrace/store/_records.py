@@ -17,6 +17,21 @@ Role = Literal["agent", "turn", "chat", "tool", "other"]
 
 
 @dataclass(frozen=True, slots=True)
+class StoredLink:
+    """A span link as the store keeps it: the span linked to, and the link's attributes."""
+
+    trace_id: str
+    span_id: str
+    attributes: dict[str, Any] = field(default_factory=lambda: dict[str, Any]())
+
+    @property
+    def kind(self) -> str | None:
+        """``turntrace.link_kind`` (``resumes``) or ``gen_ai.attribution.link_type``, whichever it has."""
+        value = self.attributes.get(attr.LINK_KIND, self.attributes.get(attr.GEN_AI_ATTRIBUTION_LINK_TYPE))
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredSpan:
     """One finished span as the store keeps it. Ids are lowercase hex (trace 32 chars, span 16)."""
 
@@ -32,6 +47,7 @@ class StoredSpan:
     foreign: bool = False
     """Made by another instrumentation (a provider SDK, an HTTP client): shown in the tree, never counted. A
     provider SDK's own ``chat`` span under ours is the same model call."""
+    links: tuple[StoredLink, ...] = ()
 
     @property
     def duration_ms(self) -> float:
@@ -63,7 +79,19 @@ def stored_from_readable(span: ReadableSpan) -> StoredSpan:
         *readable_identity(span),
         attributes={k: list(v) if isinstance(v, tuple) else v for k, v in (span.attributes or {}).items()},  # pyright: ignore[reportUnknownArgumentType]  # OTel's attribute sequences are untyped tuples
         foreign=is_foreign(span),
+        links=tuple(stored_links(span)),
     )
+
+
+def stored_links(span: ReadableSpan) -> list[StoredLink]:
+    return [
+        StoredLink(
+            format(link.context.trace_id, "032x"),
+            format(link.context.span_id, "016x"),
+            {k: list(v) if isinstance(v, tuple) else v for k, v in (link.attributes or {}).items()},  # pyright: ignore[reportUnknownArgumentType]  # OTel's attribute sequences are untyped tuples
+        )
+        for link in span.links
+    ]
 
 
 def is_foreign(span: ReadableSpan) -> bool:

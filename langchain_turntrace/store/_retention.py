@@ -87,6 +87,7 @@ def prune(connection: sqlite3.Connection, retention_days: int, now_ns: int | Non
                 )
             ]
             connection.executemany("DELETE FROM spans WHERE trace_id = ?", chunk)
+            connection.executemany("DELETE FROM links WHERE trace_id = ?", chunk)
             connection.executemany("DELETE FROM traces WHERE trace_id = ?", chunk)
             connection.execute("COMMIT")
         except BaseException:

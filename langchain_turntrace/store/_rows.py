@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from langchain_turntrace import attributes as attr
-from langchain_turntrace.store._records import StoredSpan, is_foreign, readable_identity
+from langchain_turntrace.store._records import (
+    StoredLink,
+    StoredSpan,
+    is_foreign,
+    readable_identity,
+    stored_from_readable,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -21,7 +27,13 @@ INSERT_SPAN: Final = (
     "error_type, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+INSERT_LINK: Final = (
+    "INSERT OR REPLACE INTO links (trace_id, span_id, linked_trace_id, linked_span_id, attributes) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
 SpanRow = tuple[Any, ...]
+LinkRow = tuple[str, str, str, str, str]
 
 
 def row_from_stored(span: StoredSpan) -> SpanRow:
@@ -35,6 +47,17 @@ def row_from_readable(span: ReadableSpan) -> SpanRow:
     them, without the record in between: the export worker shares the GIL with the agent."""
     a = dict(span.attributes or {})  # tuples are JSON arrays, as lists are
     return _row(readable_identity(span), a, foreign=is_foreign(span))
+
+
+def link_rows(span: StoredSpan | ReadableSpan) -> list[LinkRow]:
+    """The values of ``INSERT_LINK`` for each of the span's links."""
+    if not span.links:
+        return []
+    stored = span if isinstance(span, StoredSpan) else stored_from_readable(span)
+    return [
+        (stored.trace_id, stored.span_id, link.trace_id, link.span_id, _attributes_json(link.attributes))
+        for link in stored.links
+    ]
 
 
 def _row(identity: tuple[Any, ...], a: Mapping[str, Any], *, foreign: bool) -> SpanRow:
@@ -66,8 +89,13 @@ def _tags(a: Mapping[str, Any]) -> tuple[str | None, ...]:
 _attributes_json: Final = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def stored_from_row(row: Any) -> StoredSpan:
-    """A row selected with ``SPAN_COLUMNS``."""
+def stored_link(row: Any) -> StoredLink:
+    """A row selected as ``linked_trace_id, linked_span_id, attributes``."""
+    return StoredLink(row[0], row[1], json.loads(row[2]))
+
+
+def stored_from_row(row: Any, links: tuple[StoredLink, ...] = ()) -> StoredSpan:
+    """A row selected with ``SPAN_COLUMNS``, with the span's links."""
     return StoredSpan(
         trace_id=row[0],
         span_id=row[1],
@@ -79,6 +107,7 @@ def stored_from_row(row: Any) -> StoredSpan:
         status=row[7],
         attributes=(attributes := json.loads(row[8])),
         foreign=row[9] is None and attr.GEN_AI_OPERATION_NAME in attributes,  # a GenAI span not counted as ours
+        links=links,
     )
 
 

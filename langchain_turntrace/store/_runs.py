@@ -8,9 +8,9 @@ from typing import Any, Final
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.store._errors import StoreError
-from langchain_turntrace.store._records import StoredSpan
+from langchain_turntrace.store._records import StoredLink, StoredSpan
 from langchain_turntrace.store._results import RunStatus, RunSummary
-from langchain_turntrace.store._rows import SPAN_COLUMNS, integer, number, stored_from_row, text
+from langchain_turntrace.store._rows import SPAN_COLUMNS, integer, number, stored_from_row, stored_link, text
 
 _HEX: Final = frozenset("0123456789abcdef")
 
@@ -86,7 +86,22 @@ def run_spans(connection: sqlite3.Connection, run_id_prefix: str) -> list[Stored
     rows = connection.execute(
         f"SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (trace_id,)
     ).fetchall()
-    return [stored_from_row(row) for row in rows]
+    links: dict[str, list[StoredLink]] = {}
+    for span_id, *link in connection.execute(
+        "SELECT span_id, linked_trace_id, linked_span_id, attributes FROM links WHERE trace_id = ?", (trace_id,)
+    ):
+        links.setdefault(span_id, []).append(stored_link(link))
+    return [stored_from_row(row, tuple(links.get(row[1], ()))) for row in rows]
+
+
+def linked_from(connection: sqlite3.Connection, span_id: str) -> list[tuple[str, StoredLink]]:
+    """The links other spans hold to ``span_id``: (the linking span's id, the link as it holds it)."""
+    rows = connection.execute(
+        "SELECT span_id, linked_trace_id, linked_span_id, attributes FROM links WHERE linked_span_id = ? "
+        "ORDER BY span_id",
+        (span_id,),
+    ).fetchall()
+    return [(row[0], stored_link(row[1:])) for row in rows]
 
 
 def run_of(connection: sqlite3.Connection, span_id: str) -> str:

@@ -51,7 +51,22 @@ _V1: Final = (
     f"PRAGMA application_id = {APPLICATION_ID}",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_V2: Final = (
+    # Span links (a resumed run's agent span -> the run it resumes, a tool call -> the model call that asked for
+    # it), kept with the linking span's trace so that retention removes them with it.
+    """CREATE TABLE links (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        linked_trace_id TEXT NOT NULL,
+        linked_span_id TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        PRIMARY KEY (span_id, linked_span_id)
+    )""",
+    "CREATE INDEX links_trace_id ON links (trace_id)",
+    "CREATE INDEX links_linked_span_id ON links (linked_span_id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """``MIGRATIONS[n]`` takes a store from version n to n + 1. Append, never edit: files in the field have run them."""
 
 

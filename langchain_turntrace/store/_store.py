@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from langchain_turntrace.store import _alerts, _retention, _rollups, _runs
 from langchain_turntrace.store._connection import connect, sqlite_errors
 from langchain_turntrace.store._paths import default_store_path
-from langchain_turntrace.store._records import StoredSpan
+from langchain_turntrace.store._records import StoredLink, StoredSpan
 from langchain_turntrace.store._results import CostGroup, CostRow, RunSummary, ToolStat, WiringSmells
-from langchain_turntrace.store._rows import row_from_readable, row_from_stored
+from langchain_turntrace.store._rows import link_rows, row_from_readable, row_from_stored
 from langchain_turntrace.store._write import write_rows
 
 if TYPE_CHECKING:
@@ -63,8 +63,9 @@ class SpanStore:
         """Stores ``spans`` (ours, or the SDK's as exported) in one transaction (all or none); a span written
         twice is kept once."""
         rows = [row_from_stored(span) if isinstance(span, StoredSpan) else row_from_readable(span) for span in spans]
+        links = [link for span in spans if span.links for link in link_rows(span)]
         with self._lock, sqlite_errors(self._path):
-            write_rows(self._connection, rows)
+            write_rows(self._connection, rows, links)
 
     def prune(self, now_ns: int | None = None) -> int:
         """Deletes the traces that ended more than ``retention_days`` ago, whole, and returns how many."""
@@ -88,6 +89,12 @@ class SpanStore:
         """All spans of one run's trace by start time. The prefix (or a full trace id) must name exactly one run."""
         with self._lock, sqlite_errors(self._path):
             return _runs.run_spans(self._connection, run_id_prefix)
+
+    def linked_from(self, span_id: str) -> list[tuple[str, StoredLink]]:
+        """The links other spans hold to ``span_id`` (a run that resumes this one links its agent span here):
+        (the linking span's id, the link)."""
+        with self._lock, sqlite_errors(self._path):
+            return _runs.linked_from(self._connection, span_id)
 
     def cost_by(self, dimension: str, since_ns: int | None = None) -> list[CostRow]:
         """Model-call cost grouped by model, feature, user, day (UTC), agent_version or session; costliest first."""

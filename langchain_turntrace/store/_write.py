@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Final
 
-from langchain_turntrace.store._rows import INSERT_SPAN, SpanRow
+from langchain_turntrace.store._rows import INSERT_LINK, INSERT_SPAN, LinkRow, SpanRow
 
 _UPSERT_TRACE: Final = (
     "INSERT INTO traces (trace_id, start_ns, end_ns) VALUES (?, ?, ?) ON CONFLICT (trace_id) DO UPDATE SET "
@@ -14,9 +14,9 @@ _UPSERT_TRACE: Final = (
 )
 
 
-def write_rows(connection: sqlite3.Connection, rows: Sequence[SpanRow]) -> None:
-    """All of ``rows`` (``row_from_stored``, ``row_from_readable``) or none of them. INSERT OR REPLACE: a span
-    exported twice is stored once."""
+def write_rows(connection: sqlite3.Connection, rows: Sequence[SpanRow], links: Sequence[LinkRow] = ()) -> None:
+    """All of ``rows`` (``row_from_stored``, ``row_from_readable``) and ``links`` (``link_rows``) or none of
+    them. INSERT OR REPLACE: a span exported twice is stored once."""
     if not rows:
         return
     bounds: dict[str, tuple[int, int]] = {}
@@ -29,6 +29,8 @@ def write_rows(connection: sqlite3.Connection, rows: Sequence[SpanRow]) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
         connection.executemany(INSERT_SPAN, rows)
+        if links:
+            connection.executemany(INSERT_LINK, links)
         connection.executemany(_UPSERT_TRACE, [(trace_id, *span) for trace_id, span in bounds.items()])
         connection.execute("COMMIT")
     except BaseException:

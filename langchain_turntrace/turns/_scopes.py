@@ -264,7 +264,7 @@ class TurnTracer:
             with self._interrupted_lock:
                 interrupted = self._interrupted.pop(resume_key, None)
             if interrupted is not None:
-                links.append(Link(interrupted, {attr.LINK_KIND: "resumes"}))
+                links.append(Link(interrupted, {attr.LINK_KIND: attr.RESUMES}))
         trace = self._trace(tag_attributes, resume_key)
         agent = AgentRun(trace, None, name, start_ns=time_ns(), links=links)
         if self._budget is not None:
