@@ -12,7 +12,7 @@ from langchain_turntrace.store._records import (
     StoredSpan,
     is_foreign,
     readable_identity,
-    stored_from_readable,
+    stored_links,
 )
 
 if TYPE_CHECKING:
@@ -53,11 +53,12 @@ def link_rows(span: StoredSpan | ReadableSpan) -> list[LinkRow]:
     """The values of ``INSERT_LINK`` for each of the span's links."""
     if not span.links:
         return []
-    stored = span if isinstance(span, StoredSpan) else stored_from_readable(span)
-    return [
-        (stored.trace_id, stored.span_id, link.trace_id, link.span_id, _attributes_json(link.attributes))
-        for link in stored.links
-    ]
+    if isinstance(span, StoredSpan):
+        trace_id, span_id, links = span.trace_id, span.span_id, list(span.links)
+    else:  # the export worker's path: no whole StoredSpan in between
+        trace_id, span_id, *_ = readable_identity(span)
+        links = stored_links(span)
+    return [(trace_id, span_id, link.trace_id, link.span_id, _attributes_json(link.attributes)) for link in links]
 
 
 def _row(identity: tuple[Any, ...], a: Mapping[str, Any], *, foreign: bool) -> SpanRow:
