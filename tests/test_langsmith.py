@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from langchain_turntrace import TurnTraceCallbackHandler, configure
+from langchain_turntrace import TurnTraceCallbackHandler, configure, dropped_spans
 from langchain_turntrace.backends import provider_for
 from langchain_turntrace.langsmith_backend import read_trace
 from langchain_turntrace.store._records import stored_from_readable
@@ -505,3 +505,14 @@ def test_turntrace_verify_with_langsmith_down_fails_and_says_what_to_check(tmp_p
         "✗ langsmith took every run: runs did not reach LangSmith within 2 s: check LANGSMITH_API_KEY" in result.stdout
     )
     assert KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("status", [422, 500])
+def test_runs_langsmith_refuses_are_counted_in_dropped_spans(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    """Every span of a trace LangSmith refused is counted once: the root's early post is not a span of its own."""
+    with FakeLangSmith(fail_status=status) as server:
+        handler = connect(monkeypatch, server.url, flush_timeout_s=1)
+        before = dropped_spans()
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": META})
+        assert not handler.flush(timeout_s=30)  # the client's own retries of a 500 are bounded
+    assert dropped_spans() - before == len(TREE.splitlines())

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
-from langchain_turntrace.backends._batching import BatchingProcessor
 from langchain_turntrace.backends._exit import on_stop
 
 _log = logging.getLogger("langchain_turntrace")
@@ -23,14 +22,14 @@ def provider_with(processor: SpanProcessor, *, flush_timeout_s: float) -> Tracer
     """
     provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
     provider.add_span_processor(processor)
-    give_up = processor.give_up if isinstance(processor, BatchingProcessor) else None
+    give_up: Callable[[], int] | None = getattr(processor, "give_up", None)  # ours count what exit loses
     on_stop(lambda: shutdown_within(provider, flush_timeout_s, give_up))
     return provider
 
 
 def shutdown_within(provider: TracerProvider, timeout_s: float, give_up: Callable[[], int] | None = None) -> bool:
     """Flushes and shuts ``provider`` down, giving up after ``timeout_s``. True if it finished in time.
-    ``give_up`` (the batching processor's) counts what is lost then and stops the exporter's retries."""
+    ``give_up`` (the processor's, when it has one) counts what is lost then and stops further sending."""
     if run_within(provider.shutdown, timeout_s):
         return True
     lost = "spans not yet sent are" if give_up is None else f"{give_up()} span(s) not yet sent were"

@@ -74,7 +74,9 @@ class LangSmithSpanProcessor(SpanProcessor):
             parent_entry = self._open.get((parent.trace_id, parent.span_id)) if parent is not None else None
             parent_place = parent_entry[0] if parent_entry is not None else None
             place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place)
-            posted = parent_entry is None and self._sender.put(self._start(stored_from_readable(span), place))
+            posted = parent_entry is None and self._sender.put(
+                self._start(stored_from_readable(span), place), ends_span=False
+            )
             self._open[(context.trace_id, context.span_id)] = (place, posted)
             evicted = len(self._open) > MAX_OPEN_SPANS
             if evicted:
@@ -109,6 +111,10 @@ class LangSmithSpanProcessor(SpanProcessor):
 
     def shutdown(self) -> None:
         self._sender.shutdown()
+
+    def give_up(self) -> int:
+        """Exit cannot wait longer: the runs not yet sent are lost, counted in ``dropped_spans()``."""
+        return self._sender.give_up()
 
     def _start(self, span: StoredSpan, place: RunPlace) -> Operation:
         return lambda: ("post", started_run(span, place, self._project))

@@ -42,7 +42,7 @@ class RunSender:
             **client_options,
         )
         self._max_queued = max_queued
-        self._queue: deque[Operation] = deque()
+        self._queue: deque[tuple[Operation, bool]] = deque()  # (operation, whether it carries a span's end)
         self._changed = threading.Condition()
         self._queued = 0  # operations accepted so far
         self._settled = 0  # operations sent, or given up on
@@ -72,18 +72,19 @@ class RunSender:
     def client(self) -> Client:
         return self._client
 
-    def put(self, operation: Operation) -> bool:
-        """Queues ``operation`` without waiting; False when the queue is full (LangSmith is not keeping up)."""
+    def put(self, operation: Operation, *, ends_span: bool = True) -> bool:
+        """Queues ``operation`` without waiting; False when the queue is full (LangSmith is not keeping up).
+        ``ends_span``: it carries a span's final state, so losing it loses a span (``dropped_spans()``); a root's
+        post at its start does not (its end, sent later, carries the whole run)."""
         with self._changed:
             if self._stopped:
                 return False
             if len(self._queue) >= self._max_queued:
                 self._failures += 1
                 self._warn_once("full", "LangSmith is not keeping up; runs are being dropped")
-                if self._on_dropped is not None:
-                    self._on_dropped(1)
+                self._dropped(int(ends_span))
                 return False
-            self._queue.append(operation)
+            self._queue.append((operation, ends_span))
             self._queued += 1
             self._changed.notify_all()
             return True
@@ -138,18 +139,22 @@ class RunSender:
                     self._settled += len(batch)
                     self._changed.notify_all()
 
-    def _send(self, batch: list[Operation], *, multipart: bool) -> None:
+    def _send(self, batch: list[tuple[Operation, bool]], *, multipart: bool) -> None:
         posts: list[dict[str, Any]] = []
         patches: list[dict[str, Any]] = []
-        for operation in batch:
+        span_ends = 0
+        for operation, ends_span in batch:
             try:
                 kind, run = operation()
             except Exception:  # noqa: BLE001  # a span we cannot map must not stop the others
                 self._failed_internally("a span could not be turned into a LangSmith run")
+                self._dropped(int(ends_span))
                 continue
             (posts if kind == "post" else patches).append(run)
+            span_ends += ends_span
         if not posts and not patches:
             return
+        failures_before = self._failures
         try:
             if multipart:
                 self._client.multipart_ingest(create=posts, update=patches)  # pyright: ignore[reportUnknownMemberType]  # langsmith types run dicts as bare dict
@@ -157,6 +162,24 @@ class RunSender:
                 self._client.batch_ingest_runs(create=posts, update=patches)  # pyright: ignore[reportUnknownMemberType]  # as above
         except Exception:  # noqa: BLE001  # failed requests come through _failed; this is anything else
             self._failed_internally("the LangSmith client refused a batch of runs")
+        if self._failures > failures_before:  # the client called _failed, or raised: the batch did not arrive
+            self._dropped(span_ends)
+
+    def _dropped(self, count: int) -> None:
+        if self._on_dropped is not None:
+            self._on_dropped(count)
+
+    def give_up(self) -> int:
+        """Exit cannot wait longer: the spans still queued are lost now, counted; returns how many."""
+        with self._changed:
+            lost = sum(ends_span for _, ends_span in self._queue)
+            unsent = len(self._queue)
+            self._queue.clear()
+            self._stopped = True
+            self._settled += unsent
+            self._changed.notify_all()
+        self._dropped(lost)
+        return lost
 
     def _failed(self, error: Exception) -> None:
         """The client's tracing_error_callback: a batch did not reach LangSmith (the client logged why)."""
