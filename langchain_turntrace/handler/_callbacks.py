@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -41,11 +41,19 @@ from langchain_turntrace.turns import (
 )
 from langchain_turntrace.version import INSTRUMENTATION_SCOPE, __version__
 
+if TYPE_CHECKING:
+    _HandlerBase = BaseCallbackHandler
+else:
+    try:  # LangGraph >= 1.2 tells handlers of this class when a graph pauses (on_interrupt) and resumes (on_resume)
+        from langgraph.callbacks import GraphCallbackHandler as _HandlerBase
+    except ImportError:  # LangGraph 1.1: node interrupts are still seen as GraphInterrupt errors
+        _HandlerBase = BaseCallbackHandler
+
 _log = logging.getLogger("langchain_turntrace")
 _UNNAMED_GRAPH = "LangGraph"  # LangGraph's default graph name says nothing about the agent
 
 
-class TurnTraceCallbackHandler(BaseCallbackHandler):
+class TurnTraceCallbackHandler(_HandlerBase):
     """Traces LangChain / LangGraph agent runs as turn-structured OpenTelemetry spans.
 
     >>> handler = TurnTraceCallbackHandler(user_id="u-42", feature="support-bot")
@@ -204,6 +212,19 @@ class TurnTraceCallbackHandler(BaseCallbackHandler):
         entry = self._release(run_key(run_id), ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
             close_with(entry.handle, error)
+
+    @never_raises
+    def on_interrupt(self, event: Any) -> None:
+        """LangGraph paused a graph run: ``interrupt()`` in a node, a tool or middleware, or a static breakpoint
+        (``interrupt_before`` / ``interrupt_after``). The run ends normally afterwards, marked as interrupted."""
+        run_id = getattr(event, "run_id", None)
+        entry = self._runs.get(run_key(run_id)) if isinstance(run_id, UUID) else None
+        if entry is not None and isinstance(entry.handle, ChainScope):
+            entry.handle.paused()
+
+    def on_resume(self, event: Any) -> None:
+        """LangGraph resumed a graph run from a checkpoint: the run links to the one it continues when it starts
+        (by thread), so nothing more to do here."""
 
     def _release(self, key: int, kind: type[Scope | ModelCall]) -> RunEntry | None:
         entry = self._runs.release(key, kind)

@@ -119,6 +119,11 @@ class AgentRun(Node):
             self._mark_interrupted()
             self._finish(time_ns() if end_ns is None else end_ns)
 
+    def mark_interrupted(self) -> None:
+        """The run paused (marked on this agent and its root); it may still end normally later."""
+        if not self.ended:
+            self._mark_interrupted()
+
     def root_interrupted(self) -> None:
         self.interrupted = True
 

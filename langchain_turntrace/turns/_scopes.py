@@ -116,6 +116,8 @@ class ChainScope:
                 self.agent.fail(error, end_ns)
 
     def interrupt(self) -> None:
+        """A LangGraph interrupt raised here: an agent this chain is the root of pauses; a graph node's pause
+        pauses the run it belongs to (LangGraph then ends the run normally, with ``__interrupt__``)."""
         with self.trace.lock:
             end_ns = time_ns()
             self._release()
@@ -123,6 +125,14 @@ class ChainScope:
                 self.sub_agent.interrupt(end_ns)
             if self.is_agent_root:
                 self.agent.interrupt(end_ns)
+            else:
+                self.agent.mark_interrupted()
+
+    def paused(self) -> None:
+        """LangGraph reports a pause of this run (``on_interrupt``: an ``interrupt()``, a static breakpoint);
+        the run ends later, normally, marked as interrupted."""
+        with self.trace.lock:
+            self.agent.mark_interrupted()
 
     def abandon(self) -> None:
         """Cancelled, or its stream was dropped: everything still open below closes as incomplete."""
