@@ -66,6 +66,7 @@ __all__ = [
     "INTERRUPTED",
     "LINK_KIND",
     "LATENCY_MS",
+    "RESUMED",
     "RESUMES",
     "RETURN_SHAPE_HASH",
     "SERVICE_TIER",
@@ -118,6 +119,9 @@ INTERRUPTED: Final = "turntrace.interrupted"
 INCOMPLETE: Final = "turntrace.incomplete"
 LINK_KIND: Final = "turntrace.link_kind"
 """On a span link: ``resumes`` links a resumed run's agent span to the interrupted run it continues."""
+RESUMED: Final = "turntrace.resumed"
+"""On a turn: it holds tool calls requested in the run that paused, which this run carries out after the resume
+(there is no model call in it)."""
 RESUMES: Final = "resumes"
 """``turntrace.link_kind`` of a resumed run's link to the run it continues."""
 BUDGET_EXCEEDED: Final = "turntrace.budget_exceeded"

@@ -34,7 +34,7 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
     "turn": (
         SpanKind.INTERNAL,
         {"turntrace.turn_index": int, "turntrace.latency_ms": float, **TOTALS},
-        {"gen_ai.request.model": str, "turntrace.stop_reason": str},
+        {"gen_ai.request.model": str, "turntrace.stop_reason": str, "turntrace.resumed": bool},
     ),
     "chat": (
         SpanKind.CLIENT,

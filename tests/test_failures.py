@@ -12,6 +12,7 @@ from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+from langchain_turntrace.verify import check_run
 from tests.agents import create_agent, explode, get_weather, state_graph_agent
 from tests.spans import Spans, tree_text
 
@@ -121,9 +122,15 @@ def test_interrupt_is_not_an_error(provider: TracerProvider, spans: Spans) -> No
 
     agent.invoke(Command(resume="yes"), config=config)
     second_root = spans.roots()[1]
+    # The approved tool call was requested in the paused run: here it sits under a turn of its own, marked
+    # resumed; the answer is the next turn.
     assert spans.tree(second_root) == tree_text(
-        "invoke_agent agent", "  execute_tool approve", "  turn 1", "    chat gpt-4o-mini"
+        "invoke_agent agent", "  turn 1", "    execute_tool approve", "  turn 2", "    chat gpt-4o-mini"
     )
+    resumed_turn, answer_turn = spans.named("turn ")[1:]
+    assert spans.attrs(resumed_turn)["turntrace.resumed"] is True
+    assert "turntrace.resumed" not in spans.attrs(answer_turn)
+    assert [c for c in check_run(spans.all(), retention_days=None, required_tags=()) if not c.passed] == []
     assert second_root.status.status_code is StatusCode.UNSET
     assert "turntrace.interrupted" not in spans.attrs(second_root)
     # The resumed run links to the run it continues: same thread, a new trace.

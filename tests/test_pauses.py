@@ -19,6 +19,7 @@ from opentelemetry.trace import StatusCode
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+from langchain_turntrace.verify import check_run
 from tests.agents import create_agent, get_weather, graph_builder
 from tests.spans import Spans
 
@@ -103,3 +104,10 @@ def test_human_in_the_loop_middleware_pauses_and_resumes(provider: TracerProvide
     final = agent.invoke(Command(resume={"decisions": [{"type": "approve"}]}), config=config)
     assert final["messages"][-1].content == "Cold in Oslo."
     check_paused_then_resumed(spans)
+    # The approved call was requested in the paused run: it runs under a turn of the resumed run, marked so.
+    resumed = roots(spans)[1]
+    assert spans.tree(resumed) == "\n".join(
+        ["invoke_agent hitl", "  turn 1", "    execute_tool get_weather", "  turn 2", "    chat gpt-4o-mini"]
+    )
+    assert spans.attrs(spans.named("turn 1")[-1])[attr.RESUMED] is True
+    assert [c.name for c in check_run(spans.all(), retention_days=None, required_tags=()) if not c.passed] == []

@@ -26,6 +26,7 @@ class AgentRun(Node):
 
     __slots__ = (
         "_latest_turn",
+        "_model_steps",
         "_requested",
         "_turn_by_key",
         "base_namespace",
@@ -54,6 +55,7 @@ class AgentRun(Node):
         self._turn_by_key: dict[tuple[GraphNamespace | None, int], Turn] = {}
         self._requested: dict[str, _Requested] = {}  # tool_call_id -> who asked for it, until the call starts
         self._latest_turn: Turn | None = None
+        self._model_steps = 0  # turns started by a model call (the others continue an earlier, paused run)
         self._start_span(
             f"invoke_agent {name}",
             SpanKind.INTERNAL,
@@ -73,6 +75,7 @@ class AgentRun(Node):
         if self.trace.budget is not None:
             self.trace.budget.turn_starting(self)  # may raise BudgetExceededError: then no turn starts
         self.turn_count += 1
+        self._model_steps += 1
         turn = Turn(self, self.turn_count, host, start_ns)
         if key is not None:
             self._turn_by_key = {k: t for k, t in self._turn_by_key.items() if not t.ended}
@@ -91,7 +94,7 @@ class AgentRun(Node):
         self.tool_call_count += 1
         tool_call_id = request.tool_call_id
         if tool_call_id is None or (requested := self._requested.pop(tool_call_id, None)) is None:
-            return ToolCall(self.trace, self.open_turn_or_self(), request, start_ns)
+            return ToolCall(self.trace, self._unrequested_parent(tool_call_id, start_ns), request, start_ns)
         links = (Link(requested.call, {attr.GEN_AI_ATTRIBUTION_LINK_TYPE: attr.CAUSED_BY_GENERATION}),)
         turn = requested.turn
         parent: Node = turn
@@ -100,6 +103,19 @@ class AgentRun(Node):
         else:
             turn.pending_ids.discard(tool_call_id)
         return ToolCall(self.trace, parent, request, start_ns, links=links)
+
+    def _unrequested_parent(self, tool_call_id: str | None, start_ns: int) -> Node:
+        """Where a tool call no model call of this run asked for goes. One with an id, before this run's first
+        model call, continues a paused run (its model call was in the run that paused, maybe in another
+        process): it gets a turn of this run, marked resumed (parallel ones share it). Otherwise the latest open
+        turn, else the run itself (where ``verify`` finds a tool call that is really mis-wired)."""
+        parent = self.open_turn_or_self()
+        if parent is not self or tool_call_id is None or self._model_steps:
+            return parent
+        self.turn_count += 1
+        turn = Turn(self, self.turn_count, None, start_ns, resumed=True)
+        self._latest_turn = turn
+        return turn
 
     def open_turn_or_self(self) -> Node:
         """The latest turn while it is open, else the run: where an id-less tool call or a subgraph agent nests."""
@@ -157,7 +173,9 @@ class Turn(Node):
 
     __slots__ = ("_host", "_last_end_ns", "agent", "error_type", "index", "pending_ids", "request_model", "stop_reason")
 
-    def __init__(self, agent: AgentRun, index: int, host: object | None, start_ns: int) -> None:
+    def __init__(
+        self, agent: AgentRun, index: int, host: object | None, start_ns: int, *, resumed: bool = False
+    ) -> None:
         super().__init__(agent.trace, agent, start_ns)
         self.agent = agent
         self.index = index
@@ -167,7 +185,10 @@ class Turn(Node):
         self.stop_reason: str | None = None
         self.error_type: str | None = None
         self._last_end_ns = start_ns
-        self._start_span(f"turn {index}", SpanKind.INTERNAL, {attr.TURN_INDEX: index})
+        attributes: dict[str, AttributeValue] = {attr.TURN_INDEX: index}
+        if resumed:
+            attributes[attr.RESUMED] = True
+        self._start_span(f"turn {index}", SpanKind.INTERNAL, attributes)
 
     def model_call_started(self, request: ModelRequest) -> None:
         if self.request_model is None:
