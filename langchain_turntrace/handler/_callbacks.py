@@ -216,15 +216,12 @@ class TurnTraceCallbackHandler(_HandlerBase):
     @never_raises
     def on_interrupt(self, event: Any) -> None:
         """LangGraph paused a graph run: ``interrupt()`` in a node, a tool or middleware, or a static breakpoint
-        (``interrupt_before`` / ``interrupt_after``). The run ends normally afterwards, marked as interrupted."""
+        (``interrupt_before`` / ``interrupt_after``). The run ends normally afterwards, marked as interrupted.
+        (``on_resume`` stays the base class's no-op: a resumed run links to the one it continues when it starts.)"""
         run_id = getattr(event, "run_id", None)
         entry = self._runs.get(run_key(run_id)) if isinstance(run_id, UUID) else None
         if entry is not None and isinstance(entry.handle, ChainScope):
             entry.handle.paused()
-
-    def on_resume(self, event: Any) -> None:
-        """LangGraph resumed a graph run from a checkpoint: the run links to the one it continues when it starts
-        (by thread), so nothing more to do here."""
 
     def _release(self, key: int, kind: type[Scope | ModelCall]) -> RunEntry | None:
         entry = self._runs.release(key, kind)
