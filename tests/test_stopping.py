@@ -23,9 +23,11 @@ import pytest
 
 from tests.agents import THREE_TURN_TREE
 from tests.fresh_python import ROOT, run_python
+from tests.otlp_receiver import OtlpReceiver
 
 LANGGRAPH_CLI = "needs langgraph-cli[inmem] (the test extra)"
 GUNICORN = "needs gunicorn (the test extra; POSIX only)"
+UVICORN = "needs uvicorn (comes with langgraph-cli[inmem], the test extra)"
 
 SPANS_PER_RUN = len(THREE_TURN_TREE.splitlines())  # invoke_agent, 3 turns, 3 chats, 3 tool calls
 
@@ -250,6 +252,119 @@ def test_sigterm_to_gunicorn_with_preloaded_tracing_delivers_every_workers_spans
     names = stored_names(store)
     assert names.count("invoke_agent agent") == 3, (names, output[-2000:])
     assert len(names) == 3 * SPANS_PER_RUN
+
+
+# A bare ASGI app: each request runs the agent once, on a worker thread, and answers with its message count.
+UVICORN_APP = """
+import asyncio
+
+from langchain_core.messages import HumanMessage
+
+from tests.agents import three_turn_agent
+
+
+def run_agent() -> bytes:
+    result = three_turn_agent("agent").invoke({"messages": [HumanMessage("go")]})
+    return str(len(result["messages"])).encode()
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":  # spoken, so uvicorn's shutdown goes through every one of its steps
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    body = await asyncio.to_thread(run_agent)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+UVICORN_GRACEFUL_SHUTDOWN = ("Shutting down", "Application shutdown complete.", "Finished server process")
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _uvicorn_run_then_sigterm(tmp_path: Path, env: dict[str, str], receiver: OtlpReceiver) -> tuple[int, str]:
+    """Starts uvicorn on the app, runs the agent by one request, checks that nothing reached the receiver yet,
+    sends SIGTERM right after the response; the exit status and uvicorn's output."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "uvicorn_app:app", "--host", "127.0.0.1", "--port", str(port)]
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as server:
+        try:
+            deadline = time.monotonic() + 60
+            while not _listening(port):
+                assert server.poll() is None, "uvicorn exited at start"
+                assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
+                time.sleep(0.1)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as response:
+                assert response.read() == b"7"  # the prompt, three answers, three tool results
+            assert (receiver.spans, receiver.metrics) == (0, [])  # held back: only the stop can send them now
+            server.send_signal(signal.SIGTERM)
+            returncode = server.wait(timeout=30)
+        finally:
+            if server.poll() is None:
+                server.kill()
+            output = server.stdout.read().decode(errors="replace") if server.stdout else ""
+    return returncode, output
+
+
+def _points(metric: Any) -> list[Any]:
+    return list(getattr(metric, metric.WhichOneof("data")).data_points)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGTERM to a child is POSIX-only")
+def test_sigterm_to_uvicorn_right_after_a_run_delivers_every_span_and_metric_and_exits_as_untraced(
+    tmp_path: Path,
+) -> None:
+    """A plain ASGI app under uvicorn with zero-code tracing to an OTLP collector, stopped by SIGTERM right after
+    the response: every span of the run and its metrics reach the collector (nothing was exported before the
+    signal), and uvicorn shuts down gracefully and exits with the very status the same app has untraced: our
+    hook runs under uvicorn's own signal handling, which goes on as before."""
+    pytest.importorskip("uvicorn", reason=UVICORN)
+    (tmp_path / "uvicorn_app.py").write_text(UVICORN_APP)
+    with OtlpReceiver() as receiver:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TURNTRACE_BACKEND": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.base_url(),
+            "OTEL_METRICS_EXPORTER": "otlp",
+            # nothing is exported before the signal unless the stop flushes
+            "OTEL_BSP_SCHEDULE_DELAY": "60000",
+            "OTEL_METRIC_EXPORT_INTERVAL": "600000",
+        }
+        env.pop("TURNTRACE_STRICT", None)
+        env.pop("TURNTRACE_TRACING", None)
+        untraced_returncode, untraced_output = _uvicorn_run_then_sigterm(tmp_path, env, receiver)
+        assert (receiver.spans, receiver.metrics) == (0, []), untraced_output[-2000:]  # untraced indeed
+        returncode, output = _uvicorn_run_then_sigterm(tmp_path, {**env, "TURNTRACE_TRACING": "true"}, receiver)
+        received = [metric for scope, metric in receiver.metrics if scope == "langchain_turntrace"]
+        spans = receiver.spans
+    for line in UVICORN_GRACEFUL_SHUTDOWN:
+        assert line in untraced_output, untraced_output[-2000:]
+        assert line in output, output[-2000:]
+    assert returncode == untraced_returncode, (returncode, untraced_returncode, output[-2000:])
+    assert spans == SPANS_PER_RUN, output[-2000:]
+    last = {metric.name: metric for metric in received}  # cumulative: the last export holds the totals
+    tokens = {
+        attribute.value.string_value: point.sum
+        for point in _points(last["gen_ai.client.token.usage"])
+        for attribute in point.attributes
+        if attribute.key == "gen_ai.token.type"
+    }
+    assert tokens == {"input": 450, "output": 90}, last.keys()
+    assert sum(point.count for point in _points(last["gen_ai.client.operation.duration"])) == 3  # the chat calls
+    [turns] = _points(last["turntrace.agent_run.turns"])
+    assert (turns.count, turns.sum) == (1, 3)
 
 
 FORK_DURING_PRICE_LOAD = """
