@@ -66,8 +66,10 @@ __all__ = [
     "INTERRUPTED",
     "LINK_KIND",
     "LATENCY_MS",
+    "PAUSE_CHECKPOINT_ID",
     "RESUMED",
     "RESUMES",
+    "RESUME_CHECKPOINT_ID",
     "RETURN_SHAPE_HASH",
     "SERVICE_TIER",
     "SESSION_ID",
@@ -120,8 +122,14 @@ INCOMPLETE: Final = "turntrace.incomplete"
 LINK_KIND: Final = "turntrace.link_kind"
 """On a span link: ``resumes`` links a resumed run's agent span to the interrupted run it continues."""
 RESUMED: Final = "turntrace.resumed"
-"""On a turn: it holds tool calls requested in the run that paused, which this run carries out after the resume
-(there is no model call in it)."""
+"""On an agent span: the run resumes a paused one (LangGraph ``Command(resume=...)``, or no input after a
+breakpoint). On a turn: it holds tool calls requested in the run that paused, which this run carries out after the
+resume (there is no model call in it)."""
+PAUSE_CHECKPOINT_ID: Final = "turntrace.pause.checkpoint_id"
+"""On an interrupted agent span: the LangGraph checkpoint the run paused at (LangGraph >= 1.2 reports it)."""
+RESUME_CHECKPOINT_ID: Final = "turntrace.resume.checkpoint_id"
+"""On a resumed agent span: the LangGraph checkpoint it resumed from. Equal to the paused run's
+``turntrace.pause.checkpoint_id``, in whichever process that run ran: the local store links the two by it."""
 RESUMES: Final = "resumes"
 """``turntrace.link_kind`` of a resumed run's link to the run it continues."""
 BUDGET_EXCEEDED: Final = "turntrace.budget_exceeded"

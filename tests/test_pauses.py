@@ -5,6 +5,7 @@ HumanInTheLoopMiddleware), and static breakpoints before or after a node. (In a 
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,20 +19,23 @@ from opentelemetry.trace import StatusCode
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.cli import main
+from langchain_turntrace.store import SpanStore
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from langchain_turntrace.verify import check_run
 from tests.agents import create_agent, get_weather, graph_builder
+from tests.langgraph_server import LANGGRAPH_CLI, langgraph_dev, needs_langgraph_dev, write_project
 from tests.spans import Spans
 
 INPUT = {"messages": [HumanMessage("go")]}
 
-# Before LangGraph 1.2 a static breakpoint tells a callback handler nothing: the graph just stops.
-needs_lifecycle_events = pytest.mark.skipif(
-    importlib.util.find_spec("langgraph.callbacks") is None, reason="LangGraph < 1.2 has no on_interrupt"
-)
+# Before LangGraph 1.2 a static breakpoint tells a callback handler nothing (the graph just stops), nor does any
+# pause or resume say at which checkpoint.
+HAS_LIFECYCLE_EVENTS = importlib.util.find_spec("langgraph.callbacks") is not None
+needs_lifecycle_events = pytest.mark.skipif(not HAS_LIFECYCLE_EVENTS, reason="LangGraph < 1.2 has no on_interrupt")
 
 
-def approval_graph(**compile_args: Any) -> Any:
+def approval_graph(checkpointer: Any = None, **compile_args: Any) -> Any:
     """draft -> review -> send: ``review`` asks a human with interrupt() unless a breakpoint pauses first."""
 
     def draft(state: MessagesState) -> dict[str, Any]:
@@ -53,7 +57,7 @@ def approval_graph(**compile_args: Any) -> Any:
     graph.add_edge("review", "send")
     graph.add_edge("send", END)
     graph.name = "approvals"
-    return graph.compile(checkpointer=InMemorySaver(), **compile_args)
+    return graph.compile(checkpointer=InMemorySaver() if checkpointer is None else checkpointer, **compile_args)
 
 
 def roots(spans: Spans) -> list[ReadableSpan]:
@@ -65,9 +69,14 @@ def check_paused_then_resumed(spans: Spans) -> None:
     assert spans.attrs(paused).get(attr.INTERRUPTED) is True, spans.attrs(paused)
     assert all(s.status.status_code is not StatusCode.ERROR for s in spans.all())
     assert attr.INTERRUPTED not in spans.attrs(resumed)
+    assert (attr.RESUMED not in spans.attrs(paused), spans.attrs(resumed).get(attr.RESUMED)) == (True, True)
     assert [(link.context, dict(link.attributes or {})) for link in resumed.links] == [
         (paused.context, {attr.LINK_KIND: attr.RESUMES})
     ]
+    if HAS_LIFECYCLE_EVENTS:  # the checkpoint the run paused at is the one the resume continued from
+        paused_at = spans.attrs(paused)[attr.PAUSE_CHECKPOINT_ID]
+        assert spans.attrs(resumed)[attr.RESUME_CHECKPOINT_ID] == paused_at
+        assert attr.PAUSE_CHECKPOINT_ID not in spans.attrs(resumed)
 
 
 @pytest.mark.parametrize(
@@ -111,3 +120,65 @@ def test_human_in_the_loop_middleware_pauses_and_resumes(provider: TracerProvide
     )
     assert spans.attrs(spans.named("turn 1")[-1])[attr.RESUMED] is True
     assert [c.name for c in check_run(spans.all(), retention_days=None, required_tags=()) if not c.passed] == []
+
+
+def test_new_input_on_a_paused_thread_starts_a_run_that_resumes_nothing(provider: TracerProvider, spans: Spans) -> None:
+    """Sending a new message instead of an answer abandons the pause: the new run is neither marked resumed nor
+    linked, and a later resume of the thread's new pause links to the run that paused last."""
+    graph = approval_graph()
+    config: Any = {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]}
+    config["configurable"] = {"thread_id": "approval-2"}
+    graph.invoke(INPUT, config=config)
+    graph.invoke({"messages": [HumanMessage("start over")]}, config=config)  # pauses at review again
+    graph.invoke(Command(resume="yes"), config=config)
+    first, second, third = roots(spans)
+    assert [spans.attrs(r).get(attr.INTERRUPTED) for r in (first, second, third)] == [True, True, None]
+    assert (attr.RESUMED in spans.attrs(second), second.links) == (False, ())
+    assert [link.context for link in third.links] == [second.context]
+
+
+SERVER_INPUT = {"messages": [{"role": "human", "content": "go"}]}
+APPROVALS_GRAPH = """
+from tests.test_pauses import approval_graph
+
+graph = approval_graph(checkpointer=False)  # the server brings its own (saved at shutdown, loaded at start)
+"""
+
+
+@needs_langgraph_dev
+def test_a_run_resumed_by_another_server_process_is_linked_in_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real ``langgraph dev`` with zero-code tracing pauses a thread and is stopped; a second server process,
+    with the same checkpoints, resumes it. The paused span's context never reached the second process, so the
+    local store links the two runs: ``turntrace show`` names the run each resumes or was resumed by, and
+    ``turntrace runs --session`` lists the conversation in order."""
+    pytest.importorskip("langgraph_sdk", reason=LANGGRAPH_CLI)
+    write_project(tmp_path, {"approvals": APPROVALS_GRAPH})
+    store = tmp_path / "traces.db"
+    with langgraph_dev(tmp_path, store) as server:
+        thread_id = server.client.threads.create()["thread_id"]
+        first = server.client.runs.wait(thread_id, "approvals", input=SERVER_INPUT)
+        assert [i["value"] for i in first["__interrupt__"]] == ["approve?"]
+        server.sigterm()
+    with langgraph_dev(tmp_path, store) as server:
+        final = server.client.runs.wait(thread_id, "approvals", command={"resume": "yes"})
+        assert [m["content"] for m in final["messages"]] == ["go", "draft", "review: yes", "sent"]
+        server.sigterm()
+    with SpanStore.open(store) as opened:
+        runs = opened.runs(session=thread_id)
+        assert [(r.status, r.resumed) for r in runs] == [("ok", True), ("interrupted", False)]  # newest first
+        resumed, paused = runs
+        assert opened.linked_from(paused.run_id)[0][0] == resumed.run_id
+    shown = cli(capsys, monkeypatch, store, "show", resumed.run_id[:8])
+    assert f"resumes run {paused.run_id[:8]}" in shown, shown
+    assert f"resumed by run {resumed.run_id[:8]}" in cli(capsys, monkeypatch, store, "show", paused.run_id[:8])
+    listed = [line.split() for line in cli(capsys, monkeypatch, store, "runs", "--session", thread_id).splitlines()]
+    statuses = [row[-1] for row in listed if row and row[-1] in {"interrupted", "resumed"}]
+    assert statuses == ["interrupted", "resumed"], listed  # the conversation in order
+
+
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, store: Path, *args: str) -> str:
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["--store", str(store), *args]) == 0
+    return capsys.readouterr().out

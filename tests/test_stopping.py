@@ -5,7 +5,6 @@ fresh interpreter (never by signalling or forking the test runner)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -23,9 +22,9 @@ import pytest
 
 from tests.agents import THREE_TURN_TREE
 from tests.fresh_python import ROOT, run_python
+from tests.langgraph_server import LANGGRAPH_CLI, free_port, langgraph_dev, needs_langgraph_dev, write_project
 from tests.otlp_receiver import OtlpReceiver
 
-LANGGRAPH_CLI = "needs langgraph-cli[inmem] (the test extra)"
 GUNICORN = "needs gunicorn (the test extra; POSIX only)"
 UVICORN = "needs uvicorn (comes with langgraph-cli[inmem], the test extra)"
 
@@ -124,74 +123,20 @@ graph = three_turn_agent("agent")
 """
 
 
-def free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _run_then_sigterm(server: subprocess.Popen[bytes], port: int) -> int:
-    """Waits for the server, runs the agent once through langgraph-sdk, sends SIGTERM at once; the exit status."""
-    from langgraph_sdk import get_sync_client
-
-    with get_sync_client(url=f"http://127.0.0.1:{port}") as client:
-        _wait_and_run(server, client)
-    server.send_signal(signal.SIGTERM)
-    return server.wait(timeout=60)
-
-
-def _wait_and_run(server: subprocess.Popen[bytes], client: Any) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            client.assistants.search()
-            break
-        except Exception:  # noqa: BLE001  # not up yet
-            assert server.poll() is None, "langgraph dev exited at start"
-            assert time.monotonic() < deadline, "langgraph dev did not start within 90 s"
-            time.sleep(0.25)
-    result = client.runs.wait(None, "agent", input={"messages": [{"role": "human", "content": "go"}]})
-    assert len(result["messages"]) == 7, result  # the prompt, three answers, three tool results
-
-
-@pytest.mark.skipif(shutil.which("langgraph", path=str(Path(sys.executable).parent)) is None, reason=LANGGRAPH_CLI)
+@needs_langgraph_dev
 def test_sigterm_to_langgraph_dev_right_after_a_run_delivers_every_span(tmp_path: Path) -> None:
     """The real ``langgraph dev`` (uvicorn inside) with zero-code tracing: uvicorn shuts down on SIGTERM, then
     re-raises it with the handler it found at start, which kills the process before any exit hook."""
     pytest.importorskip("langgraph_sdk", reason=LANGGRAPH_CLI)
-    (tmp_path / "graph.py").write_text(LANGGRAPH_GRAPH)
-    (tmp_path / "langgraph.json").write_text(
-        json.dumps({"dependencies": ["."], "graphs": {"agent": "./graph.py:graph"}})
-    )
+    write_project(tmp_path, {"agent": LANGGRAPH_GRAPH})
     store = tmp_path / "traces.db"
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TURNTRACE_TRACING": "true",
-        "TURNTRACE_STORE": str(store),
-        "OTEL_BSP_SCHEDULE_DELAY": "60000",  # nothing is exported before the signal unless the stop flushes
-        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-    }
-    env.pop("TURNTRACE_STRICT", None)
-    command = [
-        str(Path(sys.executable).parent / "langgraph"),
-        "dev",
-        "--no-browser",
-        "--no-reload",
-        "--port",
-        str(port),
-    ]
-    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as server:
-        try:
-            returncode = _run_then_sigterm(server, port)
-        finally:
-            if server.poll() is None:
-                server.kill()
-            output = server.stdout.read().decode(errors="replace") if server.stdout else ""
-    assert returncode == -signal.SIGTERM, output[-2000:]
+    # A long schedule delay: nothing is exported before the signal unless the stop flushes.
+    with langgraph_dev(tmp_path, store, {"OTEL_BSP_SCHEDULE_DELAY": "60000"}) as server:
+        result = server.client.runs.wait(None, "agent", input={"messages": [{"role": "human", "content": "go"}]})
+        assert len(result["messages"]) == 7, result  # the prompt, three answers, three tool results
+        assert server.sigterm() == -signal.SIGTERM
     names = stored_names(store)
-    assert len(names) == SPANS_PER_RUN, (names, output[-2000:])
+    assert len(names) == SPANS_PER_RUN, names
     assert names.count("invoke_agent agent") == 1
 
 

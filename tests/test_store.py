@@ -253,10 +253,15 @@ def test_queried_attributes_are_copied_into_indexed_columns(
     assert len(chats) == 3
     assert all(r[7] is not None for r in chats)  # tokens only on chat spans
     assert all(r[7] is None for r in rows.values() if r[0] != "chat")
-    indexes = {name for (name,) in sql(stored, "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    for column in ("trace_id", "parent_span_id", "start_ns", "operation", "model", "tool", "session", "user_id"):
-        assert f"spans_{column}" in indexes
-    assert {"spans_feature", "spans_agent_version", "traces_end_ns"} <= indexes
+    # Every queried column leads an index (spans_session_runs serves the session and a session's runs in order).
+    leading = {
+        (table, column)
+        for (name, table) in sql(stored, "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")
+        for (_, _, column) in sql(stored, f"PRAGMA index_info('{name}')")[:1]
+    }
+    queried = ("trace_id", "parent_span_id", "start_ns", "operation", "model", "tool", "session", "user_id")
+    assert {("spans", column) for column in (*queried, "feature", "agent_version")} <= leading
+    assert ("traces", "end_ns") in leading
 
 
 # -- runs and one run's spans ------------------------------------------------------------------------------
@@ -814,6 +819,73 @@ def test_links_are_kept_found_from_either_end_and_pruned_with_their_trace(db: Pa
         assert store.prune() == 2  # the two old traces, their links with them
         assert store.linked_from("a" * 16) == [("c" * 16, resumes)]  # a link to a pruned run outlives it
     assert sql(db, "SELECT trace_id FROM links") == [("c" * 32,)]
+
+
+def agent_span(
+    name: str,
+    start_ns: int,
+    session: str,
+    parent: str | None = None,
+    *,
+    interrupted: bool = False,
+    resumed: bool = False,
+    paused_at: str | None = None,
+    resumed_from: str | None = None,
+) -> StoredSpan:
+    """A run's (or, with a parent, a nested agent's) ``invoke_agent`` span; ``name`` gives its ids."""
+    attributes: dict[str, object] = {"gen_ai.operation.name": "invoke_agent", "session.id": session}
+    marks = {
+        "turntrace.interrupted": interrupted or None,
+        "turntrace.resumed": resumed or None,
+        "turntrace.pause.checkpoint_id": paused_at,
+        "turntrace.resume.checkpoint_id": resumed_from,
+    }
+    attributes.update({key: value for key, value in marks.items() if value is not None})
+    return StoredSpan(
+        name * 32, name * 16, parent, "invoke_agent a", "INTERNAL", start_ns, start_ns + 1, "UNSET", attributes
+    )
+
+
+def resumed_pairs(store: SpanStore) -> set[tuple[str, str]]:
+    """(resumed run, the run it resumes) by the first letter of their ids."""
+    links = store._connection.execute("SELECT span_id, linked_span_id FROM links").fetchall()  # pyright: ignore[reportPrivateUsage]
+    return {(resumed[0], paused[0]) for resumed, paused in links}
+
+
+def test_the_store_links_a_run_resumed_in_another_process_to_the_run_that_paused(db: Path) -> None:
+    """A resumed run that reached the store without a ``resumes`` link (it resumed in another process) links to
+    the latest run of its session that paused before it, whichever of the two is written first; a pause at
+    another checkpoint than the one the run resumed from, another session's pause and an agent nested in a run
+    are passed over; a run linked already (in the process that paused) gets no second link."""
+    t = NOW_NS
+    with SpanStore.open(db, create=True) as store:
+        store.write([agent_span("a", t, "s1", interrupted=True), agent_span("x", t + 1, "s2", interrupted=True)])
+        store.write([agent_span("b", t + 2, "s1", resumed=True)])  # a's resume, written after it
+        store.write([agent_span("d", t + 11, "s1", resumed=True)])  # written before the run it resumes
+        store.write([agent_span("c", t + 10, "s1", interrupted=True)])
+        # Two pauses of one session at different checkpoints; the resume names the first (time travel).
+        store.write(
+            [
+                agent_span("e", t + 20, "s3", interrupted=True, paused_at="cp-1"),
+                agent_span("f", t + 21, "s3", interrupted=True, paused_at="cp-2"),
+                agent_span("g", t + 22, "s3", resumed=True, resumed_from="cp-1"),
+            ]
+        )
+        # A run whose nested agent paused (both marked): the resume links to the run, not the nested agent.
+        store.write(
+            [
+                agent_span("h", t + 30, "s4", interrupted=True),
+                agent_span("i", t + 31, "s4", parent="h" * 16, interrupted=True),
+                agent_span("j", t + 32, "s4", resumed=True),
+            ]
+        )
+        # Linked in the process that paused: kept as it is.
+        linked = StoredLink("k" * 32, "k" * 16, {"turntrace.link_kind": "resumes"})
+        store.write([agent_span("k", t + 40, "s5", interrupted=True)])
+        store.write([replace(agent_span("m", t + 42, "s5", resumed=True), links=(linked,))])
+        store.write([agent_span("l", t + 41, "s5", interrupted=True)])  # a later pause arriving late changes nothing
+        assert resumed_pairs(store) == {("b", "a"), ("d", "c"), ("g", "e"), ("j", "h"), ("m", "k")}
+        assert [span_id[0] for span_id, _ in store.linked_from("a" * 16)] == ["b"]
 
 
 def test_a_store_written_before_links_existed_is_migrated_and_keeps_its_spans(

@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
             return report.exit_code
         if command == "runs":
             rows = store.runs(since_ns(args.since), args.session, args.user, args.feature, limit=args.limit)
-            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.runs_table(rows, path))
+            if args.session is not None:
+                rows.reverse()  # one conversation reads in order: its latest runs, oldest first
+            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.runs_table(rows, path, args.session))
         if command == "show":
             spans = store.run_spans(args.run)
             if args.html is not None:

@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
     runs = commands.add_parser("runs", parents=[common], help="one line per agent run")
     runs.add_argument("--since", default="7d")
-    runs.add_argument("--session")
+    runs.add_argument("--session", help="only this session, oldest run first (its latest --limit runs)")
     runs.add_argument("--user")
     runs.add_argument("--feature")
     runs.add_argument("--limit", type=int, default=50)

@@ -38,13 +38,14 @@ def _usd(value: float | None) -> str:
     return "—" if value is None else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
-def runs_table(rows: Sequence[RunSummary], path: Path) -> None:
+def runs_table(rows: Sequence[RunSummary], path: Path, session: str | None = None) -> None:
     if not rows:
         line(f"no agent runs in {path} for these filters; trace one with `turntrace demo`")
         return
     # A narrow terminal (under 120 columns) keeps what triage needs; --json and a wider one show every column.
     wide = _console.width >= 120
-    table = Table(title="agent runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    title = "agent runs" if session is None else f"agent runs of session {session}, oldest first"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     names = ("start", "run", "agent", "session", "user") if wide else ("run", "agent", "session")
     numbers = ("turns", "tools", "tokens in→out", "cost", "ms") if wide else ("turns", "tools", "cost", "ms")
     for column in names:
@@ -52,7 +53,8 @@ def runs_table(rows: Sequence[RunSummary], path: Path) -> None:
     for column in (*numbers, "status"):
         table.add_column(column, justify="left" if column == "status" else "right", no_wrap=True)
     for row in rows:
-        status = Text(row.status, style="red" if row.status == "error" else "yellow" if row.status != "ok" else "green")
+        shown = "resumed" if row.resumed and row.status == "ok" else row.status  # continued a paused run, then ended
+        status = Text(shown, style="red" if row.status == "error" else "yellow" if row.status != "ok" else "green")
         cells: dict[str, str | Text] = {
             "start": _when(row.start_ns, short=True),
             "run": row.run_id[:12],

@@ -193,7 +193,10 @@ class TurnTraceCallbackHandler(_HandlerBase):
             self._runs.evict_lost_runs()
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
             resume_key = _facts.str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
-            scope = turns.start_agent(agent_name, self._tag_attributes(metadata), namespace, resume_key)
+            resuming = resume_key is not None and _facts.is_resume(inputs)
+            scope = turns.start_agent(
+                agent_name, self._tag_attributes(metadata), namespace, resume_key, resuming=resuming
+            )
             self._runs.add(key, scope, scope, None)
         else:
             if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
@@ -215,13 +218,26 @@ class TurnTraceCallbackHandler(_HandlerBase):
 
     @never_raises
     def on_interrupt(self, event: Any) -> None:
-        """LangGraph paused a graph run: ``interrupt()`` in a node, a tool or middleware, or a static breakpoint
-        (``interrupt_before`` / ``interrupt_after``). The run ends normally afterwards, marked as interrupted.
-        (``on_resume`` stays the base class's no-op: a resumed run links to the one it continues when it starts.)"""
+        """LangGraph (>= 1.2) paused a graph run: ``interrupt()`` in a node, a tool or middleware, or a static
+        breakpoint (``interrupt_before`` / ``interrupt_after``). The run ends normally afterwards, marked as
+        interrupted, with the checkpoint it paused at."""
+        scope = self._graph_run(event)
+        if scope is not None:
+            scope.paused(_outermost_checkpoint(event))
+
+    @never_raises
+    def on_resume(self, event: Any) -> None:
+        """LangGraph (>= 1.2) resumed a graph run from a checkpoint: the key to the run that paused there, in
+        this process or another (the local store links the two by it)."""
+        scope = self._graph_run(event)
+        checkpoint_id = _outermost_checkpoint(event)
+        if scope is not None and checkpoint_id is not None:
+            scope.resumed_from(checkpoint_id)
+
+    def _graph_run(self, event: object) -> ChainScope | None:
         run_id = getattr(event, "run_id", None)
         entry = self._runs.get(run_key(run_id)) if isinstance(run_id, UUID) else None
-        if entry is not None and isinstance(entry.handle, ChainScope):
-            entry.handle.paused()
+        return entry.handle if entry is not None and isinstance(entry.handle, ChainScope) else None
 
     def _release(self, key: int, kind: type[Scope | ModelCall]) -> RunEntry | None:
         entry = self._runs.release(key, kind)
@@ -407,3 +423,12 @@ def _provider(given: TracerProvider | None) -> TracerProvider:
 
         return provider_for("local")
     return current
+
+
+def _outermost_checkpoint(event: object) -> str | None:
+    """A lifecycle event's checkpoint id when it is the outermost graph's (a subgraph's namespace is not empty):
+    the one a resume names."""
+    checkpoint_id = getattr(event, "checkpoint_id", None)
+    if getattr(event, "checkpoint_ns", None) or not isinstance(checkpoint_id, str) or not checkpoint_id:
+        return None
+    return checkpoint_id

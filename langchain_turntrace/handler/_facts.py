@@ -8,6 +8,7 @@ from typing import Any, Final, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
+from langgraph.types import Command
 
 from langchain_turntrace.hashing import InputHasher, shape_hash
 from langchain_turntrace.pricing import TokenUsage
@@ -95,6 +96,12 @@ def metadata_tags(metadata: Mapping[str, Any] | None) -> Tags:
 
 def str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def is_resume(inputs: object) -> bool:
+    """A graph run's input that continues a paused thread: ``Command(resume=...)``, or none at all (go on from a
+    breakpoint). Only meaningful on a thread (a run with a ``thread_id``)."""
+    return inputs is None or (isinstance(inputs, Command) and inputs.resume is not None)
 
 
 def graph_position(metadata: Mapping[str, Any] | None) -> tuple[GraphNamespace | None, int | None]:

@@ -28,6 +28,7 @@ class RunSummary:
     output_tokens: int
     cost_usd: float | None  # None when the root span carries no total
     status: RunStatus
+    resumed: bool = False  # the run resumes a paused one (its status is then its own outcome)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ def runs(
     with closing(connection.execute(sql, params)) as cursor:
         for row in cursor:
             span = stored_from_row(row)
-            if not _has_agent_above(connection, span.parent_span_id):
+            if not has_agent_above(connection, span.parent_span_id):
                 found.append(_summary(span))
                 if len(found) == limit:
                     break
@@ -74,7 +74,7 @@ def run_spans(connection: sqlite3.Connection, run_id_prefix: str) -> list[Stored
             "WHERE span_id >= ? AND span_id < ? AND operation = 'invoke_agent'",
             (wanted, wanted + "g"),
         ).fetchall()
-        traces = [trace_id for trace_id, parent in candidates if not _has_agent_above(connection, parent)]
+        traces = [trace_id for trace_id, parent in candidates if not has_agent_above(connection, parent)]
     if len(traces) > 1:
         raise StoreError(f"{run_id_prefix!r} matches {len(traces)} runs; give more characters")
     if traces:
@@ -112,7 +112,7 @@ def run_of(connection: sqlite3.Connection, span_id: str) -> str:
     return row[0] if row is not None else ""
 
 
-def _has_agent_above(connection: sqlite3.Connection, parent_span_id: str | None) -> bool:
+def has_agent_above(connection: sqlite3.Connection, parent_span_id: str | None) -> bool:
     """Whether an agent sits above a span with this parent: then that span is a nested agent, not a run."""
     if parent_span_id is None:
         return False
@@ -141,6 +141,7 @@ def _summary(root: StoredSpan) -> RunSummary:
         output_tokens=integer(a, attr.TOTAL_OUTPUT_TOKENS) or 0,
         cost_usd=number(a, attr.TOTAL_COST_USD),
         status=_status(root),
+        resumed=a.get(attr.RESUMED) is True,
     )
 
 

@@ -66,7 +66,14 @@ _V2: Final = (
     "CREATE INDEX links_linked_span_id ON links (linked_span_id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3: Final = (
+    # A session's runs in time order: `runs --session`, and the store linking a run resumed in another process
+    # to the run of its session that paused (store/_resumes.py).
+    "CREATE INDEX spans_session_runs ON spans (session, operation, start_ns)",
+    "DROP INDEX spans_session",  # a prefix of the new one
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """``MIGRATIONS[n]`` takes a store from version n to n + 1. Append, never edit: files in the field have run them."""
 
 

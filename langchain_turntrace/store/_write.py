@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Final
 
+from langchain_turntrace.store._resumes import link_resumes
 from langchain_turntrace.store._rows import INSERT_LINK, INSERT_SPAN, LinkRow, SpanRow
 
 _UPSERT_TRACE: Final = (
@@ -15,8 +16,9 @@ _UPSERT_TRACE: Final = (
 
 
 def write_rows(connection: sqlite3.Connection, rows: Sequence[SpanRow], links: Sequence[LinkRow] = ()) -> None:
-    """All of ``rows`` (``row_from_stored``, ``row_from_readable``) and ``links`` (``link_rows``) or none of
-    them. INSERT OR REPLACE: a span exported twice is stored once."""
+    """All of ``rows`` (``row_from_stored``, ``row_from_readable``) and ``links`` (``link_rows``), with the
+    resume links the store makes (``link_resumes``), or none of them. INSERT OR REPLACE: a span exported twice is
+    stored once."""
     if not rows:
         return
     bounds: dict[str, tuple[int, int]] = {}
@@ -31,6 +33,7 @@ def write_rows(connection: sqlite3.Connection, rows: Sequence[SpanRow], links: S
         connection.executemany(INSERT_SPAN, rows)
         if links:
             connection.executemany(INSERT_LINK, links)
+        link_resumes(connection, rows)  # a run resumed in another process than the one that paused
         connection.executemany(_UPSERT_TRACE, [(trace_id, *span) for trace_id, span in bounds.items()])
         connection.execute("COMMIT")
     except BaseException:

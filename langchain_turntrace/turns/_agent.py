@@ -143,6 +143,17 @@ class AgentRun(Node):
     def root_interrupted(self) -> None:
         self.interrupted = True
 
+    def mark_resumed(self) -> None:
+        """This run resumes a paused one (it continues that run's thread from its checkpoint)."""
+        if not self.ended:
+            self._end_attributes[attr.RESUMED] = True
+
+    def at_checkpoint(self, key: str, checkpoint_id: str) -> None:
+        """The LangGraph checkpoint this run paused at (``attr.PAUSE_CHECKPOINT_ID``) or resumed from
+        (``attr.RESUME_CHECKPOINT_ID``): the key that joins a paused run to its resume across processes."""
+        if not self.ended:
+            self._end_attributes[key] = checkpoint_id
+
     def _finish(self, end_ns: int) -> None:
         if self.ended:
             return

@@ -128,11 +128,20 @@ class ChainScope:
             else:
                 self.agent.mark_interrupted()
 
-    def paused(self) -> None:
-        """LangGraph reports a pause of this run (``on_interrupt``: an ``interrupt()``, a static breakpoint);
-        the run ends later, normally, marked as interrupted."""
+    def paused(self, checkpoint_id: str | None = None) -> None:
+        """LangGraph reports a pause of this run (``on_interrupt``: an ``interrupt()``, a static breakpoint) at
+        ``checkpoint_id`` (the outermost graph's); the run ends later, normally, marked as interrupted."""
         with self.trace.lock:
             self.agent.mark_interrupted()
+            if checkpoint_id is not None and self.is_agent_root:
+                self.agent.at_checkpoint(attr.PAUSE_CHECKPOINT_ID, checkpoint_id)
+
+    def resumed_from(self, checkpoint_id: str) -> None:
+        """LangGraph reports that this run (an agent root) resumed the outermost graph from ``checkpoint_id``."""
+        with self.trace.lock:
+            if self.is_agent_root:
+                self.agent.mark_resumed()
+                self.agent.at_checkpoint(attr.RESUME_CHECKPOINT_ID, checkpoint_id)
 
     def abandon(self) -> None:
         """Cancelled, or its stream was dropped: everything still open below closes as incomplete."""
@@ -266,17 +275,22 @@ class TurnTracer:
         tag_attributes: Mapping[str, AttributeValue],
         namespace: GraphNamespace | None = None,
         resume_key: str | None = None,
+        *,
+        resuming: bool = False,
     ) -> ChainScope:
-        """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current. A run on the
-        ``resume_key`` (thread) of an interrupted run links to that run's span: the resume continues it."""
+        """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current. A run
+        ``resuming`` the ``resume_key`` (thread) of a run interrupted in this process links to that run's span; any
+        other run on the thread forgets the pause (new input abandons it)."""
         links: list[Link] = []
         if resume_key is not None:
             with self._interrupted_lock:
                 interrupted = self._interrupted.pop(resume_key, None)
-            if interrupted is not None:
+            if interrupted is not None and resuming:
                 links.append(Link(interrupted, {attr.LINK_KIND: attr.RESUMES}))
         trace = self._trace(tag_attributes, resume_key)
         agent = AgentRun(trace, None, name, start_ns=time_ns(), links=links)
+        if resuming:
+            agent.mark_resumed()
         if self._budget is not None:
             trace.budget = self._budget.start_run(agent, trace.tag_attributes)
         return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
