@@ -18,7 +18,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from langchain_turntrace.backends import flush_meters_within, flush_within
+from langchain_turntrace.backends import flush_meters_within, flush_within, install_sigterm_flush
 from langchain_turntrace.config import Budget, budget_policy, resolve_flush_timeout_s, resolve_settings
 from langchain_turntrace.handler import _facts
 from langchain_turntrace.handler._endings import close_with, is_cut_short
@@ -107,6 +107,9 @@ class TurnTraceCallbackHandler(_HandlerBase):
         self._turn_tracer_lock = threading.Lock()
         self._runs = OpenRuns(settings.max_run_s, settings.max_open_runs)
         install_call_frames()  # our model and tool spans are current while their calls run
+        # The pipeline is built at the first run, perhaps on a server's worker thread after the server took SIGTERM:
+        # only the main thread, now (an import-time handler), can take it while it still has its default disposition.
+        install_sigterm_flush()
 
     @property
     def _turns(self) -> TurnTracer:
