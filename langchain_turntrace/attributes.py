@@ -73,6 +73,7 @@ __all__ = [
     "RETURN_SHAPE_HASH",
     "SERVICE_TIER",
     "SESSION_ID",
+    "THREAD_ID",
     "STOP_REASON",
     "TOOL_CALL_COUNT",
     "TOTAL_COST_USD",
@@ -125,6 +126,9 @@ RESUMED: Final = "turntrace.resumed"
 """On an agent span: the run resumes a paused one (LangGraph ``Command(resume=...)``, or no input after a
 breakpoint). On a turn: it holds tool calls requested in the run that paused, which this run carries out after the
 resume (there is no model call in it)."""
+THREAD_ID: Final = "turntrace.thread_id"
+"""On an agent run on a LangGraph thread: the thread id (the key of its checkpoints; the session defaults to it).
+A resume continues a pause of the same thread."""
 PAUSE_CHECKPOINT_ID: Final = "turntrace.pause.checkpoint_id"
 """On an interrupted agent span: the LangGraph checkpoint the run paused at (LangGraph >= 1.2 reports it)."""
 RESUME_CHECKPOINT_ID: Final = "turntrace.resume.checkpoint_id"

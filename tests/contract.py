@@ -29,7 +29,12 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
             "turntrace.tool_call_count": int,
             **TOTALS,
         },
-        {"turntrace.resumed": bool, "turntrace.pause.checkpoint_id": str, "turntrace.resume.checkpoint_id": str},
+        {
+            "turntrace.resumed": bool,
+            "turntrace.thread_id": str,
+            "turntrace.pause.checkpoint_id": str,
+            "turntrace.resume.checkpoint_id": str,
+        },
     ),
     "turn": (
         SpanKind.INTERNAL,

@@ -13,6 +13,7 @@ from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState
+from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, interrupt
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import StatusCode
@@ -135,6 +136,76 @@ def test_new_input_on_a_paused_thread_starts_a_run_that_resumes_nothing(provider
     assert [spans.attrs(r).get(attr.INTERRUPTED) for r in (first, second, third)] == [True, True, None]
     assert (attr.RESUMED in spans.attrs(second), second.links) == (False, ())
     assert [link.context for link in third.links] == [second.context]
+
+
+def test_resumed_tool_calls_run_one_after_another_share_the_resumed_turn(
+    provider: TracerProvider, spans: Spans
+) -> None:
+    """Two approved calls, carried out one after the other (max_concurrency=1), both sit under the one resumed
+    turn; the model step after them is turn 2."""
+    model = ScriptedChatModel(
+        script=[
+            tool_calls_message(
+                ("get_weather", {"city": "Oslo"}, "call_oslo"), ("get_weather", {"city": "Rome"}, "call_rome")
+            ),
+            answer_message("Cold in Oslo, warm in Rome."),
+        ]
+    )
+    middleware = HumanInTheLoopMiddleware(interrupt_on={"get_weather": True})
+    agent = create_agent(model, [get_weather], middleware=[middleware], checkpointer=InMemorySaver(), name="hitl")
+    config: Any = {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)], "max_concurrency": 1}
+    config["configurable"] = {"thread_id": "hitl-2"}
+    agent.invoke(INPUT, config=config)
+    approve = {"decisions": [{"type": "approve"}, {"type": "approve"}]}
+    assert agent.invoke(Command(resume=approve), config=config)["messages"][-1].content.startswith("Cold")
+    resumed = roots(spans)[1]
+    assert spans.tree(resumed) == "\n".join(
+        [
+            "invoke_agent hitl",
+            "  turn 1",
+            "    execute_tool get_weather",
+            "    execute_tool get_weather",
+            "  turn 2",
+            "    chat gpt-4o-mini",
+        ]
+    )
+    assert spans.attrs(resumed)[attr.TURN_COUNT] == 2
+
+
+def test_a_run_that_resumes_nothing_gets_no_resumed_turn(provider: TracerProvider, spans: Spans) -> None:
+    """A tool call with an id before any model call, in a run that resumes nothing (no thread, or a Command that
+    only updates state), is mis-wired: it stays under the run, where verify finds it; the run is not marked
+    resumed and carries no resume checkpoint."""
+
+    def plan(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [tool_calls_message(("get_weather", {"city": "Oslo"}, "call_planned"))]}
+
+    graph = graph_builder()
+    graph.add_node("plan", plan)
+    graph.add_node("tools", ToolNode([get_weather]))
+    graph.add_edge(START, "plan")
+    graph.add_edge("plan", "tools")
+    graph.add_edge("tools", END)
+    compiled = graph.compile(checkpointer=InMemorySaver())
+    config: Any = {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]}
+    config["configurable"] = {"thread_id": "no-pause"}
+    compiled.invoke(INPUT, config=config)
+    compiled.invoke(Command(update={"messages": [HumanMessage("again")]}, goto="plan"), config=config)
+    for run in roots(spans):
+        assert spans.tree(run) == "invoke_agent agent\n  execute_tool get_weather"
+        assert not {attr.RESUMED, attr.RESUME_CHECKPOINT_ID} & set(spans.attrs(run))
+    failed = [c.name for c in check_run(spans.all(), retention_days=None, required_tags=()) if not c.passed]
+    assert failed, "verify must catch tool calls outside any turn"
+
+
+def test_a_handler_made_per_request_still_links_the_resume(provider: TracerProvider, spans: Spans) -> None:
+    """A server that builds a handler per request: the pause and its resume are seen by two handlers."""
+    graph = approval_graph()
+    for run_input in (INPUT, Command(resume="yes")):
+        config: Any = {"callbacks": [TurnTraceCallbackHandler(tracer_provider=provider)]}
+        config["configurable"] = {"thread_id": "approval-3"}
+        graph.invoke(run_input, config=config)
+    check_paused_then_resumed(spans)
 
 
 SERVER_INPUT = {"messages": [{"role": "human", "content": "go"}]}

@@ -827,6 +827,7 @@ def agent_span(
     session: str,
     parent: str | None = None,
     *,
+    thread: str | None = None,
     interrupted: bool = False,
     resumed: bool = False,
     paused_at: str | None = None,
@@ -835,6 +836,7 @@ def agent_span(
     """A run's (or, with a parent, a nested agent's) ``invoke_agent`` span; ``name`` gives its ids."""
     attributes: dict[str, object] = {"gen_ai.operation.name": "invoke_agent", "session.id": session}
     marks = {
+        "turntrace.thread_id": thread,
         "turntrace.interrupted": interrupted or None,
         "turntrace.resumed": resumed or None,
         "turntrace.pause.checkpoint_id": paused_at,
@@ -854,38 +856,63 @@ def resumed_pairs(store: SpanStore) -> set[tuple[str, str]]:
 
 def test_the_store_links_a_run_resumed_in_another_process_to_the_run_that_paused(db: Path) -> None:
     """A resumed run that reached the store without a ``resumes`` link (it resumed in another process) links to
-    the latest run of its session that paused before it, whichever of the two is written first; a pause at
-    another checkpoint than the one the run resumed from, another session's pause and an agent nested in a run
-    are passed over; a run linked already (in the process that paused) gets no second link."""
+    the latest run of its session and thread that paused before it, in whichever order the spans arrive; a pause
+    at another checkpoint than the one the run resumed from, another thread's or session's pause and an agent
+    nested in a run are passed over; a link made in the process that paused is kept as it is."""
     t = NOW_NS
     with SpanStore.open(db, create=True) as store:
+        # In order, with a pause of another session between.
         store.write([agent_span("a", t, "s1", interrupted=True), agent_span("x", t + 1, "s2", interrupted=True)])
-        store.write([agent_span("b", t + 2, "s1", resumed=True)])  # a's resume, written after it
-        store.write([agent_span("d", t + 11, "s1", resumed=True)])  # written before the run it resumes
-        store.write([agent_span("c", t + 10, "s1", interrupted=True)])
+        store.write([agent_span("b", t + 2, "s1", resumed=True)])
+        # Three runs arriving out of order: c pauses, d resumes it and pauses again, e resumes d; d comes last.
+        store.write([agent_span("c", t + 10, "s2", interrupted=True)])
+        store.write([agent_span("e", t + 12, "s2", resumed=True)])  # linked to c for now: d is not stored yet
+        store.write([agent_span("d", t + 11, "s2", interrupted=True, resumed=True)])  # takes e over from c
         # Two pauses of one session at different checkpoints; the resume names the first (time travel).
         store.write(
             [
-                agent_span("e", t + 20, "s3", interrupted=True, paused_at="cp-1"),
-                agent_span("f", t + 21, "s3", interrupted=True, paused_at="cp-2"),
-                agent_span("g", t + 22, "s3", resumed=True, resumed_from="cp-1"),
+                agent_span("f", t + 20, "s3", interrupted=True, paused_at="cp-1"),
+                agent_span("g", t + 21, "s3", interrupted=True, paused_at="cp-2"),
+                agent_span("h", t + 22, "s3", resumed=True, resumed_from="cp-1"),
+            ]
+        )
+        # Two threads of one session: each resume finds its own thread's pause; a retried resume links too.
+        store.write(
+            [
+                agent_span("i", t + 30, "s4", thread="t1", interrupted=True),
+                agent_span("j", t + 31, "s4", thread="t2", interrupted=True),
+                agent_span("k", t + 32, "s4", thread="t1", resumed=True),
+                agent_span("l", t + 33, "s4", thread="t2", resumed=True),
+                agent_span("m", t + 34, "s4", thread="t2", resumed=True),
             ]
         )
         # A run whose nested agent paused (both marked): the resume links to the run, not the nested agent.
         store.write(
             [
-                agent_span("h", t + 30, "s4", interrupted=True),
-                agent_span("i", t + 31, "s4", parent="h" * 16, interrupted=True),
-                agent_span("j", t + 32, "s4", resumed=True),
+                agent_span("n", t + 40, "s5", interrupted=True),
+                agent_span("o", t + 41, "s5", parent="n" * 16, interrupted=True),
+                agent_span("p", t + 42, "s5", resumed=True),
             ]
         )
-        # Linked in the process that paused: kept as it is.
-        linked = StoredLink("k" * 32, "k" * 16, {"turntrace.link_kind": "resumes"})
-        store.write([agent_span("k", t + 40, "s5", interrupted=True)])
-        store.write([replace(agent_span("m", t + 42, "s5", resumed=True), links=(linked,))])
-        store.write([agent_span("l", t + 41, "s5", interrupted=True)])  # a later pause arriving late changes nothing
-        assert resumed_pairs(store) == {("b", "a"), ("d", "c"), ("g", "e"), ("j", "h"), ("m", "k")}
+        # Linked in the process that paused: kept, even when a later pause fits the store's rule better.
+        exact = StoredLink("q" * 32, "q" * 16, {"turntrace.link_kind": "resumes"})
+        store.write([agent_span("q", t + 50, "s6", interrupted=True)])
+        store.write([replace(agent_span("s", t + 52, "s6", resumed=True), links=(exact,))])
+        store.write([agent_span("r", t + 51, "s6", interrupted=True)])
+        assert resumed_pairs(store) == {
+            ("b", "a"),
+            ("d", "c"),
+            ("e", "d"),
+            ("h", "f"),
+            ("k", "i"),
+            ("l", "j"),
+            ("m", "j"),
+            ("p", "n"),
+            ("s", "q"),
+        }
         assert [span_id[0] for span_id, _ in store.linked_from("a" * 16)] == ["b"]
+        (_, inferred), *_ = store.linked_from("a" * 16)
+        assert (inferred.kind, inferred.attributes.get("turntrace.link_inferred")) == ("resumes", True)
 
 
 def test_a_store_written_before_links_existed_is_migrated_and_keeps_its_spans(

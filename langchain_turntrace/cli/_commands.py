@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             spans = store.run_spans(args.run)
             if args.html is not None:
                 _write_html(args.html, spans)
-            resumes, resumed_by = _resume_links(store, spans)
+            resumes, resumed_by = _resume_links(store, spans, args.run)
             return _emit(args.json, [asdict(s) for s in spans], lambda: _render.waterfall(spans, resumes, resumed_by))
         if command == "cost":
             rows = store.cost_by(args.by, since_ns(args.since))
@@ -61,9 +61,12 @@ def run(args: argparse.Namespace) -> int:
     raise ValueError(f"unknown command {command!r}")  # argparse allows only the commands above
 
 
-def _resume_links(store: SpanStore, spans: list[StoredSpan]) -> tuple[list[str], list[str]]:
-    """The runs the shown run resumes (its agent span links to theirs) and the runs that resumed it."""
-    root = next((s for s in spans if s.role == "agent"), None)
+def _resume_links(store: SpanStore, spans: list[StoredSpan], run_id: str) -> tuple[list[str], list[str]]:
+    """The runs the shown run resumes (its agent span links to theirs) and the runs that resumed it. ``run_id``
+    names the run (a trace may hold several, under one request span), else it is the trace's first."""
+    agents = [s for s in spans if s.role == "agent"]
+    wanted = run_id.strip().lower()
+    root = next((s for s in agents if s.span_id.startswith(wanted)), agents[0] if agents else None)
     if root is None:
         return [], []
     resumes = [link.span_id for link in root.links if link.kind == attr.RESUMES]

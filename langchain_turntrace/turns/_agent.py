@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from time import time_ns
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from opentelemetry.trace import Link, SpanContext, SpanKind
 from opentelemetry.util.types import AttributeValue
@@ -19,6 +19,10 @@ from langchain_turntrace.turns._node import Node, Trace
 class _Requested(NamedTuple):
     turn: Turn
     call: SpanContext  # the chat span whose response asked for the tool call
+
+
+_BEFORE_FIRST_MODEL_STEP: Final = object()
+"""The host of a resumed turn: it stays open, taking the resumed tool calls, until the run's first model step."""
 
 
 class AgentRun(Node):
@@ -74,6 +78,8 @@ class AgentRun(Node):
                 return turn
         if self.trace.budget is not None:
             self.trace.budget.turn_starting(self)  # may raise BudgetExceededError: then no turn starts
+        if self._model_steps == 0 and self._latest_turn is not None:  # the resumed turn takes no more tool calls
+            self._latest_turn.host_ended(_BEFORE_FIRST_MODEL_STEP)
         self.turn_count += 1
         self._model_steps += 1
         turn = Turn(self, self.turn_count, host, start_ns)
@@ -105,15 +111,16 @@ class AgentRun(Node):
         return ToolCall(self.trace, parent, request, start_ns, links=links)
 
     def _unrequested_parent(self, tool_call_id: str | None, start_ns: int) -> Node:
-        """Where a tool call no model call of this run asked for goes. One with an id, before this run's first
-        model call, continues a paused run (its model call was in the run that paused, maybe in another
-        process): it gets a turn of this run, marked resumed (parallel ones share it). Otherwise the latest open
-        turn, else the run itself (where ``verify`` finds a tool call that is really mis-wired)."""
+        """Where a tool call no model call of this run asked for goes. In a run that resumes a paused one, one
+        with an id before the run's first model call was requested in the run that paused (maybe in another
+        process): it gets a turn of this run, marked resumed, which every such call shares (in parallel or one
+        after another) until the first model call. Otherwise the latest open turn, else the run itself (where
+        ``verify`` finds a tool call that is really mis-wired)."""
         parent = self.open_turn_or_self()
-        if parent is not self or tool_call_id is None or self._model_steps:
+        if parent is not self or tool_call_id is None or self._model_steps or not self.trace.resuming:
             return parent
         self.turn_count += 1
-        turn = Turn(self, self.turn_count, None, start_ns, resumed=True)
+        turn = Turn(self, self.turn_count, _BEFORE_FIRST_MODEL_STEP, start_ns, resumed=True)
         self._latest_turn = turn
         return turn
 
@@ -143,9 +150,11 @@ class AgentRun(Node):
     def root_interrupted(self) -> None:
         self.interrupted = True
 
-    def mark_resumed(self) -> None:
-        """This run resumes a paused one (it continues that run's thread from its checkpoint)."""
-        if not self.ended:
+    def on_thread(self, thread_id: str, *, resuming: bool) -> None:
+        """The LangGraph thread this run goes on (``turntrace.thread_id``), and whether it resumes a pause there:
+        together with the session, what a store links a resume made in another process by."""
+        self._end_attributes[attr.THREAD_ID] = thread_id
+        if resuming:
             self._end_attributes[attr.RESUMED] = True
 
     def at_checkpoint(self, key: str, checkpoint_id: str) -> None:

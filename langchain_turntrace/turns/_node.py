@@ -23,7 +23,17 @@ if TYPE_CHECKING:
 class Trace:
     """What every node of one agent run's tree shares: the lock, the tracer, the price book, the tags."""
 
-    __slots__ = ("budget", "capture_content", "lock", "metrics", "on_interrupted", "prices", "tag_attributes", "tracer")
+    __slots__ = (
+        "budget",
+        "capture_content",
+        "lock",
+        "metrics",
+        "on_interrupted",
+        "prices",
+        "resuming",
+        "tag_attributes",
+        "tracer",
+    )
 
     def __init__(
         self,
@@ -42,6 +52,7 @@ class Trace:
         self.on_interrupted = on_interrupted  # told the root's span context when an interrupted run ends
         self.metrics = metrics  # None when metrics are off: nothing runs per node then
         self.budget: RunBudget | None = None  # an agent run's, when the handler has a budget
+        self.resuming = False  # the run continues a paused one: tool calls its model call requested may come first
 
 
 class Node:

@@ -24,6 +24,19 @@ from langchain_turntrace.turns._node import Trace, nearest_open
 MAX_INTERRUPTED_RUNS: Final = 10_000
 """Interrupted runs remembered for their resume (a few hundred bytes each); the oldest is forgotten first."""
 
+# Resume key (a LangGraph thread id) -> the agent span of its interrupted run, until a run resumes it. One map for
+# the process: a handler made per request must still link the run that resumes to the one that paused.
+_interrupted: OrderedDict[str, SpanContext] = OrderedDict()
+_interrupted_lock = threading.Lock()
+
+
+def _remember_interrupted(resume_key: str, span_context: SpanContext) -> None:
+    with _interrupted_lock:
+        _interrupted[resume_key] = span_context
+        _interrupted.move_to_end(resume_key)
+        while len(_interrupted) > MAX_INTERRUPTED_RUNS:  # threads never resumed must not pile up
+            _interrupted.popitem(last=False)
+
 
 def _is_below(namespace: GraphNamespace | None, base: GraphNamespace | None) -> bool:
     return namespace is not None and base is not None and len(namespace) > len(base) and namespace[: len(base)] == base
@@ -137,10 +150,10 @@ class ChainScope:
                 self.agent.at_checkpoint(attr.PAUSE_CHECKPOINT_ID, checkpoint_id)
 
     def resumed_from(self, checkpoint_id: str) -> None:
-        """LangGraph reports that this run (an agent root) resumed the outermost graph from ``checkpoint_id``."""
+        """LangGraph reports that the outermost graph went on from ``checkpoint_id``: kept when this run resumes
+        a pause (LangGraph says so for any ``Command`` on a thread, an update or a goto too)."""
         with self.trace.lock:
-            if self.is_agent_root:
-                self.agent.mark_resumed()
+            if self.is_agent_root and self.trace.resuming:
                 self.agent.at_checkpoint(attr.RESUME_CHECKPOINT_ID, checkpoint_id)
 
     def abandon(self) -> None:
@@ -253,21 +266,11 @@ class TurnTracer:
         self._capture_content = capture_content
         self._metrics = metrics
         self._budget = budget
-        # resume key (a LangGraph thread id) -> the agent span of its interrupted run, until a run resumes it
-        self._interrupted: OrderedDict[str, SpanContext] = OrderedDict()
-        self._interrupted_lock = threading.Lock()
 
     def _trace(self, tag_attributes: Mapping[str, AttributeValue], resume_key: str | None = None) -> Trace:
-        on_interrupted = None if resume_key is None else partial(self._remember_interrupted, resume_key)
+        on_interrupted = None if resume_key is None else partial(_remember_interrupted, resume_key)
         metrics = None if self._metrics is None else self._metrics.for_run()
         return Trace(self._tracer, self._prices, tag_attributes, self._capture_content, on_interrupted, metrics)
-
-    def _remember_interrupted(self, resume_key: str, span_context: SpanContext) -> None:
-        with self._interrupted_lock:
-            self._interrupted[resume_key] = span_context
-            self._interrupted.move_to_end(resume_key)
-            while len(self._interrupted) > MAX_INTERRUPTED_RUNS:  # threads never resumed must not pile up
-                self._interrupted.popitem(last=False)
 
     def start_agent(
         self,
@@ -283,14 +286,15 @@ class TurnTracer:
         other run on the thread forgets the pause (new input abandons it)."""
         links: list[Link] = []
         if resume_key is not None:
-            with self._interrupted_lock:
-                interrupted = self._interrupted.pop(resume_key, None)
+            with _interrupted_lock:
+                interrupted = _interrupted.pop(resume_key, None)
             if interrupted is not None and resuming:
                 links.append(Link(interrupted, {attr.LINK_KIND: attr.RESUMES}))
         trace = self._trace(tag_attributes, resume_key)
+        trace.resuming = resuming
         agent = AgentRun(trace, None, name, start_ns=time_ns(), links=links)
-        if resuming:
-            agent.mark_resumed()
+        if resume_key is not None:
+            agent.on_thread(resume_key, resuming=resuming)
         if self._budget is not None:
             trace.budget = self._budget.start_run(agent, trace.tag_attributes)
         return ChainScope(agent, None, name, namespace, None, agent.start_ns, is_agent_root=True)
