@@ -33,6 +33,10 @@ class Backend(SpanExporter):
         self.received.extend(s.name for s in spans)
         return SpanExportResult.SUCCESS
 
+    def shutdown(self) -> None:
+        if self.mode == "hang":  # as the local store's exporter does: its shutdown waits for the export under way
+            self.release.wait(30)
+
 
 @pytest.fixture
 def backend() -> Iterator[Backend]:
@@ -171,6 +175,23 @@ def test_giving_up_at_exit_counts_what_was_lost(backend: Backend) -> None:
     time.sleep(0.1)
     assert processor.dropped == 7
     assert processor.give_up() == 0
+
+
+def test_giving_up_waits_only_briefly_on_an_exporter_stuck_in_its_export_and_says_it_is_a_stop(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider, processor = pipeline(backend, max_batch_size=4)
+    backend.mode = "hang"
+    emit(provider, 4)
+    time.sleep(0.1)  # that batch is being exported
+    started = time.perf_counter()
+    with caplog.at_level(logging.INFO, logger="langchain_turntrace"):
+        assert processor.give_up() == 4
+    assert time.perf_counter() - started < 2.0  # the exporter's shutdown would wait 30 s for the export
+    assert warnings_of(caplog) == [  # no promise of a line when spans flow again: they will not
+        "turntrace: dropping spans for the test backend: the process is stopping and the backend has not taken "
+        "them. Counted in langchain_turntrace.dropped_spans()."
+    ]
 
 
 def test_spans_ended_after_shutdown_are_counted_not_kept(backend: Backend) -> None:

@@ -14,6 +14,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from langchain_turntrace.backends._pipeline import run_within
+
 _log = logging.getLogger("langchain_turntrace")
 
 # The SDK's batch-processor variables, read the same way so an OTel user's tuning still applies.
@@ -22,8 +24,19 @@ _MAX_BATCH_SIZE: Final = ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
 _SCHEDULE_DELAY_MS: Final = ("OTEL_BSP_SCHEDULE_DELAY", 1000)
 
 _WARN_EVERY_S: Final = 600.0  # a backend that keeps falling behind and catching up is announced every 10 min
+_EXPORTER_SHUTDOWN_S: Final = 0.5  # give_up's wait: an export stuck holding the exporter's lock cannot hold the stop
 _totals_lock = threading.Lock()
 _dropped_total = 0
+
+
+def _renew_totals_lock() -> None:
+    """In a forked child: a thread that did not come along may have held it (counting a drop)."""
+    global _totals_lock
+    _totals_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_totals_lock)
 
 
 def dropped_spans() -> int:
@@ -106,7 +119,7 @@ class BatchingProcessor(SpanProcessor):
             return
         with self._cond:
             if self._shutdown or len(self._queue) >= self._max_queue:
-                self._drop(1, "the program is exiting" if self._shutdown else "the export queue is full")
+                self._drop(1, "a span ended after the stop began" if self._shutdown else "the export queue is full")
                 return
             self._queue.append(span)
             if len(self._queue) >= self._max_batch:
@@ -149,13 +162,13 @@ class BatchingProcessor(SpanProcessor):
     def _drop(self, count: int, why: str) -> None:
         if self._outage_drops == 0 and time.monotonic() - self._warned_at_s >= _WARN_EVERY_S:
             self._warned_at_s = time.monotonic()
-            self._warned_outage = True
-            _log.warning(
-                "turntrace: dropping spans for the %s backend: %s. Counting continues "
-                "(langchain_turntrace.dropped_spans()); one line is logged when spans flow again.",
-                self._backend,
-                why,
+            self._warned_outage = not self._shutdown  # a stop is not an outage: nothing flows again after it
+            then = (
+                "Counting continues (langchain_turntrace.dropped_spans()); one line is logged when spans flow again."
+                if self._warned_outage
+                else "Counted in langchain_turntrace.dropped_spans()."
             )
+            _log.warning("turntrace: dropping spans for the %s backend: %s. %s", self._backend, why, then)
         self._outage_drops += count
         self.dropped += count
         count_dropped(count)
@@ -184,8 +197,9 @@ class BatchingProcessor(SpanProcessor):
         return True
 
     def give_up(self) -> int:
-        """Exit cannot wait longer: what is queued or being exported is lost now, counted, and the exporter is
-        shut down (an OTLP exporter then stops retrying). Returns how many spans were lost."""
+        """The stop cannot wait longer: what is queued or being exported is lost now, counted, and the exporter
+        is told to shut down (an OTLP exporter then stops retrying), waited for briefly. Returns how many spans
+        were lost."""
         with self._cond:
             if self._given_up:
                 return 0
@@ -194,13 +208,16 @@ class BatchingProcessor(SpanProcessor):
             self._queue.clear()
             self._shutdown = True
             if lost:
-                self._drop(lost, "the program exited before the backend took them")
+                self._drop(lost, "the process is stopping and the backend has not taken them")
             self._cond.notify_all()
+        run_within(self._shut_exporter_down, _EXPORTER_SHUTDOWN_S)  # it may wait on the export it ends
+        return lost
+
+    def _shut_exporter_down(self) -> None:
         try:
             self._exporter.shutdown()
-        except Exception:  # noqa: BLE001  # exiting: nothing left to protect but the exit itself
+        except Exception:  # noqa: BLE001  # stopping: nothing left to protect but the stop itself
             _log.debug("turntrace: the %s exporter failed to shut down", self._backend, exc_info=True)
-        return lost
 
     def shutdown(self) -> None:
         with self._cond:

@@ -70,7 +70,7 @@ def _otlp_provider(flush_timeout_s: float) -> MeterProvider:
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
     # The SDK's own exit hook would wait as long as the exporter retries; ours gives it flush_timeout_s.
     provider = MeterProvider(metric_readers=[reader], resource=Resource.create(), shutdown_on_exit=False)
-    on_stop(lambda: _shutdown_within(provider, flush_timeout_s))
+    on_stop(lambda: _shutdown_within(provider, flush_timeout_s), timeout_s=flush_timeout_s)
     return provider
 
 
@@ -79,7 +79,7 @@ def _shutdown_within(provider: MeterProvider, timeout_s: float) -> bool:
     if run_within(lambda: provider.shutdown(timeout_millis=timeout_s * 1000), timeout_s):
         return True
     _log.warning(
-        "turntrace: the metrics backend did not finish within %.1f s at exit; metrics not yet sent are lost. "
+        "turntrace: the metrics backend did not finish within %.1f s of stopping; metrics not yet sent are lost. "
         "Check that OTEL_EXPORTER_OTLP_ENDPOINT is reachable, or raise TURNTRACE_FLUSH_TIMEOUT_S.",
         timeout_s,
     )

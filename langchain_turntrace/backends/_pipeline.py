@@ -18,12 +18,13 @@ def provider_with(processor: SpanProcessor, *, flush_timeout_s: float) -> Tracer
     """A provider feeding ``processor``; ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` name the resource.
 
     The SDK's own exit hook waits as long as the exporter does (an OTLP retry loop can take a minute);
-    ours gives the backend ``flush_timeout_s`` and then lets the program exit. It runs on SIGTERM too.
+    ours gives the backend ``flush_timeout_s`` and then lets the program exit. It runs on SIGTERM too, at the
+    same time as the other stop hooks (metrics, other backends).
     """
     provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
     provider.add_span_processor(processor)
-    give_up: Callable[[], int] | None = getattr(processor, "give_up", None)  # ours count what exit loses
-    on_stop(lambda: shutdown_within(provider, flush_timeout_s, give_up))
+    give_up: Callable[[], int] | None = getattr(processor, "give_up", None)  # ours count what a stop loses
+    on_stop(lambda: shutdown_within(provider, flush_timeout_s, give_up), timeout_s=flush_timeout_s)
     return provider
 
 
@@ -34,7 +35,7 @@ def shutdown_within(provider: TracerProvider, timeout_s: float, give_up: Callabl
         return True
     lost = "spans not yet sent are" if give_up is None else f"{give_up()} span(s) not yet sent were"
     _log.warning(
-        "turntrace: the trace backend did not finish within %.1f s at exit; %s lost. "
+        "turntrace: the trace backend did not finish within %.1f s of stopping; %s lost. "
         "Check that the backend is reachable, or raise TURNTRACE_FLUSH_TIMEOUT_S.",
         timeout_s,
         lost,

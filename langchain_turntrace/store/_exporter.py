@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from time import monotonic
@@ -50,10 +51,23 @@ class SqliteSpanExporter(SpanExporter):
             ) from None
         self._lock = threading.Lock()  # the batch worker exports; shutdown comes from another thread
         self._store: SpanStore | None = None
-        self._opened_in_pid = 0
+        self._inherited: list[SpanStore] = []  # see _renew_after_fork
         self._next_prune = float("-inf")
         self._shut_down = False
         self._logged: set[str] = set()  # "write", "prune": each kind of failure is logged once
+        if hasattr(os, "register_at_fork"):  # a weak reference: an exporter shut down and dropped is not kept
+            renew = weakref.WeakMethod(self._renew_after_fork)
+            os.register_at_fork(after_in_child=lambda: (method := renew()) is not None and method())
+
+    def _renew_after_fork(self) -> None:
+        """In a forked child (multiprocessing, gunicorn ``--preload``): the parent's export may have held the lock
+        at the fork (waiting out another process's write, say) in a thread that did not come along. The store it
+        wrote to is the parent's: SQLite forbids using its connection here, closing included, and that thread may
+        hold the store's lock too; so it is kept, never closed, and the child opens its own."""
+        self._lock = threading.Lock()
+        if self._store is not None:
+            self._inherited.append(self._store)
+            self._store = None
 
     @property
     def path(self) -> Path:
@@ -88,18 +102,14 @@ class SqliteSpanExporter(SpanExporter):
             self._drop_store()
 
     def _open_store(self) -> SpanStore:
-        # A connection must not cross a fork (SQLite's rule): a child process opens its own.
-        if self._store is not None and self._opened_in_pid != os.getpid():
-            self._store = None
         if self._store is None:
             self._store = SpanStore.open(self._path, create=True, retention_days=self._retention_days)
-            self._opened_in_pid = os.getpid()
         return self._store
 
     def _drop_store(self) -> None:
         """Closes the connection, so the next export starts from a fresh open (the file may have been fixed)."""
         store, self._store = self._store, None
-        if store is not None and self._opened_in_pid == os.getpid():
+        if store is not None:
             with contextlib.suppress(Exception):  # closing a broken connection may fail too; it is gone anyway
                 store.close()
 
