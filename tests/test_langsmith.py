@@ -6,12 +6,14 @@ import logging
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Generator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -30,12 +32,13 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from langchain_turntrace import TurnTraceCallbackHandler, configure, dropped_spans
 from langchain_turntrace.backends import provider_for
 from langchain_turntrace.langsmith_backend import read_trace
+from langchain_turntrace.langsmith_backend._sender import Operation, RunSender
 from langchain_turntrace.store._records import stored_from_readable
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from langchain_turntrace.verify import check_run
 from tests.agents import THREE_TURN_TREE, create_agent, explode, state_graph_agent, three_turn_agent
-from tests.fresh_python import run_python
-from tests.langsmith_server import FakeLangSmith, refused_port
+from tests.fresh_python import ROOT, run_python
+from tests.langsmith_server import FakeLangSmith, Request, refused_port
 from tests.spans import Spans, tree_text
 
 KEY = "lsv2_pt_" + uuid4().hex + "_turntrace"  # fake, and unique enough to find anywhere it leaks
@@ -435,7 +438,7 @@ def test_exit_sends_the_runs_and_waits_for_a_hanging_langsmith_only_as_long_as_t
         result, hanging_s = zero_code_run(hanging.url)
         assert hanging.requests  # the client did try
     assert result.returncode == 0, result.stderr
-    assert "did not finish within 1.0 s at exit" in result.stderr
+    assert "did not finish within 1.0 s of stopping" in result.stderr
     assert hanging_s < healthy_s + 5  # the bound is 1 s; a hanging LangSmith alone would hold exit for minutes
 
 
@@ -516,3 +519,138 @@ def test_runs_langsmith_refuses_are_counted_in_dropped_spans(monkeypatch: pytest
         three_turn_agent().invoke(INPUT, config={"callbacks": [handler], "metadata": META})
         assert not handler.flush(timeout_s=30)  # the client's own retries of a 500 are bounded
     assert dropped_spans() - before == len(TREE.splitlines())
+
+
+@dataclass
+class HeldIngest(FakeLangSmith):
+    """A LangSmith that answers /info after ``info_delay_s`` and holds every ingest until ``release`` is set (or it
+    closes): a batch of runs stays in flight as long as the test wants."""
+
+    info_delay_s: float = 0.0
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._answering = threading.local()  # the path each of the server's threads answers
+
+    def record(self, request: Request) -> None:
+        super().record(request)
+        self._answering.path = request.path
+
+    def hold(self) -> None:
+        if self._answering.path == "/info":
+            self.release.wait(self.info_delay_s)
+        else:
+            self.release.wait(60)
+
+    def __enter__(self) -> HeldIngest:
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        super().__exit__(*exc)
+
+    def ingests(self) -> int:
+        return sum(request.path != "/info" for request in list(self.requests))
+
+
+def a_run(name: str) -> Operation:
+    """A whole run (posted ended) for RunSender, as the processor builds them."""
+    run_id, now = str(uuid4()), datetime.now(timezone.utc)
+    run: dict[str, Any] = {
+        "id": run_id,
+        "trace_id": run_id,
+        "dotted_order": f"{now:%Y%m%dT%H%M%S%f}Z{run_id}",
+        "name": name,
+        "run_type": "chain",
+        "start_time": now,
+        "end_time": now,
+        "inputs": {},
+        "outputs": {},
+        "session_name": "turntrace-sender",
+    }
+    return lambda: ("post", run)
+
+
+STOP_WHILE_SENDING = """
+    import atexit, sys
+
+    def report():
+        from langchain_turntrace import dropped_spans
+        print("dropped", dropped_spans(), flush=True)
+
+    atexit.register(report)  # registered first, so it runs last: after the stop hooks
+    from langchain_core.messages import HumanMessage
+    from langchain_turntrace import configure
+    from tests.agents import three_turn_agent
+
+    handler = configure("langsmith")
+    three_turn_agent().invoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [handler]})
+    print("ran", flush=True)
+    sys.stdin.readline()  # the test says when the run's batch is being sent
+"""
+
+
+def test_a_batch_being_sent_when_the_stop_gives_up_is_counted_in_dropped_spans() -> None:
+    """/info answers late, so the whole run leaves in one batch; LangSmith holds that batch until after the stop
+    gave up on it (TURNTRACE_FLUSH_TIMEOUT_S=1): every span of it is counted, though none is still queued."""
+    with HeldIngest(info_delay_s=2) as server:
+        env = {
+            **os.environ,
+            "TURNTRACE_FLUSH_TIMEOUT_S": "1",
+            "LANGSMITH_ENDPOINT": server.url,
+            "LANGSMITH_API_KEY": KEY,
+            "LANGSMITH_PROJECT": "stop-while-sending",
+            # LangChain's own tracer stays off: these runs are ours to send
+            **{name: "" for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING_V2")},
+        }
+        env.pop("TURNTRACE_STRICT", None)
+        command = [sys.executable, "-c", textwrap.dedent(STOP_WHILE_SENDING)]
+        with subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process:
+            try:
+                assert process.stdout is not None
+                assert process.stdout.readline() == "ran\n"
+                assert server.wait_for(lambda: server.ingests() == 1, timeout_s=10)  # the batch is being sent
+                stdout, stderr = process.communicate("go\n", timeout=30)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+    assert process.returncode == 0, stderr
+    assert stdout.splitlines() == [f"dropped {len(TREE.splitlines())}"], stderr
+    assert f"{len(TREE.splitlines())} span(s) not yet sent were lost" in stderr
+
+
+@pytest.mark.parametrize("status", [None, 422], ids=["arrives", "refused"])
+def test_a_batch_the_stop_gave_up_on_is_not_counted_again_however_its_send_ends(status: int | None) -> None:
+    dropped: list[int] = []
+    with HeldIngest(fail_status=status) as server:
+        sender = RunSender(api_url=server.url, api_key=KEY, on_dropped=dropped.append)
+        assert sender.put(a_run("first"))
+        assert sender.put(a_run("second"))
+        assert server.wait_for(lambda: server.ingests() == 1)  # both in one batch, being sent
+        assert sender.put(a_run("third"))
+        assert sender.give_up() == 3  # the batch being sent and the run behind it
+        server.release.set()
+        assert not sender.flush(30)  # waits until the send ends, and says not everything arrived
+    assert sum(dropped) == 3
+
+
+def test_a_batch_that_arrives_is_not_counted_dropped_because_the_queue_filled_meanwhile() -> None:
+    """A full queue drops a run from the agent's thread while a batch is being sent: that batch still arrives,
+    and only the run the queue refused is counted."""
+    dropped: list[int] = []
+    with HeldIngest() as server:
+        sender = RunSender(api_url=server.url, api_key=KEY, max_queued=2, on_dropped=dropped.append)
+        assert sender.put(a_run("first"))
+        assert server.wait_for(lambda: server.ingests() == 1)  # being sent
+        assert sender.put(a_run("second"))
+        assert sender.put(a_run("third"))
+        assert not sender.put(a_run("fourth"))  # the queue is full
+        server.release.set()
+        assert not sender.flush(10)  # everything queued was sent, but one run never was
+        names = sorted(op.run["name"] for op in server.operations)
+    assert names == ["first", "second", "third"]
+    assert dropped == [1]

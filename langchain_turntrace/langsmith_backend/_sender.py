@@ -46,8 +46,11 @@ class RunSender:
         self._changed = threading.Condition()
         self._queued = 0  # operations accepted so far
         self._settled = 0  # operations sent, or given up on
-        self._failures = 0
+        self._in_flight = 0  # span ends in the batch being sent and not yet counted lost
+        self._failures = 0  # anything lost: what flush reports
         self._reported_failures = 0
+        self._failed_sends = 0  # only the sender's thread changes it (put() adds to _failures from agents' threads)
+        self._given_up = False
         self._flushing = 0
         self._stopped = False
         self._warned: set[str] = set()
@@ -64,7 +67,7 @@ class RunSender:
         queued is the parent's to send; the child starts empty."""
         self._changed = threading.Condition()
         self._queue.clear()
-        self._queued = self._settled = self._flushing = 0
+        self._queued = self._settled = self._flushing = self._in_flight = 0
         if not self._stopped:
             self._start_worker()
 
@@ -132,11 +135,13 @@ class RunSender:
                     lambda: self._flushing or self._stopped or len(self._queue) >= batch_size, timeout=_LINGER_S
                 )
                 batch = [self._queue.popleft() for _ in range(min(batch_size, len(self._queue)))]
+                self._in_flight = sum(ends_span for _, ends_span in batch)
             try:
                 self._send(batch, multipart=multipart)
             finally:
                 with self._changed:
                     self._settled += len(batch)
+                    self._in_flight = 0
                     self._changed.notify_all()
 
     def _send(self, batch: list[tuple[Operation, bool]], *, multipart: bool) -> None:
@@ -148,13 +153,14 @@ class RunSender:
                 kind, run = operation()
             except Exception:  # noqa: BLE001  # a span we cannot map must not stop the others
                 self._failed_internally("a span could not be turned into a LangSmith run")
-                self._dropped(int(ends_span))
+                self._lost_in_flight(int(ends_span))
                 continue
             (posts if kind == "post" else patches).append(run)
             span_ends += ends_span
         if not posts and not patches:
             return
-        failures_before = self._failures
+        failed_sends = self._failed_sends
+        refused = False
         try:
             if multipart:
                 self._client.multipart_ingest(create=posts, update=patches)  # pyright: ignore[reportUnknownMemberType]  # langsmith types run dicts as bare dict
@@ -162,18 +168,32 @@ class RunSender:
                 self._client.batch_ingest_runs(create=posts, update=patches)  # pyright: ignore[reportUnknownMemberType]  # as above
         except Exception:  # noqa: BLE001  # failed requests come through _failed; this is anything else
             self._failed_internally("the LangSmith client refused a batch of runs")
-        if self._failures > failures_before:  # the client called _failed, or raised: the batch did not arrive
-            self._dropped(span_ends)
+            refused = True
+        if refused or self._failed_sends > failed_sends:  # the client raised, or called _failed: it did not arrive
+            self._lost_in_flight(span_ends)
+
+    def _lost_in_flight(self, count: int) -> None:
+        """Counts spans of the batch being sent as lost, unless give_up() already has."""
+        with self._changed:
+            counted = self._given_up
+            self._in_flight -= count
+        if not counted:
+            self._dropped(count)
 
     def _dropped(self, count: int) -> None:
         if self._on_dropped is not None:
             self._on_dropped(count)
 
     def give_up(self) -> int:
-        """Exit cannot wait longer: the spans still queued are lost now, counted; returns how many."""
+        """The stop cannot wait longer: the spans still queued or being sent are lost now, counted once (a send
+        that ends later is not counted again, however it ends); returns how many."""
         with self._changed:
-            lost = sum(ends_span for _, ends_span in self._queue)
+            if self._given_up:
+                return 0
+            self._given_up = True
+            lost = sum(ends_span for _, ends_span in self._queue) + self._in_flight
             unsent = len(self._queue)
+            self._failures += bool(unsent or self._in_flight)  # a flush after this says not everything arrived
             self._queue.clear()
             self._stopped = True
             self._settled += unsent
@@ -185,6 +205,7 @@ class RunSender:
         """The client's tracing_error_callback: a batch did not reach LangSmith (the client logged why)."""
         with self._changed:
             self._failures += 1
+            self._failed_sends += 1
 
     def _failed_internally(self, what: str) -> None:
         with self._changed:
