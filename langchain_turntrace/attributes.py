@@ -65,6 +65,9 @@ __all__ = [
     "INPUT_HASH",
     "INTERRUPTED",
     "LINK_KIND",
+    "LANGCHAIN_RUN_ID",
+    "LANGSMITH_METADATA_PREFIX",
+    "LANGSMITH_TAGS",
     "LATENCY_MS",
     "PAUSE_CHECKPOINT_ID",
     "RESUMED",
@@ -136,6 +139,14 @@ RESUME_CHECKPOINT_ID: Final = "turntrace.resume.checkpoint_id"
 ``turntrace.pause.checkpoint_id``, in whichever process that run ran: the local store links the two by it."""
 RESUMES: Final = "resumes"
 """``turntrace.link_kind`` of a resumed run's link to the run it continues."""
+LANGCHAIN_RUN_ID: Final = "turntrace.langchain_run_id"
+"""On an agent, chat or tool span: the id of the LangChain run it traces (an agent's is its outermost chain's:
+``config["run_id"]`` when the app sets one). The LangSmith backend sends the run under this id."""
+LANGSMITH_METADATA_PREFIX: Final = "langsmith.metadata."
+"""``langsmith.metadata.<key>``: a key of the LangChain run's metadata as the app set it (secrets left out);
+LangSmith's own OTel name for run metadata."""
+LANGSMITH_TAGS: Final = "langsmith.span.tags"
+"""The LangChain run's tags; LangSmith's own OTel name for them."""
 BUDGET_EXCEEDED: Final = "turntrace.budget_exceeded"
 """Span event on the agent span when its run crosses a ``Budget`` limit (once per limit per run)."""
 BUDGET_SCOPE: Final = "turntrace.budget.scope"

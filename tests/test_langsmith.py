@@ -136,7 +136,8 @@ def test_the_run_tree_reaches_langsmith(
         assert run["end_time"] is not None
         assert "error" not in run
         # Every attribute reads back as it was; the session key on every run threads them in LangSmith.
-        assert {k: v for k, v in meta.items() if "." in k} == stored_from_readable(span).attributes
+        own = {k: v for k, v in stored_from_readable(span).attributes.items() if not k.startswith("langsmith.")}
+        assert {k: v for k, v in meta.items() if "." in k} == own
         assert (meta["session_id"], meta["thread_id"]) == ("sess-1", "sess-1")
         attributes = spans.attrs(span)
         if run["run_type"] != "llm":
@@ -450,11 +451,14 @@ def test_read_trace_gives_the_spans_back_and_the_checks_pass(
         read = read_trace(Client(api_url=server.url, api_key=KEY, auto_batch_tracing=False), root["id"])
     assert server.problems == []
 
-    def to_microseconds(span: ReadableSpan) -> Any:  # LangSmith keeps times to the microsecond, and no span links
+    def as_sent(span: ReadableSpan) -> Any:
+        """LangSmith keeps times to the microsecond, no span links, and the run's own metadata and tags as such."""
         stored = stored_from_readable(span)
-        return replace(stored, start_ns=stored.start_ns // 1000 * 1000, end_ns=stored.end_ns // 1000 * 1000, links=())
+        attributes = {k: v for k, v in stored.attributes.items() if not k.startswith("langsmith.")}
+        start_ns, end_ns = stored.start_ns // 1000 * 1000, stored.end_ns // 1000 * 1000
+        return replace(stored, start_ns=start_ns, end_ns=end_ns, links=(), attributes=attributes)
 
-    assert sorted(read, key=lambda s: s.span_id) == sorted(map(to_microseconds, spans.all()), key=lambda s: s.span_id)
+    assert sorted(read, key=lambda s: s.span_id) == sorted(map(as_sent, spans.all()), key=lambda s: s.span_id)
     failed = [c for c in check_run(read, retention_days=None) if not c.passed]
     assert failed == []
 

@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from langchain_turntrace import attributes as attr
 from langchain_turntrace.langsmith_backend._read import read_trace
 from langchain_turntrace.langsmith_backend._runs import RunPlace, ended_run, place_of, started_run
 from langchain_turntrace.langsmith_backend._sender import Operation, RunSender
@@ -73,7 +74,8 @@ class LangSmithSpanProcessor(SpanProcessor):
         with self._lock:
             parent_entry = self._open.get((parent.trace_id, parent.span_id)) if parent is not None else None
             parent_place = parent_entry[0] if parent_entry is not None else None
-            place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place)
+            langchain_run_id = (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
+            place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place, langchain_run_id)
             posted = parent_entry is None and self._sender.put(
                 self._start(stored_from_readable(span), place), ends_span=False
             )
@@ -95,7 +97,8 @@ class LangSmithSpanProcessor(SpanProcessor):
         with self._lock:
             entry = self._open.pop((context.trace_id, context.span_id), None)
         if entry is None:  # started before this processor, or forgotten: a trace of its own
-            entry = (place_of(context.trace_id, context.span_id, span.start_time or 0, None), False)
+            langchain_run_id = (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
+            entry = (place_of(context.trace_id, context.span_id, span.start_time or 0, None, langchain_run_id), False)
         self._sender.put(self._end(span, *entry))
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -106,7 +109,8 @@ class LangSmithSpanProcessor(SpanProcessor):
         context = root.context
         if context is None:
             return []
-        trace_id = place_of(context.trace_id, context.span_id, root.start_time or 0, None).run_id
+        langchain_run_id = (root.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
+        trace_id = place_of(context.trace_id, context.span_id, root.start_time or 0, None, langchain_run_id).run_id
         return read_trace(self._sender.client, trace_id)
 
     def shutdown(self) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any, Final, cast
 from uuid import UUID
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.store import StoredSpan
 from langchain_turntrace.store._records import Role
+
+_LANGSMITH: Final = "langsmith."  # LangSmith's own OTel names: the run's metadata and tags, sent as such
 
 RUN_TYPES: Final[Mapping[Role, str]] = {
     "agent": "chain",
@@ -58,10 +60,14 @@ class RunPlace:
     start_ns: int  # never before the parent's: LangSmith orders a trace by its dotted orders
 
 
-def place_of(trace_id: int, span_id: int, start_ns: int, parent: RunPlace | None) -> RunPlace:
-    """The run of span ``span_id``: a child of ``parent``'s run, or the root of a trace of its own."""
+def place_of(
+    trace_id: int, span_id: int, start_ns: int, parent: RunPlace | None, langchain_run_id: object = None
+) -> RunPlace:
+    """The run of span ``span_id``: a child of ``parent``'s run, or the root of a trace of its own. Its id is the
+    LangChain run's the span traces (``turntrace.langchain_run_id``: feedback and run URLs keyed on it work), else
+    one made from the span's ids (a turn)."""
     start_ns = max(start_ns, parent.start_ns) if parent is not None else start_ns
-    run_id = run_uuid(trace_id, span_id, start_ns)
+    run_id = _uuid_or_none(langchain_run_id) or run_uuid(trace_id, span_id, start_ns)
     segment = f"{utc(start_ns):%Y%m%dT%H%M%S%fZ}{run_id}"
     if parent is None:
         return RunPlace(run_id, run_id, None, segment, start_ns)
@@ -75,6 +81,15 @@ def run_uuid(trace_id: int, span_id: int, start_ns: int) -> UUID:
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
     return UUID(int=value)
+
+
+def _uuid_or_none(value: object) -> UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
 
 
 def utc(ns: int) -> datetime:
@@ -93,6 +108,9 @@ def started_run(span: StoredSpan, place: RunPlace, project: str | None) -> dict[
         "inputs": {},
         "extra": {"metadata": metadata(span)},
     }
+    tags = span.attributes.get(attr.LANGSMITH_TAGS)
+    if isinstance(tags, (list, tuple)) and tags:
+        run["tags"] = [str(tag) for tag in cast("Sequence[object]", tags)]
     if project is not None:
         run["session_name"] = project
     return run
@@ -116,9 +134,10 @@ def ended_run(span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None
 
 
 def metadata(span: StoredSpan) -> dict[str, Any]:
-    """Every attribute of the span, its OTel identity, the session key LangSmith threads runs by, and on model
-    calls the provider and model LangSmith prices by."""
-    meta: dict[str, Any] = dict(span.attributes)
+    """The metadata of the LangChain run as the app set it (``langsmith.metadata.<key>``), over every other
+    attribute of the span, its OTel identity, the session key LangSmith threads runs by, and on model calls the
+    provider and model LangSmith prices by."""
+    meta: dict[str, Any] = {k: v for k, v in span.attributes.items() if not k.startswith(_LANGSMITH)}
     meta[OTEL_TRACE_ID] = span.trace_id
     meta[OTEL_SPAN_ID] = span.span_id
     if span.parent_span_id is not None:
@@ -137,6 +156,8 @@ def metadata(span: StoredSpan) -> dict[str, Any]:
         model = span.attributes.get(attr.GEN_AI_REQUEST_MODEL) or span.attributes.get(attr.GEN_AI_RESPONSE_MODEL)
         if isinstance(model, str):
             meta["ls_model_name"] = model
+    prefix = attr.LANGSMITH_METADATA_PREFIX
+    meta.update({k[len(prefix) :]: v for k, v in span.attributes.items() if k.startswith(prefix)})
     return meta
 
 
