@@ -60,7 +60,7 @@ def test_runs_carry_langchain_run_ids_metadata_and_tags(monkeypatch: pytest.Monk
         # Feedback an app records on the run id it passed in config attaches to our run.
         feedback_client = Client(api_url=ours.url, api_key=KEY, auto_batch_tracing=False)
         project_id = uuid4()  # the project's id, which the client now asks for (this LangSmith keeps no projects)
-        feedback_client.create_feedback(run_id=run_id, key="helpful", score=1.0, session_id=project_id)
+        feedback_client.create_feedback(run_id=run_id, key="helpful", score=1.0, session_id=project_id)  # pyright: ignore[reportUnknownMemberType]  # langsmith types some parameters as bare dicts
     assert ours.problems == []
     assert reference.problems == []
     assert [(f["run_id"], f["key"]) for f in ours.feedback] == [(str(run_id), "helpful")]
