@@ -63,6 +63,7 @@ __all__ = [
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
     "INCOMPLETE",
     "INPUT_HASH",
+    "INPUT_ROLES",
     "INTERRUPTED",
     "LINK_KIND",
     "LANGCHAIN_RUN_ID",
@@ -120,6 +121,9 @@ SERVICE_TIER: Final = "turntrace.service_tier"
 """The provider's service tier the call ran in and was priced at (OpenAI ``flex`` / ``priority``, ...), when the
 provider names one."""
 INPUT_HASH: Final = "turntrace.input_hash"
+INPUT_ROLES: Final = "turntrace.input_roles"
+"""On a chat span: the role of each input message in order (``user``, ``assistant``, ``tool``, ``system``): what a
+call was sent, without its content."""
 RETURN_SHAPE_HASH: Final = "turntrace.return_shape_hash"
 INTERRUPTED: Final = "turntrace.interrupted"
 INCOMPLETE: Final = "turntrace.incomplete"

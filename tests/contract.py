@@ -65,6 +65,7 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
             "turntrace.usage.cache_write_1h.input_tokens": int,
             "turntrace.service_tier": str,
             "gen_ai.input.messages": str,
+            "turntrace.input_roles": tuple,
             "gen_ai.output.messages": str,
             "turntrace.cost_usd": float,
             "turntrace.cost_source": str,

@@ -33,6 +33,7 @@ TURN_KEYS = {
 }
 CHAT_KEYS = {
     "gen_ai.operation.name": str,
+    "turntrace.input_roles": tuple,
     "gen_ai.provider.name": str,
     "gen_ai.request.model": str,
     "gen_ai.response.model": str,

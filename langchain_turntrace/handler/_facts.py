@@ -141,6 +141,7 @@ def model_request(
         if capture_content and messages
         else None,
         run_attributes=run_attributes,
+        input_roles=tuple(_ROLES.get(m.type, m.type) for batch in messages for m in batch) if messages else (),
     )
 
 

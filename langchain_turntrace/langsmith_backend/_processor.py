@@ -60,6 +60,7 @@ class LangSmithSpanProcessor(SpanProcessor):
             api_url=api_url or _from_env(_ENDPOINT_VARS),
             api_key=api_key or _from_env(_API_KEY_VARS),
             on_dropped=on_dropped,
+            **{f"hide_{field}": _hidden(field) for field in ("inputs", "outputs", "metadata")},
         )
         self._prices = PriceBook({})  # reprices a model call's input share; the handler priced the whole call
         self._open: OrderedDict[_SpanKey, tuple[RunPlace, bool]] = OrderedDict()  # place, posted at its start
@@ -137,3 +138,9 @@ class LangSmithSpanProcessor(SpanProcessor):
 
 def _from_env(names: tuple[str, ...]) -> str | None:
     return next((value for value in map(os.environ.get, names) if value and value.strip()), None)
+
+
+def _hidden(field: str) -> bool:
+    """``LANGSMITH_HIDE_{FIELD}`` (or its ``LANGCHAIN_`` name), read now: the client reads it once per process."""
+    value = _from_env((f"LANGSMITH_HIDE_{field.upper()}", f"LANGCHAIN_HIDE_{field.upper()}"))
+    return (value or "").strip().lower() == "true"

@@ -10,10 +10,21 @@ from typing import Any, Final, cast
 from uuid import UUID
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.langsmith_backend._content import inputs_of, outputs_of
 from langchain_turntrace.store import StoredSpan
 from langchain_turntrace.store._records import Role
 
 _LANGSMITH: Final = "langsmith."  # LangSmith's own OTel names: the run's metadata and tags, sent as such
+
+CONTENT_ATTRIBUTES: Final = frozenset(
+    {
+        attr.GEN_AI_INPUT_MESSAGES,
+        attr.GEN_AI_OUTPUT_MESSAGES,
+        attr.GEN_AI_TOOL_CALL_ARGUMENTS,
+        attr.GEN_AI_TOOL_CALL_RESULT,
+    }
+)
+"""Captured content goes to the run's inputs and outputs only, where LANGSMITH_HIDE_INPUTS / _OUTPUTS hide it."""
 
 RUN_TYPES: Final[Mapping[Role, str]] = {
     "agent": "chain",
@@ -105,7 +116,7 @@ def started_run(span: StoredSpan, place: RunPlace, project: str | None) -> dict[
         "name": span.name,
         "run_type": RUN_TYPES[span.role],
         "start_time": utc(place.start_ns),
-        "inputs": {},
+        "inputs": inputs_of(span),
         "extra": {"metadata": metadata(span)},
     }
     tags = span.attributes.get(attr.LANGSMITH_TAGS)
@@ -125,7 +136,7 @@ def ended_run(span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None
     run: dict[str, Any] = {
         **_tree_fields(place),
         "end_time": utc(max(span.end_ns, place.start_ns)),
-        "outputs": {},
+        "outputs": outputs_of(span, usage),
         "extra": {"metadata": meta},
     }
     if span.status == "ERROR" or attr.ERROR_TYPE in span.attributes:
@@ -135,9 +146,11 @@ def ended_run(span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None
 
 def metadata(span: StoredSpan) -> dict[str, Any]:
     """The metadata of the LangChain run as the app set it (``langsmith.metadata.<key>``), over every other
-    attribute of the span, its OTel identity, the session key LangSmith threads runs by, and on model calls the
-    provider and model LangSmith prices by."""
-    meta: dict[str, Any] = {k: v for k, v in span.attributes.items() if not k.startswith(_LANGSMITH)}
+    attribute of the span but its content (``CONTENT_ATTRIBUTES``), its OTel identity, the session key LangSmith
+    threads runs by, and on model calls the provider and model LangSmith prices by."""
+    meta: dict[str, Any] = {
+        k: v for k, v in span.attributes.items() if not k.startswith(_LANGSMITH) and k not in CONTENT_ATTRIBUTES
+    }
     meta[OTEL_TRACE_ID] = span.trace_id
     meta[OTEL_SPAN_ID] = span.span_id
     if span.parent_span_id is not None:

@@ -29,6 +29,8 @@ class ModelCall(Node):
             attributes[attr.GEN_AI_REQUEST_MODEL] = request.request_model
         if request.input_messages is not None:
             attributes[attr.GEN_AI_INPUT_MESSAGES] = request.input_messages
+        if request.input_roles:
+            attributes[attr.INPUT_ROLES] = request.input_roles
         if request.run_attributes:
             attributes.update(request.run_attributes)
         name = f"{request.operation} {request.request_model}" if request.request_model else request.operation

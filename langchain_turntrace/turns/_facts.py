@@ -24,6 +24,7 @@ class ModelRequest(NamedTuple):
     step: int | None
     input_messages: str | None = None  # JSON, only when content capture is on
     run_attributes: Mapping[str, AttributeValue] | None = None  # the LangChain run's id, metadata and tags
+    input_roles: tuple[str, ...] = ()  # the role of each input message, in order: safe to keep without content
 
 
 class ModelResult(NamedTuple):
