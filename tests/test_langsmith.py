@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -247,18 +248,21 @@ def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyP
         worker = threading.Thread(target=lambda: agent.invoke(INPUT, config={"callbacks": [handler], "metadata": META}))
         worker.start()
         try:
-            assert server.wait_for(lambda: any(op.run.get("parent_run_id") is None for op in server.operations))
+            running = "execute_tool wait_for_approval"
+            assert server.wait_for(lambda: any(op.run["name"] == running for op in server.operations))
             (root,) = [op.run for op in server.operations if op.run.get("parent_run_id") is None]
             assert worker.is_alive()
-            # The tool call and its turn are still going: not in LangSmith yet, and the root not patched.
-            assert [op.run["name"] for op in server.operations if op.kind == "post"] in (
-                ["invoke_agent agent"],
-                ["invoke_agent agent", "chat gpt-4o-mini"],
-            )
+            # The run, its turn and the tool call waiting for a human show in LangSmith as they run; the model
+            # call that asked for the tool went whole when it ended.
+            posts = {op.run["name"]: op.run for op in server.operations if op.kind == "post"}
+            assert sorted(posts) == sorted(["invoke_agent agent", "turn 1", "chat gpt-4o-mini", running])
             assert all(op.kind == "post" for op in server.operations)
+            still_running = sorted(name for name, run in posts.items() if run.get("end_time") is None)
+            assert still_running == sorted(["invoke_agent agent", "turn 1", running])
+            assert posts[running]["parent_run_id"] == posts["turn 1"]["id"]
+            assert posts[running]["inputs"]["tool"] == "wait_for_approval"
             assert root["name"] == "invoke_agent agent"
             assert root["run_type"] == "chain"
-            assert root.get("end_time") is None
             assert root["extra"]["metadata"]["session_id"] == "sess-1"
         finally:
             approved.set()
@@ -277,7 +281,13 @@ def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyP
     )
 
 
-def test_errors_are_run_errors_by_type(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("capture", [False, True], ids=["capture-off", "capture-on"])
+def test_errors_are_run_errors_by_type_and_message_when_captured(
+    monkeypatch: pytest.MonkeyPatch, capture: bool
+) -> None:
+    """A failed run says its error's type; its message only with content capture on (a message may quote the
+    content the agent was handling)."""
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", str(capture).lower())
     model = ScriptedChatModel(script=[tool_calls_message(("explode", {"reason": "disk full"}, "call_x"))])
     with FakeLangSmith() as server:
         handler = connect(monkeypatch, server.url)
@@ -287,13 +297,36 @@ def test_errors_are_run_errors_by_type(monkeypatch: pytest.MonkeyPatch) -> None:
         runs = server.runs()
     assert server.problems == []
     errors = {run["name"]: run.get("error") for run in runs.values()}
+    failed = "RuntimeError: tool failed: disk full" if capture else "RuntimeError"
     assert errors == {
-        "invoke_agent agent": "RuntimeError",
+        "invoke_agent agent": failed,
         "turn 1": None,  # as its span: a turn is not failed by one of its tool calls
         "chat gpt-4o-mini": None,
-        "execute_tool explode": "RuntimeError",
+        "execute_tool explode": failed,
     }
-    assert all("disk full" not in str(run) for run in runs.values())  # the type, never the message
+    if not capture:
+        assert all("disk full" not in str(run) for run in runs.values())  # the type, never the message
+
+
+def test_a_streamed_model_call_has_its_first_token_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LangSmith's first-token time is the time of a run's first ``new_token`` event; no token text is sent."""
+    model = ScriptedChatModel(script=[answer_message("It is sunny in Paris today.")])
+    with FakeLangSmith() as server:
+        handler = connect(monkeypatch, server.url)
+        for _ in create_agent(model, []).stream(INPUT, config={"callbacks": [handler]}, stream_mode="messages"):
+            pass  # the model streams its answer in chunks
+        assert handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []
+    (llm,) = [run for run in runs.values() if run["run_type"] == "llm"]
+    (event,) = llm["events"]
+    assert event["name"] == "new_token"
+    assert "kwargs" not in event or event["kwargs"] == {"token": ""}  # the client keeps its time, never a token
+    first = datetime.fromisoformat(event["time"])
+    start, end = (datetime.fromisoformat(str(llm[k]).replace("Z", "+00:00")) for k in ("start_time", "end_time"))
+    assert start <= first <= end
+    first_chunk_s = llm["extra"]["metadata"]["gen_ai.response.time_to_first_chunk"]
+    assert abs((first - start).total_seconds() - first_chunk_s) < 2e-6  # LangSmith keeps microseconds
 
 
 def test_an_agent_under_another_span_nests_under_it_or_is_a_root(monkeypatch: pytest.MonkeyPatch) -> None:

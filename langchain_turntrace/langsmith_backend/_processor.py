@@ -32,11 +32,16 @@ _log = logging.getLogger("langchain_turntrace")
 
 _SpanKey = tuple[int, int]  # (trace id, span id)
 
+# Runs posted when their span starts, so LangSmith shows them running: the root (whatever it is), agents, turns
+# and tool calls. A model call is posted whole when it ends: one request instead of two for the commonest run.
+_POSTED_AT_START: Final = ("invoke_agent ", "turn ", "execute_tool ")
+
 
 class LangSmithSpanProcessor(SpanProcessor):
     """Sends the span tree to LangSmith as runs: agent and turn spans as chain runs, model calls as llm runs
-    with usage and cost, tool calls as tool runs. A root span's run is posted when it starts, so a long agent
-    run shows in LangSmith while it runs; every other run is posted once, when its span ends.
+    with usage and cost, tool calls as tool runs. Agent, turn and tool runs (and any root) are posted when their
+    span starts, so LangSmith shows them while they run, and patched when it ends; a model call is posted once,
+    whole, when it ends.
 
     >>> provider.add_span_processor(LangSmithSpanProcessor())  # doctest: +SKIP  # LANGSMITH_API_KEY, ...
 
@@ -77,7 +82,7 @@ class LangSmithSpanProcessor(SpanProcessor):
             parent_place = parent_entry[0] if parent_entry is not None else None
             langchain_run_id = (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
             place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place, langchain_run_id)
-            posted = parent_entry is None and self._sender.put(
+            posted = (parent_entry is None or span.name.startswith(_POSTED_AT_START)) and self._sender.put(
                 self._start(stored_from_readable(span), place), ends_span=False
             )
             self._open[(context.trace_id, context.span_id)] = (place, posted)
@@ -128,7 +133,7 @@ class LangSmithSpanProcessor(SpanProcessor):
         def operation() -> tuple[Literal["post", "patch"], dict[str, Any]]:
             stored = stored_from_readable(span)
             usage = usage_metadata(stored.attributes, self._prices) if stored.role == "chat" else None
-            ended = ended_run(stored, place, usage)
+            ended = ended_run(stored, place, usage, span.status.description)
             if posted:
                 return "patch", ended
             return "post", {**started_run(stored, place, self._project), **ended}

@@ -127,9 +127,12 @@ def started_run(span: StoredSpan, place: RunPlace, project: str | None) -> dict[
     return run
 
 
-def ended_run(span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None) -> dict[str, Any]:
+def ended_run(
+    span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None, error_message: str | None = None
+) -> dict[str, Any]:
     """The fields a run is patched with when its span ended; posted together with ``started_run``'s for a run
-    that was not posted at its start."""
+    that was not posted at its start. ``error_message``: the span's status description (only recorded when
+    content is captured)."""
     meta = metadata(span)
     if usage is not None:
         meta["usage_metadata"] = dict(usage)
@@ -140,7 +143,12 @@ def ended_run(span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None
         "extra": {"metadata": meta},
     }
     if span.status == "ERROR" or attr.ERROR_TYPE in span.attributes:
-        run["error"] = str(span.attributes.get(attr.ERROR_TYPE) or "error")
+        kind = str(span.attributes.get(attr.ERROR_TYPE) or "error")
+        run["error"] = f"{kind}: {error_message}" if error_message else kind
+    first_chunk_s = span.attributes.get(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+    if isinstance(first_chunk_s, (int, float)):  # LangSmith's first-token time is its first new_token event's
+        first_chunk_ns = place.start_ns + round(first_chunk_s * 1e9)
+        run["events"] = [{"name": "new_token", "time": utc(first_chunk_ns).isoformat(), "kwargs": {"token": ""}}]
     return run
 
 
