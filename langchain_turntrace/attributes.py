@@ -63,8 +63,12 @@ __all__ = [
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
     "INCOMPLETE",
     "INPUT_HASH",
+    "INPUT_ROLES",
     "INTERRUPTED",
     "LINK_KIND",
+    "LANGCHAIN_RUN_ID",
+    "LANGSMITH_METADATA_PREFIX",
+    "LANGSMITH_TAGS",
     "LATENCY_MS",
     "PAUSE_CHECKPOINT_ID",
     "RESUMED",
@@ -117,6 +121,9 @@ SERVICE_TIER: Final = "turntrace.service_tier"
 """The provider's service tier the call ran in and was priced at (OpenAI ``flex`` / ``priority``, ...), when the
 provider names one."""
 INPUT_HASH: Final = "turntrace.input_hash"
+INPUT_ROLES: Final = "turntrace.input_roles"
+"""On a chat span: the role of each input message in order (``user``, ``assistant``, ``tool``, ``system``): what a
+call was sent, without its content."""
 RETURN_SHAPE_HASH: Final = "turntrace.return_shape_hash"
 INTERRUPTED: Final = "turntrace.interrupted"
 INCOMPLETE: Final = "turntrace.incomplete"
@@ -136,6 +143,14 @@ RESUME_CHECKPOINT_ID: Final = "turntrace.resume.checkpoint_id"
 ``turntrace.pause.checkpoint_id``, in whichever process that run ran: the local store links the two by it."""
 RESUMES: Final = "resumes"
 """``turntrace.link_kind`` of a resumed run's link to the run it continues."""
+LANGCHAIN_RUN_ID: Final = "turntrace.langchain_run_id"
+"""On an agent, chat or tool span: the id of the LangChain run it traces (an agent's is its outermost chain's:
+``config["run_id"]`` when the app sets one). The LangSmith backend sends the run under this id."""
+LANGSMITH_METADATA_PREFIX: Final = "langsmith.metadata."
+"""``langsmith.metadata.<key>``: a key of the LangChain run's metadata as the app set it (secrets left out);
+LangSmith's own OTel name for run metadata."""
+LANGSMITH_TAGS: Final = "langsmith.span.tags"
+"""The LangChain run's tags; LangSmith's own OTel name for them."""
 BUDGET_EXCEEDED: Final = "turntrace.budget_exceeded"
 """Span event on the agent span when its run crosses a ``Budget`` limit (once per limit per run)."""
 BUDGET_SCOPE: Final = "turntrace.budget.scope"

@@ -17,6 +17,10 @@ TAGS = {
 }
 TOTALS = {"turntrace.total_input_tokens": int, "turntrace.total_output_tokens": int, "turntrace.total_cost_usd": float}
 MARKERS = {"error.type": str, "turntrace.interrupted": bool, "turntrace.incomplete": bool}
+# The LangChain run an agent, chat or tool span traces: its id, its tags, and its metadata under
+# langsmith.metadata.<key> (any key the app set; a scalar, or JSON text).
+IDENTITY = {"turntrace.langchain_run_id": str, "langsmith.span.tags": tuple}
+METADATA_PREFIX = "langsmith.metadata."
 
 # kind -> (span kind, required keys, optional keys)
 CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
@@ -30,6 +34,7 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
             **TOTALS,
         },
         {
+            **IDENTITY,
             "turntrace.resumed": bool,
             "turntrace.thread_id": str,
             "turntrace.pause.checkpoint_id": str,
@@ -45,6 +50,7 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
         SpanKind.CLIENT,
         {"gen_ai.operation.name": str, "turntrace.latency_ms": float},
         {
+            **IDENTITY,
             "gen_ai.provider.name": str,
             "gen_ai.request.model": str,
             "gen_ai.response.model": str,
@@ -59,6 +65,7 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
             "turntrace.usage.cache_write_1h.input_tokens": int,
             "turntrace.service_tier": str,
             "gen_ai.input.messages": str,
+            "turntrace.input_roles": tuple,
             "gen_ai.output.messages": str,
             "turntrace.cost_usd": float,
             "turntrace.cost_source": str,
@@ -75,6 +82,7 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
             **TOTALS,
         },
         {
+            **IDENTITY,
             "gen_ai.tool.call.id": str,
             "turntrace.return_shape_hash": str,
             "gen_ai.tool.call.arguments": str,
@@ -107,10 +115,14 @@ def check_contract(spans: Sequence[ReadableSpan]) -> None:
         missing = set(required) - set(attributes)
         assert not missing, where + f"missing {sorted(missing)}"
         allowed = {**required, **optional, **TAGS, **MARKERS}
-        unknown = set(attributes) - set(allowed)
+        metadata = {k: v for k, v in attributes.items() if k.startswith(METADATA_PREFIX)}
+        assert not metadata or "turntrace.langchain_run_id" in attributes, where + "metadata of no LangChain run"
+        assert all(type(v) in (str, int, float, bool) for v in metadata.values()), where + f"metadata {metadata}"
+        unknown = set(attributes) - set(allowed) - set(metadata)
         assert not unknown, where + f"unexpected attributes {sorted(unknown)}"
         for key, value in attributes.items():
-            assert type(value) is allowed[key], where + f"{key}={value!r} is {type(value).__name__}"
+            if key not in metadata:
+                assert type(value) is allowed[key], where + f"{key}={value!r} is {type(value).__name__}"
         if kind != "chat":  # usage and cost are leaf facts: never counted twice
             assert not any(k.startswith("gen_ai.usage.") or k == "turntrace.cost_usd" for k in attributes), where
         if kind == "chat" and "turntrace.cost_source" in attributes:

@@ -57,6 +57,7 @@ class FakeLangSmith:
     requests: list[Request] = field(default_factory=lambda: list[Request]())
     operations: list[Operation] = field(default_factory=lambda: list[Operation]())
     problems: list[str] = field(default_factory=lambda: list[str]())
+    feedback: list[dict[str, Any]] = field(default_factory=lambda: list[dict[str, Any]]())
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -155,6 +156,14 @@ class FakeLangSmith:
         following = offset + self.page_size
         return {"runs": page, "cursors": {"next": str(following) if following < len(runs) else None}}
 
+    def take_feedback(self, feedback: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Feedback attaches to a run that exists (404 otherwise, as for a run id LangSmith never saw)."""
+        if UUID(str(feedback.get("run_id"))) not in self.runs():
+            return 404, {"detail": f"run {feedback.get('run_id')} not found"}
+        with self._lock:
+            self.feedback.append(feedback)
+        return 200, {**feedback, "id": str(feedback.get("id"))}
+
     def _check(self, kind: str, run: dict[str, Any]) -> None:
         run_id = str(run.get("id"))
         trace_id, dotted = run.get("trace_id"), run.get("dotted_order")
@@ -206,6 +215,8 @@ def _handler_for(server: FakeLangSmith) -> type[http.server.BaseHTTPRequestHandl
                 return self._answer(200, server.info())
             if self.command == "POST" and path == "/runs/query":
                 return self._answer(200, server.query(json.loads(body or b"{}")))
+            if self.command == "POST" and path == "/feedback":
+                return self._answer(*server.take_feedback(json.loads(body or b"{}")))
             ingest = (self.command, path) in {("POST", "/runs"), ("POST", "/runs/batch"), ("POST", "/runs/multipart")}
             patch = self.command == "PATCH" and _RUN_PATCH.match(path)
             if not ingest and not patch:

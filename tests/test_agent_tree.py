@@ -33,6 +33,7 @@ TURN_KEYS = {
 }
 CHAT_KEYS = {
     "gen_ai.operation.name": str,
+    "turntrace.input_roles": tuple,
     "gen_ai.provider.name": str,
     "gen_ai.request.model": str,
     "gen_ai.response.model": str,
@@ -54,11 +55,15 @@ TOOL_KEYS = {
     "turntrace.latency_ms": float,
     **TOTALS,
 }
+IDENTITY_KEY = "turntrace.langchain_run_id"
 INPUT = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
 META = {"session_id": "sess-1", "user_id": "user-1", "feature": "weather", "agent_version": "v7"}
 
 
 def assert_keys(attributes: dict[str, Any], expected: dict[str, type]) -> None:
+    """The span's own attributes are exactly ``expected``, besides the LangChain run identity (tests/contract.py,
+    tests/test_run_identity.py)."""
+    attributes = {k: v for k, v in attributes.items() if not k.startswith("langsmith.") and k != IDENTITY_KEY}
     assert set(attributes) == set(expected) | TAGS, sorted(set(attributes) ^ (set(expected) | TAGS))
     for key, kind in expected.items():
         assert type(attributes[key]) is kind, (key, attributes[key])

@@ -139,7 +139,8 @@ def test_the_run_tree_reaches_langsmith(
         assert run["end_time"] is not None
         assert "error" not in run
         # Every attribute reads back as it was; the session key on every run threads them in LangSmith.
-        assert {k: v for k, v in meta.items() if "." in k} == stored_from_readable(span).attributes
+        own = {k: v for k, v in stored_from_readable(span).attributes.items() if not k.startswith("langsmith.")}
+        assert {k: v for k, v in meta.items() if "." in k} == own
         assert (meta["session_id"], meta["thread_id"]) == ("sess-1", "sess-1")
         attributes = spans.attrs(span)
         if run["run_type"] != "llm":
@@ -249,18 +250,21 @@ def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyP
         worker = threading.Thread(target=lambda: agent.invoke(INPUT, config={"callbacks": [handler], "metadata": META}))
         worker.start()
         try:
-            assert server.wait_for(lambda: any(op.run.get("parent_run_id") is None for op in server.operations))
+            running = "execute_tool wait_for_approval"
+            assert server.wait_for(lambda: any(op.run["name"] == running for op in server.operations))
             (root,) = [op.run for op in server.operations if op.run.get("parent_run_id") is None]
             assert worker.is_alive()
-            # The tool call and its turn are still going: not in LangSmith yet, and the root not patched.
-            assert [op.run["name"] for op in server.operations if op.kind == "post"] in (
-                ["invoke_agent agent"],
-                ["invoke_agent agent", "chat gpt-4o-mini"],
-            )
+            # The run, its turn and the tool call waiting for a human show in LangSmith as they run; the model
+            # call that asked for the tool went whole when it ended.
+            posts = {op.run["name"]: op.run for op in server.operations if op.kind == "post"}
+            assert sorted(posts) == sorted(["invoke_agent agent", "turn 1", "chat gpt-4o-mini", running])
             assert all(op.kind == "post" for op in server.operations)
+            still_running = sorted(name for name, run in posts.items() if run.get("end_time") is None)
+            assert still_running == sorted(["invoke_agent agent", "turn 1", running])
+            assert posts[running]["parent_run_id"] == posts["turn 1"]["id"]
+            assert posts[running]["inputs"]["tool"] == "wait_for_approval"
             assert root["name"] == "invoke_agent agent"
             assert root["run_type"] == "chain"
-            assert root.get("end_time") is None
             assert root["extra"]["metadata"]["session_id"] == "sess-1"
         finally:
             approved.set()
@@ -279,7 +283,13 @@ def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyP
     )
 
 
-def test_errors_are_run_errors_by_type(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("capture", [False, True], ids=["capture-off", "capture-on"])
+def test_errors_are_run_errors_by_type_and_message_when_captured(
+    monkeypatch: pytest.MonkeyPatch, capture: bool
+) -> None:
+    """A failed run says its error's type; its message only with content capture on (a message may quote the
+    content the agent was handling)."""
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", str(capture).lower())
     model = ScriptedChatModel(script=[tool_calls_message(("explode", {"reason": "disk full"}, "call_x"))])
     with FakeLangSmith() as server:
         handler = connect(monkeypatch, server.url)
@@ -289,13 +299,36 @@ def test_errors_are_run_errors_by_type(monkeypatch: pytest.MonkeyPatch) -> None:
         runs = server.runs()
     assert server.problems == []
     errors = {run["name"]: run.get("error") for run in runs.values()}
+    failed = "RuntimeError: tool failed: disk full" if capture else "RuntimeError"
     assert errors == {
-        "invoke_agent agent": "RuntimeError",
+        "invoke_agent agent": failed,
         "turn 1": None,  # as its span: a turn is not failed by one of its tool calls
         "chat gpt-4o-mini": None,
-        "execute_tool explode": "RuntimeError",
+        "execute_tool explode": failed,
     }
-    assert all("disk full" not in str(run) for run in runs.values())  # the type, never the message
+    if not capture:
+        assert all("disk full" not in str(run) for run in runs.values())  # the type, never the message
+
+
+def test_a_streamed_model_call_has_its_first_token_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LangSmith's first-token time is the time of a run's first ``new_token`` event; no token text is sent."""
+    model = ScriptedChatModel(script=[answer_message("It is sunny in Paris today.")])
+    with FakeLangSmith() as server:
+        handler = connect(monkeypatch, server.url)
+        for _ in create_agent(model, []).stream(INPUT, config={"callbacks": [handler]}, stream_mode="messages"):
+            pass  # the model streams its answer in chunks
+        assert handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []
+    (llm,) = [run for run in runs.values() if run["run_type"] == "llm"]
+    (event,) = llm["events"]
+    assert event["name"] == "new_token"
+    assert "kwargs" not in event or event["kwargs"] == {"token": ""}  # the client keeps its time, never a token
+    first = datetime.fromisoformat(event["time"])
+    start, end = (datetime.fromisoformat(str(llm[k]).replace("Z", "+00:00")) for k in ("start_time", "end_time"))
+    assert start <= first <= end
+    first_chunk_s = llm["extra"]["metadata"]["gen_ai.response.time_to_first_chunk"]
+    assert abs((first - start).total_seconds() - first_chunk_s) < 2e-6  # LangSmith keeps microseconds
 
 
 def test_an_agent_under_another_span_nests_under_it_or_is_a_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -453,11 +486,14 @@ def test_read_trace_gives_the_spans_back_and_the_checks_pass(
         read = read_trace(Client(api_url=server.url, api_key=KEY, auto_batch_tracing=False), root["id"])
     assert server.problems == []
 
-    def to_microseconds(span: ReadableSpan) -> Any:  # LangSmith keeps times to the microsecond, and no span links
+    def as_sent(span: ReadableSpan) -> Any:
+        """LangSmith keeps times to the microsecond, no span links, and the run's own metadata and tags as such."""
         stored = stored_from_readable(span)
-        return replace(stored, start_ns=stored.start_ns // 1000 * 1000, end_ns=stored.end_ns // 1000 * 1000, links=())
+        attributes = {k: v for k, v in stored.attributes.items() if not k.startswith("langsmith.")}
+        start_ns, end_ns = stored.start_ns // 1000 * 1000, stored.end_ns // 1000 * 1000
+        return replace(stored, start_ns=start_ns, end_ns=end_ns, links=(), attributes=attributes)
 
-    assert sorted(read, key=lambda s: s.span_id) == sorted(map(to_microseconds, spans.all()), key=lambda s: s.span_id)
+    assert sorted(read, key=lambda s: s.span_id) == sorted(map(as_sent, spans.all()), key=lambda s: s.span_id)
     failed = [c for c in check_run(read, retention_days=None) if not c.passed]
     assert failed == []
 

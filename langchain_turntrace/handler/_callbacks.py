@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from langchain_turntrace.handler import _facts
 from langchain_turntrace.handler._endings import close_with, is_cut_short
 from langchain_turntrace.handler._errors import never_raises
 from langchain_turntrace.handler._live import activate, install_call_frames
+from langchain_turntrace.handler._run_identity import run_attributes
 from langchain_turntrace.handler._runs import OpenRuns, RunEntry, claim_root, release_root, run_key
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
@@ -192,19 +194,20 @@ class TurnTraceCallbackHandler(_HandlerBase):
         if self._traced_elsewhere(key, parent):
             return
         run_name = name or _facts.serialized_name(serialized) or "agent"
+        identity = partial(run_attributes, run_id, metadata, kwargs.get("tags"))  # made if the chain is an agent
         if parent is None or parent.children is None:
             self._runs.evict_lost_runs()
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
             resume_key = _facts.str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
             resuming = resume_key is not None and _facts.is_resume(inputs)
             scope = turns.start_agent(
-                agent_name, self._tag_attributes(metadata), namespace, resume_key, resuming=resuming
+                agent_name, self._tag_attributes(metadata), namespace, resume_key, resuming=resuming, identity=identity
             )
             self._runs.add(key, scope, scope, None)
         else:
             if run_name == _UNNAMED_GRAPH and isinstance(parent.children, ChainScope):
                 run_name = parent.children.name  # an unnamed compiled graph used as a node: call it by the node
-            scope = parent.children.start_chain(run_name, namespace, step)
+            scope = parent.children.start_chain(run_name, namespace, step, identity)
             self._runs.add(key, scope, scope, parent)
 
     @never_raises
@@ -262,7 +265,8 @@ class TurnTraceCallbackHandler(_HandlerBase):
         **kwargs: Any,
     ) -> None:
         capture = self._capture and bool(messages)
-        request = _facts.model_request("chat", serialized, metadata, invocation_params, messages, capture)
+        identity = run_attributes(run_id, metadata, kwargs.get("tags"))
+        request = _facts.model_request("chat", serialized, metadata, invocation_params, messages, capture, identity)
         self._start_model_call(request, run_key(run_id), parent_run_id, metadata)
 
     @never_raises
@@ -277,7 +281,10 @@ class TurnTraceCallbackHandler(_HandlerBase):
         invocation_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        request = _facts.model_request("text_completion", serialized, metadata, invocation_params, None, False)
+        identity = run_attributes(run_id, metadata, kwargs.get("tags"))
+        request = _facts.model_request(
+            "text_completion", serialized, metadata, invocation_params, None, False, identity
+        )
         self._start_model_call(request, run_key(run_id), parent_run_id, metadata)
 
     def _start_model_call(
@@ -344,8 +351,9 @@ class TurnTraceCallbackHandler(_HandlerBase):
         parent = self._parent(parent_run_id)
         if self._traced_elsewhere(key, parent):
             return
+        identity = run_attributes(run_id, metadata, kwargs.get("tags"))
         request = _facts.tool_request(
-            serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture
+            serialized, input_str, inputs, name, tool_call_id, metadata, self._hasher, self._capture, identity
         )
         if parent is None or parent.children is None:
             self._runs.evict_lost_runs()

@@ -9,6 +9,7 @@ from typing import Any, Final, cast
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langgraph.types import Command
+from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace.hashing import InputHasher, shape_hash
 from langchain_turntrace.pricing import TokenUsage
@@ -123,6 +124,7 @@ def model_request(
     invocation_params: Mapping[str, Any] | None,
     messages: Sequence[Sequence[BaseMessage]] | None,
     capture_content: bool,
+    run_attributes: Mapping[str, AttributeValue] | None = None,
 ) -> ModelRequest:
     metadata = metadata or {}
     params = invocation_params or {}
@@ -138,6 +140,8 @@ def model_request(
         input_messages=_messages_json([m for batch in messages for m in batch])
         if capture_content and messages
         else None,
+        run_attributes=run_attributes,
+        input_roles=tuple(_ROLES.get(m.type, m.type) for batch in messages for m in batch) if messages else (),
     )
 
 
@@ -289,6 +293,7 @@ def tool_request(
     metadata: Mapping[str, Any] | None,
     hasher: InputHasher,
     capture_content: bool,
+    run_attributes: Mapping[str, AttributeValue] | None = None,
 ) -> ToolRequest:
     tool_name = name or serialized_name(serialized) or "tool"
     value: object = inputs if inputs is not None else input_str
@@ -299,6 +304,7 @@ def tool_request(
         input_hash=hasher.hash(value, len(input_str)),
         namespace=namespace,
         arguments=_json(value) if capture_content else None,
+        run_attributes=run_attributes,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from langchain_turntrace import attributes as attr
 from langchain_turntrace.langsmith_backend._read import read_trace
 from langchain_turntrace.langsmith_backend._runs import RunPlace, ended_run, place_of, started_run
 from langchain_turntrace.langsmith_backend._sender import Operation, RunSender
@@ -31,11 +32,16 @@ _log = logging.getLogger("langchain_turntrace")
 
 _SpanKey = tuple[int, int]  # (trace id, span id)
 
+# Runs posted when their span starts, so LangSmith shows them running: the root (whatever it is), agents, turns
+# and tool calls. A model call is posted whole when it ends: one request instead of two for the commonest run.
+_POSTED_AT_START: Final = ("invoke_agent ", "turn ", "execute_tool ")
+
 
 class LangSmithSpanProcessor(SpanProcessor):
     """Sends the span tree to LangSmith as runs: agent and turn spans as chain runs, model calls as llm runs
-    with usage and cost, tool calls as tool runs. A root span's run is posted when it starts, so a long agent
-    run shows in LangSmith while it runs; every other run is posted once, when its span ends.
+    with usage and cost, tool calls as tool runs. Agent, turn and tool runs (and any root) are posted when their
+    span starts, so LangSmith shows them while they run, and patched when it ends; a model call is posted once,
+    whole, when it ends.
 
     >>> provider.add_span_processor(LangSmithSpanProcessor())  # doctest: +SKIP  # LANGSMITH_API_KEY, ...
 
@@ -59,6 +65,7 @@ class LangSmithSpanProcessor(SpanProcessor):
             api_url=api_url or _from_env(_ENDPOINT_VARS),
             api_key=api_key or _from_env(_API_KEY_VARS),
             on_dropped=on_dropped,
+            **{f"hide_{field}": _hidden(field) for field in ("inputs", "outputs", "metadata")},
         )
         self._prices = PriceBook({})  # reprices a model call's input share; the handler priced the whole call
         self._open: OrderedDict[_SpanKey, tuple[RunPlace, bool]] = OrderedDict()  # place, posted at its start
@@ -73,8 +80,9 @@ class LangSmithSpanProcessor(SpanProcessor):
         with self._lock:
             parent_entry = self._open.get((parent.trace_id, parent.span_id)) if parent is not None else None
             parent_place = parent_entry[0] if parent_entry is not None else None
-            place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place)
-            posted = parent_entry is None and self._sender.put(
+            langchain_run_id = (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
+            place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place, langchain_run_id)
+            posted = (parent_entry is None or span.name.startswith(_POSTED_AT_START)) and self._sender.put(
                 self._start(stored_from_readable(span), place), ends_span=False
             )
             self._open[(context.trace_id, context.span_id)] = (place, posted)
@@ -95,7 +103,8 @@ class LangSmithSpanProcessor(SpanProcessor):
         with self._lock:
             entry = self._open.pop((context.trace_id, context.span_id), None)
         if entry is None:  # started before this processor, or forgotten: a trace of its own
-            entry = (place_of(context.trace_id, context.span_id, span.start_time or 0, None), False)
+            langchain_run_id = (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
+            entry = (place_of(context.trace_id, context.span_id, span.start_time or 0, None, langchain_run_id), False)
         self._sender.put(self._end(span, *entry))
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -106,7 +115,8 @@ class LangSmithSpanProcessor(SpanProcessor):
         context = root.context
         if context is None:
             return []
-        trace_id = place_of(context.trace_id, context.span_id, root.start_time or 0, None).run_id
+        langchain_run_id = (root.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
+        trace_id = place_of(context.trace_id, context.span_id, root.start_time or 0, None, langchain_run_id).run_id
         return read_trace(self._sender.client, trace_id)
 
     def shutdown(self) -> None:
@@ -123,7 +133,7 @@ class LangSmithSpanProcessor(SpanProcessor):
         def operation() -> tuple[Literal["post", "patch"], dict[str, Any]]:
             stored = stored_from_readable(span)
             usage = usage_metadata(stored.attributes, self._prices) if stored.role == "chat" else None
-            ended = ended_run(stored, place, usage)
+            ended = ended_run(stored, place, usage, span.status.description)
             if posted:
                 return "patch", ended
             return "post", {**started_run(stored, place, self._project), **ended}
@@ -133,3 +143,9 @@ class LangSmithSpanProcessor(SpanProcessor):
 
 def _from_env(names: tuple[str, ...]) -> str | None:
     return next((value for value in map(os.environ.get, names) if value and value.strip()), None)
+
+
+def _hidden(field: str) -> bool:
+    """``LANGSMITH_HIDE_{FIELD}`` (or its ``LANGCHAIN_`` name), read now: the client reads it once per process."""
+    value = _from_env((f"LANGSMITH_HIDE_{field.upper()}", f"LANGCHAIN_HIDE_{field.upper()}"))
+    return (value or "").strip().lower() == "true"

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any, Final, cast
 from uuid import UUID
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.langsmith_backend._content import inputs_of, outputs_of
 from langchain_turntrace.store import StoredSpan
 from langchain_turntrace.store._records import Role
+
+_LANGSMITH: Final = "langsmith."  # LangSmith's own OTel names: the run's metadata and tags, sent as such
+
+CONTENT_ATTRIBUTES: Final = frozenset(
+    {
+        attr.GEN_AI_INPUT_MESSAGES,
+        attr.GEN_AI_OUTPUT_MESSAGES,
+        attr.GEN_AI_TOOL_CALL_ARGUMENTS,
+        attr.GEN_AI_TOOL_CALL_RESULT,
+    }
+)
+"""Captured content goes to the run's inputs and outputs only, where LANGSMITH_HIDE_INPUTS / _OUTPUTS hide it."""
 
 RUN_TYPES: Final[Mapping[Role, str]] = {
     "agent": "chain",
@@ -58,10 +71,14 @@ class RunPlace:
     start_ns: int  # never before the parent's: LangSmith orders a trace by its dotted orders
 
 
-def place_of(trace_id: int, span_id: int, start_ns: int, parent: RunPlace | None) -> RunPlace:
-    """The run of span ``span_id``: a child of ``parent``'s run, or the root of a trace of its own."""
+def place_of(
+    trace_id: int, span_id: int, start_ns: int, parent: RunPlace | None, langchain_run_id: object = None
+) -> RunPlace:
+    """The run of span ``span_id``: a child of ``parent``'s run, or the root of a trace of its own. Its id is the
+    LangChain run's the span traces (``turntrace.langchain_run_id``: feedback and run URLs keyed on it work), else
+    one made from the span's ids (a turn)."""
     start_ns = max(start_ns, parent.start_ns) if parent is not None else start_ns
-    run_id = run_uuid(trace_id, span_id, start_ns)
+    run_id = _uuid_or_none(langchain_run_id) or run_uuid(trace_id, span_id, start_ns)
     segment = f"{utc(start_ns):%Y%m%dT%H%M%S%fZ}{run_id}"
     if parent is None:
         return RunPlace(run_id, run_id, None, segment, start_ns)
@@ -77,6 +94,15 @@ def run_uuid(trace_id: int, span_id: int, start_ns: int) -> UUID:
     return UUID(int=value)
 
 
+def _uuid_or_none(value: object) -> UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
 def utc(ns: int) -> datetime:
     """Nanoseconds since the epoch as an aware datetime, exact to the microsecond (no float rounding)."""
     seconds, rest = divmod(ns, 1_000_000_000)
@@ -90,35 +116,49 @@ def started_run(span: StoredSpan, place: RunPlace, project: str | None) -> dict[
         "name": span.name,
         "run_type": RUN_TYPES[span.role],
         "start_time": utc(place.start_ns),
-        "inputs": {},
+        "inputs": inputs_of(span),
         "extra": {"metadata": metadata(span)},
     }
+    tags = span.attributes.get(attr.LANGSMITH_TAGS)
+    if isinstance(tags, (list, tuple)) and tags:
+        run["tags"] = [str(tag) for tag in cast("Sequence[object]", tags)]
     if project is not None:
         run["session_name"] = project
     return run
 
 
-def ended_run(span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None) -> dict[str, Any]:
+def ended_run(
+    span: StoredSpan, place: RunPlace, usage: Mapping[str, Any] | None, error_message: str | None = None
+) -> dict[str, Any]:
     """The fields a run is patched with when its span ended; posted together with ``started_run``'s for a run
-    that was not posted at its start."""
+    that was not posted at its start. ``error_message``: the span's status description (only recorded when
+    content is captured)."""
     meta = metadata(span)
     if usage is not None:
         meta["usage_metadata"] = dict(usage)
     run: dict[str, Any] = {
         **_tree_fields(place),
         "end_time": utc(max(span.end_ns, place.start_ns)),
-        "outputs": {},
+        "outputs": outputs_of(span, usage),
         "extra": {"metadata": meta},
     }
     if span.status == "ERROR" or attr.ERROR_TYPE in span.attributes:
-        run["error"] = str(span.attributes.get(attr.ERROR_TYPE) or "error")
+        kind = str(span.attributes.get(attr.ERROR_TYPE) or "error")
+        run["error"] = f"{kind}: {error_message}" if error_message else kind
+    first_chunk_s = span.attributes.get(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+    if isinstance(first_chunk_s, (int, float)):  # LangSmith's first-token time is its first new_token event's
+        first_chunk_ns = place.start_ns + round(first_chunk_s * 1e9)
+        run["events"] = [{"name": "new_token", "time": utc(first_chunk_ns).isoformat(), "kwargs": {"token": ""}}]
     return run
 
 
 def metadata(span: StoredSpan) -> dict[str, Any]:
-    """Every attribute of the span, its OTel identity, the session key LangSmith threads runs by, and on model
-    calls the provider and model LangSmith prices by."""
-    meta: dict[str, Any] = dict(span.attributes)
+    """The metadata of the LangChain run as the app set it (``langsmith.metadata.<key>``), over every other
+    attribute of the span but its content (``CONTENT_ATTRIBUTES``), its OTel identity, the session key LangSmith
+    threads runs by, and on model calls the provider and model LangSmith prices by."""
+    meta: dict[str, Any] = {
+        k: v for k, v in span.attributes.items() if not k.startswith(_LANGSMITH) and k not in CONTENT_ATTRIBUTES
+    }
     meta[OTEL_TRACE_ID] = span.trace_id
     meta[OTEL_SPAN_ID] = span.span_id
     if span.parent_span_id is not None:
@@ -137,6 +177,8 @@ def metadata(span: StoredSpan) -> dict[str, Any]:
         model = span.attributes.get(attr.GEN_AI_REQUEST_MODEL) or span.attributes.get(attr.GEN_AI_RESPONSE_MODEL)
         if isinstance(model, str):
             meta["ls_model_name"] = model
+    prefix = attr.LANGSMITH_METADATA_PREFIX
+    meta.update({k[len(prefix) :]: v for k, v in span.attributes.items() if k.startswith(prefix)})
     return meta
 
 

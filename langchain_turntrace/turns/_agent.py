@@ -3,7 +3,7 @@ requested it by ``tool_call_id``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from time import time_ns
 from typing import Final, NamedTuple
 
@@ -49,6 +49,7 @@ class AgentRun(Node):
         start_ns: int,
         base_namespace: GraphNamespace | None = None,
         links: Sequence[Link] = (),
+        run_attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         super().__init__(trace, parent, start_ns)
         self.name = name
@@ -60,12 +61,13 @@ class AgentRun(Node):
         self._requested: dict[str, _Requested] = {}  # tool_call_id -> who asked for it, until the call starts
         self._latest_turn: Turn | None = None
         self._model_steps = 0  # turns started by a model call (the others continue an earlier, paused run)
-        self._start_span(
-            f"invoke_agent {name}",
-            SpanKind.INTERNAL,
-            {attr.GEN_AI_OPERATION_NAME: "invoke_agent", attr.GEN_AI_AGENT_NAME: name},
-            links,
-        )
+        attributes: dict[str, AttributeValue] = {
+            attr.GEN_AI_OPERATION_NAME: "invoke_agent",
+            attr.GEN_AI_AGENT_NAME: name,
+        }
+        if run_attributes:
+            attributes.update(run_attributes)
+        self._start_span(f"invoke_agent {name}", SpanKind.INTERNAL, attributes, links)
 
     # -- turns -------------------------------------------------------------------------------------------
     def turn_for(self, namespace: GraphNamespace | None, step: int | None, host: object | None, start_ns: int) -> Turn:

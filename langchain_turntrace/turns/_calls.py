@@ -29,6 +29,10 @@ class ModelCall(Node):
             attributes[attr.GEN_AI_REQUEST_MODEL] = request.request_model
         if request.input_messages is not None:
             attributes[attr.GEN_AI_INPUT_MESSAGES] = request.input_messages
+        if request.input_roles:
+            attributes[attr.INPUT_ROLES] = request.input_roles
+        if request.run_attributes:
+            attributes.update(request.run_attributes)
         name = f"{request.operation} {request.request_model}" if request.request_model else request.operation
         self._start_span(name, SpanKind.CLIENT, attributes)
         if self.parent is not None:
@@ -128,6 +132,8 @@ class ToolCall(Node):
             attributes[attr.GEN_AI_TOOL_CALL_ID] = request.tool_call_id
         if request.arguments is not None:
             attributes[attr.GEN_AI_TOOL_CALL_ARGUMENTS] = request.arguments
+        if request.run_attributes:
+            attributes.update(request.run_attributes)
         self._start_span(f"execute_tool {request.name}", SpanKind.INTERNAL, attributes, links)
 
     def end(self, result: ToolResult) -> None:

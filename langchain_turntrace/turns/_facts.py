@@ -5,7 +5,10 @@ through object.__setattr__)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
+
+from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace.pricing import TokenUsage
 
@@ -20,6 +23,8 @@ class ModelRequest(NamedTuple):
     namespace: GraphNamespace | None
     step: int | None
     input_messages: str | None = None  # JSON, only when content capture is on
+    run_attributes: Mapping[str, AttributeValue] | None = None  # the LangChain run's id, metadata and tags
+    input_roles: tuple[str, ...] = ()  # the role of each input message, in order: safe to keep without content
 
 
 class ModelResult(NamedTuple):
@@ -38,6 +43,7 @@ class ToolRequest(NamedTuple):
     input_hash: str
     namespace: GraphNamespace | None
     arguments: str | None = None  # only when content capture is on
+    run_attributes: Mapping[str, AttributeValue] | None = None  # the LangChain run's id, metadata and tags
 
 
 class ToolResult(NamedTuple):

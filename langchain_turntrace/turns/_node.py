@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -18,6 +18,9 @@ from langchain_turntrace.turns._metrics import TurnMetrics
 
 if TYPE_CHECKING:
     from langchain_turntrace.turns._budget import RunBudget
+
+
+_MAX_ERROR_MESSAGE: Final = 2000
 
 
 class Trace:
@@ -65,6 +68,7 @@ class Node:
     __slots__ = (
         "_child_context",
         "_end_attributes",
+        "_error_message",
         "_open_children",
         "cost_usd",
         "ended",
@@ -88,6 +92,7 @@ class Node:
         self.cost_usd = 0.0
         self._open_children: dict[Node, None] = {}  # insertion-ordered set
         self._end_attributes: dict[str, AttributeValue] = {}
+        self._error_message: str | None = None  # the status description of a failure, when content is captured
         self._child_context: Context | None = None
 
     def _start_span(
@@ -140,7 +145,7 @@ class Node:
         span = self.span
         span.set_attributes(out)
         if attr.ERROR_TYPE in out:  # a raised or a handled error: every failure names its type
-            span.set_status(Status(StatusCode.ERROR))
+            span.set_status(Status(StatusCode.ERROR, self._error_message))
         span.end(end_time=end_ns)
         if self.parent is not None:
             self.parent._open_children.pop(self, None)
@@ -181,6 +186,8 @@ class Node:
 
     def _fail(self, error: BaseException, end_ns: int) -> None:
         self._end_attributes[attr.ERROR_TYPE] = error_type(error)
+        if self.trace.capture_content:  # an error's message may quote what the agent was handling
+            self._error_message = str(error)[:_MAX_ERROR_MESSAGE] or None
         self._finish(end_ns)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from time import time_ns
 from typing import Final
@@ -20,6 +20,10 @@ from langchain_turntrace.turns._calls import ModelCall, ToolCall
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ToolRequest
 from langchain_turntrace.turns._metrics import TurnMetrics
 from langchain_turntrace.turns._node import Trace, nearest_open
+
+Identity = Callable[[], Mapping[str, AttributeValue]]
+"""Makes the attributes that carry a chain's LangChain run identity (its id, metadata, tags): called only for a
+chain that becomes an agent span."""
 
 MAX_INTERRUPTED_RUNS: Final = 10_000
 """Interrupted runs remembered for their resume (a few hundred bytes each); the oldest is forgotten first."""
@@ -49,6 +53,7 @@ class ChainScope:
         "_hosted_turn",
         "_resolved",
         "agent",
+        "identity",
         "is_agent_root",
         "name",
         "namespace",
@@ -69,8 +74,10 @@ class ChainScope:
         start_ns: int,
         *,
         is_agent_root: bool = False,
+        identity: Identity | None = None,
     ) -> None:
         self.trace = agent.trace
+        self.identity = identity  # the LangChain run's identity, made only if a subgraph agent here takes it
         self.agent = agent
         self.parent = parent
         self.name = name
@@ -82,11 +89,17 @@ class ChainScope:
         self._resolved: tuple[GraphNamespace | None, AgentRun] | None = None
         self._hosted_turn: Turn | None = None
 
-    def start_chain(self, name: str, namespace: GraphNamespace | None, step: int | None) -> ChainScope:
+    def start_chain(
+        self,
+        name: str,
+        namespace: GraphNamespace | None,
+        step: int | None,
+        identity: Identity | None = None,
+    ) -> ChainScope:
         with self.trace.lock:
             if self.is_agent_root and self.agent.base_namespace is None:
                 self.agent.base_namespace = namespace  # the graph this agent's nodes run in
-            return ChainScope(self.agent, self, name, namespace, step, time_ns())
+            return ChainScope(self.agent, self, name, namespace, step, time_ns(), identity=identity)
 
     def start_model_call(self, request: ModelRequest) -> ModelCall:
         with self.trace.lock:
@@ -206,6 +219,7 @@ class ChainScope:
                     owner.name,
                     start_ns=owner.start_ns,
                     base_namespace=namespace[: len(base) + 1],
+                    run_attributes=None if owner.identity is None else owner.identity(),
                 )
             agent = owner.sub_agent
         self._resolved = (namespace, agent)
@@ -221,9 +235,16 @@ class ToolScope:
         self.tool_call = tool_call
         self.trace = tool_call.trace
 
-    def start_chain(self, name: str, namespace: GraphNamespace | None, step: int | None) -> ChainScope:
+    def start_chain(
+        self,
+        name: str,
+        namespace: GraphNamespace | None,
+        step: int | None,
+        identity: Identity | None = None,
+    ) -> ChainScope:
         with self.trace.lock:
-            agent = AgentRun(self.trace, self.tool_call, name, start_ns=time_ns())
+            run_attributes = None if identity is None else identity()
+            agent = AgentRun(self.trace, self.tool_call, name, start_ns=time_ns(), run_attributes=run_attributes)
             return ChainScope(agent, None, name, namespace, step, agent.start_ns, is_agent_root=True)
 
     def start_model_call(self, request: ModelRequest) -> ModelCall:
@@ -280,6 +301,7 @@ class TurnTracer:
         resume_key: str | None = None,
         *,
         resuming: bool = False,
+        identity: Identity | None = None,
     ) -> ChainScope:
         """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current. A run
         ``resuming`` the ``resume_key`` (thread) of a run interrupted in this process links to that run's span; any
@@ -292,7 +314,8 @@ class TurnTracer:
                 links.append(Link(interrupted, {attr.LINK_KIND: attr.RESUMES}))
         trace = self._trace(tag_attributes, resume_key)
         trace.resuming = resuming
-        agent = AgentRun(trace, None, name, start_ns=time_ns(), links=links)
+        run_attributes = None if identity is None else identity()
+        agent = AgentRun(trace, None, name, start_ns=time_ns(), links=links, run_attributes=run_attributes)
         if resume_key is not None:
             agent.on_thread(resume_key, resuming=resuming)
         if self._budget is not None:
