@@ -6,7 +6,6 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections import deque
 from typing import Final
 
@@ -14,6 +13,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from langchain_turntrace._fork import renew_in_child
 from langchain_turntrace.backends._pipeline import run_within
 
 _log = logging.getLogger("langchain_turntrace")
@@ -91,9 +91,7 @@ class BatchingProcessor(SpanProcessor):
         self.dropped = 0
         self.exported = 0
         self._worker = self._start_worker()
-        if hasattr(os, "register_at_fork"):  # a weak reference: a processor shut down and dropped is not kept
-            restart = weakref.WeakMethod(self._restart_after_fork)
-            os.register_at_fork(after_in_child=lambda: (method := restart()) is not None and method())
+        renew_in_child(self._restart_after_fork)
 
     def _start_worker(self) -> threading.Thread:
         worker = threading.Thread(target=self._run, name=f"turntrace-export-{self._backend}", daemon=True)

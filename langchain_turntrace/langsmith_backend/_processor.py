@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,6 +12,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace._fork import renew_in_child
+from langchain_turntrace.langsmith_backend import _settings as settings
 from langchain_turntrace.langsmith_backend._read import read_trace
 from langchain_turntrace.langsmith_backend._runs import RunPlace, ended_run, place_of, started_run
 from langchain_turntrace.langsmith_backend._sender import Operation, RunSender
@@ -24,10 +25,6 @@ from langchain_turntrace.store._records import stored_from_readable
 MAX_OPEN_SPANS: Final = 10_000
 """Spans started and not yet ended that the processor remembers (their run ids and dotted orders)."""
 
-# Read here, not left to the client: some langsmith versions cache the variables for the life of the process.
-_ENDPOINT_VARS: Final = ("LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT")
-_API_KEY_VARS: Final = ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
-_PROJECT_VARS: Final = ("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT")
 _log = logging.getLogger("langchain_turntrace")
 
 _SpanKey = tuple[int, int]  # (trace id, span id)
@@ -60,17 +57,22 @@ class LangSmithSpanProcessor(SpanProcessor):
         project_name: str | None = None,
         on_dropped: Callable[[int], None] | None = None,
     ) -> None:
-        self._project = project_name or _from_env(_PROJECT_VARS)
+        self._project = project_name or settings.project()
         self._sender = RunSender(
-            api_url=api_url or _from_env(_ENDPOINT_VARS),
-            api_key=api_key or _from_env(_API_KEY_VARS),
+            api_url=api_url or settings.endpoint(),
+            api_key=api_key or settings.api_key(),
             on_dropped=on_dropped,
-            **{f"hide_{field}": _hidden(field) for field in ("inputs", "outputs", "metadata")},
+            **{f"hide_{field}": settings.hidden(field) for field in ("inputs", "outputs", "metadata")},
         )
         self._prices = PriceBook({})  # reprices a model call's input share; the handler priced the whole call
         self._open: OrderedDict[_SpanKey, tuple[RunPlace, bool]] = OrderedDict()  # place, posted at its start
         self._lock = threading.Lock()
         self._warned_full = False
+        renew_in_child(self._renew_after_fork)
+
+    def _renew_after_fork(self) -> None:
+        """In a forked child: a thread of the parent's that held the lock at the fork did not come along."""
+        self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         context = span.get_span_context()
@@ -139,13 +141,3 @@ class LangSmithSpanProcessor(SpanProcessor):
             return "post", {**started_run(stored, place, self._project), **ended}
 
         return operation
-
-
-def _from_env(names: tuple[str, ...]) -> str | None:
-    return next((value for value in map(os.environ.get, names) if value and value.strip()), None)
-
-
-def _hidden(field: str) -> bool:
-    """``LANGSMITH_HIDE_{FIELD}`` (or its ``LANGCHAIN_`` name), read now: the client reads it once per process."""
-    value = _from_env((f"LANGSMITH_HIDE_{field.upper()}", f"LANGCHAIN_HIDE_{field.upper()}"))
-    return (value or "").strip().lower() == "true"

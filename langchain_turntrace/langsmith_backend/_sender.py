@@ -8,15 +8,15 @@ wait on it is bounded; the client still does the wire work (/info, multipart or 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from langsmith import Client
+
+from langchain_turntrace._fork import renew_in_child
 
 Operation = Callable[[], tuple[Literal["post", "patch"], dict[str, Any]]]
 """Builds one run payload; called on the sender's thread, so the agent's thread only queues it."""
@@ -55,9 +55,7 @@ class RunSender:
         self._stopped = False
         self._warned: set[str] = set()
         self._start_worker()
-        if hasattr(os, "register_at_fork"):  # a weak reference: a sender shut down and dropped is not kept
-            restart = weakref.WeakMethod(self._restart_after_fork)
-            os.register_at_fork(after_in_child=lambda: (method := restart()) is not None and method())
+        renew_in_child(self._restart_after_fork)
 
     def _start_worker(self) -> None:
         threading.Thread(target=self._run, name="turntrace-langsmith", daemon=True).start()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from time import monotonic
@@ -16,6 +14,7 @@ from typing import Final
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from langchain_turntrace._fork import renew_in_child
 from langchain_turntrace.store._errors import StoreError
 from langchain_turntrace.store._paths import TURNTRACE_STORE, create_private_file, default_store_path
 from langchain_turntrace.store._retention import resolve_retention_days
@@ -55,9 +54,7 @@ class SqliteSpanExporter(SpanExporter):
         self._next_prune = float("-inf")
         self._shut_down = False
         self._logged: set[str] = set()  # "write", "prune": each kind of failure is logged once
-        if hasattr(os, "register_at_fork"):  # a weak reference: an exporter shut down and dropped is not kept
-            renew = weakref.WeakMethod(self._renew_after_fork)
-            os.register_at_fork(after_in_child=lambda: (method := renew()) is not None and method())
+        renew_in_child(self._renew_after_fork)
 
     def _renew_after_fork(self) -> None:
         """In a forked child (multiprocessing, gunicorn ``--preload``): the parent's export may have held the lock

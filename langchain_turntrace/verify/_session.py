@@ -126,9 +126,13 @@ def _run_agent(handler: TurnTraceCallbackHandler, runs: int) -> tuple[int, str |
 
 
 def _verify_langsmith(timeout_s: float) -> list[Check]:
-    """Sends two runs through the LangSmith processor, then reads them back through the same client."""
-    from langchain_turntrace.langsmith_backend import LangSmithSpanProcessor
+    """Sends two runs through the LangSmith processor, then reads them back through the same client; first, in a
+    few seconds, whether LangSmith is configured and reachable at all."""
+    from langchain_turntrace.langsmith_backend import LangSmithSpanProcessor, connection_problem
 
+    problem = connection_problem()
+    if problem is not None:
+        return [Check("langsmith reachable", False, problem)]
     processor = LangSmithSpanProcessor()
     provider, sent, accepted = _send_through(processor, timeout_s)
     expected = len(sent)
