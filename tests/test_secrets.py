@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import Field, SecretStr
 
 from langchain_turntrace import TurnTraceCallbackHandler, configure
+from langchain_turntrace.redaction import redacted
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests.agents import create_agent, get_time, get_weather, three_turn_script
 from tests.fresh_python import run_python
@@ -193,9 +194,10 @@ def test_a_tool_given_an_api_key_records_only_its_input_hash(
 
 
 @pytest.mark.parametrize("capture_content", [False, True], ids=["default", "content_capture"])
-def test_a_provider_error_quoting_the_key_records_only_its_type(
+def test_a_provider_error_quoting_the_key_never_records_the_key(
     tmp_path: Path, all_logs: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], capture_content: bool
 ) -> None:
+    """The error's type always; its message only with content capture on, and then with the key redacted."""
     error = AuthenticationError(f"Error code: 401 - Incorrect API key provided: {API_KEY}")
     sinks = Sinks(tmp_path / "t.db", capture_content=capture_content)
     agent = create_agent(ProviderLikeChatModel(script=[error]), [get_weather])
@@ -205,6 +207,8 @@ def test_a_provider_error_quoting_the_key_records_only_its_type(
     sinks.assert_no_secret(all_logs, capfd, given=(API_KEY, OPENAI_KEY, HEADER_KEY, METADATA_KEY))
     (chat,) = [s for s in sinks.exporter.get_finished_spans() if s.name.startswith("chat")]
     assert dict(chat.attributes or {})["error.type"] == "tests.test_secrets.AuthenticationError"
+    expected = "Error code: 401 - Incorrect API key provided: [redacted]" if capture_content else None
+    assert chat.status.description == expected
 
 
 # A fresh interpreter: internal errors are logged once per process, so an earlier test may have used up the line.
@@ -250,3 +254,23 @@ def test_internal_errors_are_logged_without_the_secrets_they_carried(tmp_path: P
     assert "internal error in on_llm_end" in logged, logged
     assert "internal error in on_tool_start" not in logged, logged  # a cyclic input is recorded as <unencodable>
     assert leaks(logged) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"Incorrect API key provided: {API_KEY}", "Incorrect API key provided: [redacted]"),
+        (f"headers={{'Authorization': 'Bearer {HEADER_KEY}'}}", "headers={'Authorization': '[redacted]'}"),
+        (
+            "GET https://api.example.com/v1?api_key=abc123def456&q=paris",
+            "GET https://api.example.com/v1?api_key=[redacted]&q=paris",
+        ),
+        ("lsv2_pt_0123456789abcdef rejected", "[redacted] rejected"),
+        ("AKIAABCDEFGHIJKLMNOP is not allowed", "[redacted] is not allowed"),
+        ("password: hunter2hunter2", "password: [redacted]"),
+        ("max_tokens=512 exceeded; 3 tokens left", "max_tokens=512 exceeded; 3 tokens left"),  # settings stay
+    ],
+)
+def test_credentials_in_free_text_are_redacted(text: str, expected: str) -> None:
+    """What an error message or a metadata value may quote: every credential shape, nothing else."""
+    assert redacted(text) == expected

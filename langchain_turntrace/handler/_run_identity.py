@@ -7,7 +7,6 @@ key is left out."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 from uuid import UUID
@@ -16,12 +15,8 @@ from opentelemetry.util.types import AttributeValue
 from pydantic import SecretBytes, SecretStr
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.redaction import SECRET_KEY, looks_secret, redacted
 
-# "token" but not "tokens" (ls_max_tokens is a setting, access_token a secret); "auth" catches authorization.
-_SECRET_KEY: Final = re.compile(r"api[_-]?key|secret|passw(?:or)?d|credential|auth|private[_-]?key|token(?!s)", re.I)
-# Values that are credentials whatever their key: OpenAI/Anthropic (sk-), LangSmith (lsv2_), AWS access keys,
-# GitHub and Slack tokens, bearer headers.
-_SECRET_VALUE: Final = re.compile(r"^(?:sk-|sk_|lsv2_|AKIA[0-9A-Z]{12}|gh[pousr]_|xox[abpr]-|Bearer\s)")
 _MAX_VALUE_CHARS: Final = 4096  # metadata is for filtering: a huge value is cut, never a whole document
 
 
@@ -31,7 +26,7 @@ def run_attributes(
     """The attributes that carry one LangChain run's identity onto its span."""
     out: dict[str, AttributeValue] = {attr.LANGCHAIN_RUN_ID: str(run_id)}
     for key, value in (metadata or {}).items():
-        if _SECRET_KEY.search(key):
+        if SECRET_KEY.search(key):
             continue
         kept = _safe_value(value)
         if kept is not None:
@@ -48,7 +43,7 @@ def _safe_value(value: object) -> AttributeValue | None:
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
-        return None if _SECRET_VALUE.match(value) else value[:_MAX_VALUE_CHARS]
+        return None if looks_secret(value) else redacted(value)[:_MAX_VALUE_CHARS]
     return json.dumps(_scrubbed(value), default=str, separators=(",", ":"))[:_MAX_VALUE_CHARS]
 
 
@@ -56,10 +51,10 @@ def _scrubbed(value: object) -> object:
     """A nested value without the secrets in it (a config dict passed as metadata, say)."""
     if isinstance(value, Mapping):
         items = cast("Mapping[object, object]", value)
-        return {k: _scrubbed(v) for k, v in items.items() if not (isinstance(k, str) and _SECRET_KEY.search(k))}
+        return {k: _scrubbed(v) for k, v in items.items() if not (isinstance(k, str) and SECRET_KEY.search(k))}
     if isinstance(value, (list, tuple)):
         sequence = cast("Sequence[object]", value)
-        return [_scrubbed(v) for v in sequence if not (isinstance(v, str) and _SECRET_VALUE.match(v))]
-    if isinstance(value, (SecretStr, SecretBytes)) or (isinstance(value, str) and _SECRET_VALUE.match(value)):
+        return [_scrubbed(v) for v in sequence if not (isinstance(v, str) and looks_secret(v))]
+    if isinstance(value, (SecretStr, SecretBytes)) or (isinstance(value, str) and looks_secret(value)):
         return None
-    return value
+    return redacted(value) if isinstance(value, str) else value

@@ -90,11 +90,9 @@ class ModelCall(Node):
         with self.trace.lock:
             if self.ended:
                 return
-            kind = error_type(error)
             if self.parent is not None:
-                self.parent.model_call_failed(kind)
-            self._end_attributes[attr.ERROR_TYPE] = kind
-            self._finish(time_ns())
+                self.parent.model_call_failed(error_type(error))
+            self._fail(error, time_ns())
 
     def abandon(self) -> None:
         """The call was cancelled or its stream dropped: closed as incomplete, not as an error."""

@@ -13,6 +13,7 @@ from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.redaction import redacted
 from langchain_turntrace.turns._facts import ModelRequest, ModelResult
 from langchain_turntrace.turns._metrics import TurnMetrics
 
@@ -186,8 +187,8 @@ class Node:
 
     def _fail(self, error: BaseException, end_ns: int) -> None:
         self._end_attributes[attr.ERROR_TYPE] = error_type(error)
-        if self.trace.capture_content:  # an error's message may quote what the agent was handling
-            self._error_message = str(error)[:_MAX_ERROR_MESSAGE] or None
+        if self.trace.capture_content:  # an error's message may quote what the agent was handling, or a key
+            self._error_message = redacted(str(error))[:_MAX_ERROR_MESSAGE] or None
         self._finish(end_ns)
 
 
