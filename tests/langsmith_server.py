@@ -36,6 +36,7 @@ class Request:
     headers: dict[str, str]
     body: bytes  # as decoded (decompressed, de-chunked)
     at: float  # time.monotonic() when it arrived
+    wire_bytes: int = 0  # the body's size as sent (compressed, when it was)
 
 
 @dataclass
@@ -48,9 +49,13 @@ class Operation:
 @dataclass
 class FakeLangSmith:
     """``with FakeLangSmith() as server: ... server.url``. ``multipart=False`` answers like a LangSmith without
-    the multipart endpoint; ``fail_status`` answers every ingest request with it; ``delay_s`` holds every answer."""
+    the multipart endpoint; ``fail_status`` answers every ingest request with it; ``delay_s`` holds every answer.
+    An ingest request larger than ``size_limit_bytes`` on the wire is refused with 413, as LangSmith does; ``zstd``
+    says whether it takes zstd-compressed requests."""
 
     multipart: bool = True
+    size_limit_bytes: int = 20_971_520
+    zstd: bool = True
     fail_status: int | None = None
     delay_s: float = 0.0
     page_size: int = 4
@@ -119,10 +124,10 @@ class FakeLangSmith:
                 "scale_up_nthreads_limit": 16,
                 "scale_down_nempty_trigger": 4,
                 "size_limit": 100,
-                "size_limit_bytes": 20_971_520,
+                "size_limit_bytes": self.size_limit_bytes,
             },
             "instance_flags": {
-                "zstd_compression_enabled": True,
+                "zstd_compression_enabled": self.zstd,
                 "dataset_examples_multipart_enabled": True,
                 "examples_multipart_enabled": True,
                 "search_enabled": True,
@@ -207,8 +212,9 @@ def _handler_for(server: FakeLangSmith) -> type[http.server.BaseHTTPRequestHandl
 
         def _serve(self) -> None:
             at = time.monotonic()
-            body = _decoded(self.headers, _read_body(self))
-            server.record(Request(self.command, self.path, dict(self.headers.items()), body, at))
+            raw = _read_body(self)
+            body = _decoded(self.headers, raw)
+            server.record(Request(self.command, self.path, dict(self.headers.items()), body, at, len(raw)))
             server.hold()
             path = self.path.split("?", 1)[0]
             if self.command == "GET" and path == "/info":
@@ -225,6 +231,8 @@ def _handler_for(server: FakeLangSmith) -> type[http.server.BaseHTTPRequestHandl
                 return self._answer(404, {"detail": "Not Found"})
             if server.fail_status is not None:
                 return self._answer(server.fail_status, {"detail": "unavailable"})
+            if len(raw) > server.size_limit_bytes:
+                return self._answer(413, {"detail": f"request of {len(raw)} bytes over {server.size_limit_bytes}"})
             try:
                 for kind, run in _operations(self.command, path, self.headers.get("Content-Type", ""), body):
                     server.ingest(kind, run, at)

@@ -7,21 +7,28 @@ wait on it is bounded; the client still does the wire work (/info, multipart or 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal
 
 from langsmith import Client
 
 from langchain_turntrace._fork import renew_in_child
+from langchain_turntrace.langsmith_backend._compression import CompressingSession
 
 Operation = Callable[[], tuple[Literal["post", "patch"], dict[str, Any]]]
 """Builds one run payload; called on the sender's thread, so the agent's thread only queues it."""
 
 MAX_QUEUED: Final = 8192
+DEFAULT_SIZE_LIMIT_BYTES: Final = 20 * 1024 * 1024
+"""LangSmith's request size limit when its /info does not say (its ``batch_ingest_config.size_limit_bytes``)."""
+_BODY_SHARE: Final = 0.9  # of the limit, for the runs' JSON: the multipart framing and the client's additions
+
+_Run = tuple[str, dict[str, Any], bool]  # ("post" or "patch", the run, whether it carries a span's end)
 _LINGER_S: Final = 0.2  # gathers a batch; a root posted at its start is in LangSmith about this much later
 
 _log = logging.getLogger("langchain_turntrace")
@@ -35,12 +42,15 @@ class RunSender:
         self, *, max_queued: int = MAX_QUEUED, on_dropped: Callable[[int], None] | None = None, **client_options: Any
     ) -> None:
         self._on_dropped = on_dropped  # told how many runs were lost: the process-wide dropped_spans() count
+        self._session = CompressingSession()  # compresses once /info says LangSmith takes zstd
         self._client = Client(
             auto_batch_tracing=False,  # see the module docstring
             tracing_mode="langsmith",  # not OTel, whatever LANGSMITH_OTEL_ENABLED says: this backend is the runs API
             tracing_error_callback=self._failed,
+            session=self._session,
             **client_options,
         )
+        self._size_limit = DEFAULT_SIZE_LIMIT_BYTES  # LangSmith's, from /info when the worker starts
         self._max_queued = max_queued
         self._queue: deque[tuple[Operation, bool]] = deque()  # (operation, whether it carries a span's end)
         self._changed = threading.Condition()
@@ -124,6 +134,9 @@ class RunSender:
         config = info.batch_ingest_config or {}
         multipart = config.get("use_multipart_endpoint", True)
         batch_size = max(int(config.get("size_limit") or 100), 1)
+        self._size_limit = max(int(config.get("size_limit_bytes") or DEFAULT_SIZE_LIMIT_BYTES), 1)
+        flags = info.instance_flags or {}
+        self._session.enabled = bool(multipart and flags.get("zstd_compression_enabled"))
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._queue or self._stopped)
@@ -143,9 +156,7 @@ class RunSender:
                     self._changed.notify_all()
 
     def _send(self, batch: list[tuple[Operation, bool]], *, multipart: bool) -> None:
-        posts: list[dict[str, Any]] = []
-        patches: list[dict[str, Any]] = []
-        span_ends = 0
+        runs: list[_Run] = []
         for operation, ends_span in batch:
             try:
                 kind, run = operation()
@@ -153,10 +164,38 @@ class RunSender:
                 self._failed_internally("a span could not be turned into a LangSmith run")
                 self._lost_in_flight(int(ends_span))
                 continue
-            (posts if kind == "post" else patches).append(run)
-            span_ends += ends_span
-        if not posts and not patches:
-            return
+            runs.append((kind, run, ends_span))
+        for request in self._requests(runs):
+            self._ingest(request, multipart=multipart)
+
+    def _requests(self, runs: list[_Run]) -> Iterator[list[_Run]]:
+        """The runs in requests LangSmith takes: each under its size limit. A run too large alone goes without
+        its inputs and outputs (said once in the log); one still too large is dropped alone, counted."""
+        budget = int(self._size_limit * _BODY_SHARE)
+        request: list[_Run] = []
+        used = 0
+        for kind, run, ends_span in runs:
+            size = _size(run)
+            if size > budget:
+                run, size = _trimmed(run, size, self._size_limit)
+                if size > budget:
+                    self._warn_once("too large", f"a LangSmith run of {size} bytes is over its request limit: dropped")
+                    with self._changed:
+                        self._failures += 1  # a flush now says not everything arrived
+                    self._lost_in_flight(int(ends_span))
+                    continue
+                self._warn_once("trimmed", "a LangSmith run over its request limit was sent without its content")
+            if request and used + size > budget:
+                yield request
+                request, used = [], 0
+            request.append((kind, run, ends_span))
+            used += size
+        if request:
+            yield request
+
+    def _ingest(self, runs: list[_Run], *, multipart: bool) -> None:
+        posts = [run for kind, run, _ in runs if kind == "post"]
+        patches = [run for kind, run, _ in runs if kind == "patch"]
         failed_sends = self._failed_sends
         refused = False
         try:
@@ -168,7 +207,7 @@ class RunSender:
             self._failed_internally("the LangSmith client refused a batch of runs")
             refused = True
         if refused or self._failed_sends > failed_sends:  # the client raised, or called _failed: it did not arrive
-            self._lost_in_flight(span_ends)
+            self._lost_in_flight(sum(ends_span for _, _, ends_span in runs))
 
     def _lost_in_flight(self, count: int) -> None:
         """Counts spans of the batch being sent as lost, unless give_up() already has."""
@@ -217,3 +256,18 @@ class RunSender:
         if key not in self._warned:
             self._warned.add(key)
             _log.warning("turntrace: %s (logged once)", message)
+
+
+def _size(run: dict[str, Any]) -> int:
+    """About the bytes the run takes in a request: its JSON (the client's encoding is as compact)."""
+    return len(_encode(run))
+
+
+def _trimmed(run: dict[str, Any], size: int, limit: int) -> tuple[dict[str, Any], int]:
+    """The run without its inputs and outputs, which say why instead; and its new size."""
+    note = f"left out: this run took {size} bytes, over LangSmith's {limit}-byte request limit"
+    trimmed = {**run, **{field: {"turntrace": note} for field in ("inputs", "outputs") if run.get(field)}}
+    return trimmed, _size(trimmed)
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
