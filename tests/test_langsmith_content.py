@@ -10,7 +10,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from langsmith.anonymizer import create_anonymizer
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from langchain_turntrace import TurnTraceCallbackHandler
+from langchain_turntrace.langsmith_backend import LangSmithSpanProcessor
 from langchain_turntrace.langsmith_backend._runs import RUN_TYPES
 from tests.agents import three_turn_agent
 from tests.langsmith_server import FakeLangSmith
@@ -118,3 +124,24 @@ def test_hidden_fields_stay_hidden_and_usage_stays_countable(monkeypatch: pytest
         run["extra"].get("metadata", {}).get("usage_metadata") or run["outputs"].get("usage_metadata") for run in llm
     ]
     assert all(u and u["total_tokens"] > 0 for u in usage), usage
+
+
+def test_the_clients_anonymizer_applies_to_what_we_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app's anonymizer (langsmith's own create_anonymizer) masks the content before it leaves."""
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    anonymizer = create_anonymizer([{"pattern": r"Paris|Rome", "replace": "<city>"}])
+    with FakeLangSmith() as server:
+        processor = LangSmithSpanProcessor(api_url=server.url, api_key="lsv2_fake", anonymizer=anonymizer)
+        provider = TracerProvider()
+        provider.add_span_processor(processor)
+        provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+        handler = TurnTraceCallbackHandler(tracer_provider=provider)
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler]})
+        assert processor.force_flush(10_000)
+        runs = server.runs()
+        provider.shutdown()
+    assert server.problems == []
+    llm = [run for run in runs.values() if run["run_type"] == "llm"]
+    assert llm[0]["inputs"]["messages"][0][0]["kwargs"]["content"] == "Weather in <city> and <city>?"
+    assert "Paris" not in payloads(server)
+    assert "Rome" not in payloads(server)

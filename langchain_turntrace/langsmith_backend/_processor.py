@@ -43,7 +43,9 @@ class LangSmithSpanProcessor(SpanProcessor):
     >>> provider.add_span_processor(LangSmithSpanProcessor())  # doctest: +SKIP  # LANGSMITH_API_KEY, ...
 
     ``api_url`` / ``api_key`` / ``project_name`` default to ``LANGSMITH_ENDPOINT`` / ``LANGSMITH_API_KEY`` /
-    ``LANGSMITH_PROJECT`` (or their ``LANGCHAIN_*`` names), read when the processor is built.
+    ``LANGSMITH_PROJECT`` (or their ``LANGCHAIN_*`` names), read when the processor is built, as are
+    ``LANGSMITH_HIDE_INPUTS`` / ``_OUTPUTS`` / ``_METADATA``. ``anonymizer`` goes to the client, which applies it
+    to every run's inputs, outputs, metadata and error (``langsmith.anonymizer.create_anonymizer`` makes one).
     Nothing on the agent's side waits on the network: runs leave from a daemon thread. ``force_flush`` waits
     at most its timeout; ``shutdown`` until the client has sent or given up on every run, so bound it the way
     ``backends.shutdown_within`` does when exit must not wait on a LangSmith that hangs.
@@ -56,12 +58,14 @@ class LangSmithSpanProcessor(SpanProcessor):
         api_key: str | None = None,
         project_name: str | None = None,
         on_dropped: Callable[[int], None] | None = None,
+        anonymizer: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self._project = project_name or settings.project()
         self._sender = RunSender(
             api_url=api_url or settings.endpoint(),
             api_key=api_key or settings.api_key(),
             on_dropped=on_dropped,
+            anonymizer=anonymizer,
             **{f"hide_{field}": settings.hidden(field) for field in ("inputs", "outputs", "metadata")},
         )
         self._prices = PriceBook({})  # reprices a model call's input share; the handler priced the whole call
