@@ -6,11 +6,12 @@ model call's usage stays countable when the metadata is hidden."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from uuid import UUID
 
 import pytest
-from langsmith.anonymizer import create_anonymizer
+from langsmith.anonymizer import StringNodeRule, create_anonymizer
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -129,7 +130,7 @@ def test_hidden_fields_stay_hidden_and_usage_stays_countable(monkeypatch: pytest
 def test_the_clients_anonymizer_applies_to_what_we_send(monkeypatch: pytest.MonkeyPatch) -> None:
     """An app's anonymizer (langsmith's own create_anonymizer) masks the content before it leaves."""
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
-    anonymizer = create_anonymizer([{"pattern": r"Paris|Rome", "replace": "<city>"}])
+    anonymizer = create_anonymizer([StringNodeRule(pattern=re.compile(r"Paris|Rome"), replace="<city>")])
     with FakeLangSmith() as server:
         processor = LangSmithSpanProcessor(api_url=server.url, api_key="lsv2_fake", anonymizer=anonymizer)
         provider = TracerProvider()
