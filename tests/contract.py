@@ -35,6 +35,8 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
         },
         {
             **IDENTITY,
+            "gen_ai.input.messages": str,
+            "gen_ai.output.messages": str,
             "turntrace.resumed": bool,
             "turntrace.thread_id": str,
             "turntrace.pause.checkpoint_id": str,

@@ -97,6 +97,15 @@ def test_with_capture_on_content_goes_in_langchain_tracers_shapes(monkeypatch: p
             )
         compared += 1
     assert compared == 6  # three model calls, three tool calls
+    # The agent run: what it was asked and its answer, for LangSmith's Threads view (the reference sends the whole
+    # message list as the output; ours, the answer).
+    root = next(run for run in our_runs.values() if run.get("parent_run_id") is None)
+    reference_root = reference_runs[UUID(root["id"])]
+    assert [m["kwargs"]["content"] for m in root["inputs"]["messages"]] == [
+        m["content"] for m in reference_root["inputs"]["messages"]
+    ]
+    assert [message_view(m) for m in root["outputs"]["messages"]] == [("AIMessage", ANSWER, [], None)]
+    assert reference_root["outputs"]["messages"][-1]["content"] == ANSWER
 
 
 @pytest.mark.parametrize("hidden", ["INPUTS", "OUTPUTS", "METADATA"])

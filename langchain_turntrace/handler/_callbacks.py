@@ -200,8 +200,15 @@ class TurnTraceCallbackHandler(_HandlerBase):
             agent_name = self._agent_name or (run_name if run_name != _UNNAMED_GRAPH else "agent")
             resume_key = _facts.str_or_none((metadata or {}).get("thread_id"))  # LangGraph resumes per thread
             resuming = resume_key is not None and _facts.is_resume(inputs)
+            asked = _facts.agent_messages(inputs, last_only=False) if self._capture else None
             scope = turns.start_agent(
-                agent_name, self._tag_attributes(metadata), namespace, resume_key, resuming=resuming, identity=identity
+                agent_name,
+                self._tag_attributes(metadata),
+                namespace,
+                resume_key,
+                resuming=resuming,
+                identity=identity,
+                input_messages=asked,
             )
             self._runs.add(key, scope, scope, None)
         else:
@@ -214,7 +221,8 @@ class TurnTraceCallbackHandler(_HandlerBase):
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         entry = self._release(run_key(run_id), ChainScope)
         if entry is not None and isinstance(entry.handle, ChainScope):
-            entry.handle.end()
+            answer = _facts.agent_messages(outputs, last_only=True) if self._capture and entry.parent is None else None
+            entry.handle.end(answer)
 
     @never_raises
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:

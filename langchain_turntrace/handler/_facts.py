@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage, convert_to_messages
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langgraph.types import Command
 from opentelemetry.util.types import AttributeValue
@@ -97,6 +97,20 @@ def metadata_tags(metadata: Mapping[str, Any] | None) -> Tags:
 
 def str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def agent_messages(value: object, *, last_only: bool) -> str | None:
+    """The messages of a graph's input or output (its ``messages`` key) as GenAI JSON; the last one only for an
+    answer (the whole list repeats every turn). None when there are none or they cannot be read."""
+    raw = cast("Mapping[str, object]", value).get("messages") if isinstance(value, Mapping) else None
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
+        return None
+    items = cast("Sequence[Any]", raw)
+    try:
+        messages = convert_to_messages(items[-1:] if last_only else items)
+    except (ValueError, TypeError, NotImplementedError):  # not messages after all: nothing to record
+        return None
+    return _messages_json(messages)
 
 
 def is_resume(inputs: object) -> bool:

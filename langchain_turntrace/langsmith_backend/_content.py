@@ -40,6 +40,9 @@ def inputs_of(span: StoredSpan) -> dict[str, Any]:
     if span.role == "turn":
         return {"turn": a.get(attr.TURN_INDEX)}
     if span.role == "agent":
+        messages = _parsed(a.get(attr.GEN_AI_INPUT_MESSAGES))
+        if isinstance(messages, list):  # LangChainTracer's shape for a graph's input
+            return {"messages": [_lc_message(m) for m in cast("list[object]", messages)]}
         return {"agent": a.get(attr.GEN_AI_AGENT_NAME), "session_id": a.get(attr.SESSION_ID)}
     return {"span": span.name}
 
@@ -67,12 +70,16 @@ def outputs_of(span: StoredSpan, usage: Mapping[str, Any] | None) -> dict[str, A
     if span.role == "turn":
         return {"stop_reason": a.get(attr.STOP_REASON), "model": a.get(attr.GEN_AI_REQUEST_MODEL)}
     if span.role == "agent":
-        return {
+        summary: dict[str, Any] = {
             "turns": a.get(attr.TURN_COUNT),
             "tool_calls": a.get(attr.TOOL_CALL_COUNT),
             "total_cost_usd": a.get(attr.TOTAL_COST_USD),
             "interrupted": a.get(attr.INTERRUPTED) is True,
         }
+        answer = _parsed(a.get(attr.GEN_AI_OUTPUT_MESSAGES))
+        if isinstance(answer, list):  # the agent's answer, for LangSmith's Threads view
+            summary["messages"] = [_lc_message(m) for m in cast("list[object]", answer)]
+        return summary
     return {"span": span.name}
 
 

@@ -132,7 +132,9 @@ class AgentRun(Node):
         return latest if latest is not None and not latest.ended else self
 
     # -- end ---------------------------------------------------------------------------------------------
-    def end(self, end_ns: int | None = None) -> None:
+    def end(self, end_ns: int | None = None, output_messages: str | None = None) -> None:
+        if output_messages is not None and not self.ended:  # content capture on: the agent's answer
+            self._end_attributes[attr.GEN_AI_OUTPUT_MESSAGES] = output_messages
         self._finish(time_ns() if end_ns is None else end_ns)
 
     def fail(self, error: BaseException, end_ns: int | None = None) -> None:

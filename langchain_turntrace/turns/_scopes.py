@@ -123,14 +123,15 @@ class ChainScope:
             agent = self._agent_for(request.namespace)
             return ToolScope(agent.start_tool_call(request, time_ns()))
 
-    def end(self) -> None:
+    def end(self, output_messages: str | None = None) -> None:
+        """The chain returned; ``output_messages`` (JSON, content capture on) is an agent's answer."""
         with self.trace.lock:
             end_ns = time_ns()
             self._release()
             if self.sub_agent is not None:
                 self.sub_agent.end(end_ns)
             if self.is_agent_root:
-                self.agent.end(end_ns)
+                self.agent.end(end_ns, output_messages)
 
     def fail(self, error: BaseException) -> None:
         with self.trace.lock:
@@ -302,6 +303,7 @@ class TurnTracer:
         *,
         resuming: bool = False,
         identity: Identity | None = None,
+        input_messages: str | None = None,
     ) -> ChainScope:
         """An outermost chain run: an ``invoke_agent`` span under whatever OTel span is current. A run
         ``resuming`` the ``resume_key`` (thread) of a run interrupted in this process links to that run's span; any
@@ -314,7 +316,9 @@ class TurnTracer:
                 links.append(Link(interrupted, {attr.LINK_KIND: attr.RESUMES}))
         trace = self._trace(tag_attributes, resume_key)
         trace.resuming = resuming
-        run_attributes = None if identity is None else identity()
+        run_attributes = dict(identity()) if identity is not None else {}
+        if input_messages is not None:  # content capture on: what the agent was asked
+            run_attributes[attr.GEN_AI_INPUT_MESSAGES] = input_messages
         agent = AgentRun(trace, None, name, start_ns=time_ns(), links=links, run_attributes=run_attributes)
         if resume_key is not None:
             agent.on_thread(resume_key, resuming=resuming)
