@@ -166,10 +166,11 @@ def test_the_run_tree_reaches_langsmith(
         assert usage["output_cost"] == pytest.approx(price("gpt-4o-mini", output_tokens=tokens_out), rel=1e-9)
         assert usage["input_cost"] + usage["output_cost"] == pytest.approx(usage["total_cost"], rel=1e-12)
 
-    # The root was posted when it started and patched when it ended; every other run was posted once, whole.
+    # Each run is posted once: agent, turn and tool runs when they start (patched at their end, or merged into one
+    # post by the client when both are in one batch), model calls whole when they end.
     posts = [op for op in server.operations if op.kind == "post"]
     assert sorted(op.run["id"] for op in posts) == sorted(str(run_id) for run_id in runs)
-    assert all(op.run.get("end_time") for op in posts if op.run["id"] != root["id"])
+    assert all(op.run.get("end_time") for op in posts if op.run["run_type"] == "llm")
 
 
 def test_usage_details_and_costs_the_table_cannot_split(monkeypatch: pytest.MonkeyPatch) -> None:
