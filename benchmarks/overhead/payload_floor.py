@@ -4,6 +4,7 @@ benchmark's workload (same names, kinds, tree, attribute keys and value types), 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,23 @@ from opentelemetry.util.types import AttributeValue
 from benchmarks.overhead.workload import Workload, run_once
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook, TokenUsage
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+def run_identity(run_id: UUID, callback_kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    """The LangChain run's id, metadata and tags as ours records them (without ours' secret filtering)."""
+    out: dict[str, AttributeValue] = {attr.LANGCHAIN_RUN_ID: str(run_id)}
+    metadata: dict[str, Any] = callback_kwargs.get("metadata") or {}
+    for key, value in metadata.items():
+        if value is not None:
+            scalar = isinstance(value, (str, bool, int, float))
+            out[attr.LANGSMITH_METADATA_PREFIX + key] = value if scalar else json.dumps(value, default=str)
+    tags = callback_kwargs.get("tags")
+    if tags:
+        out[attr.LANGSMITH_TAGS] = tuple(tags)
+    return out
+
 
 SHAPE_CHECK_TURNS = 2  # turns of the run compared: a tool turn after a tool turn, then the answer
 
@@ -81,7 +99,12 @@ class PayloadFloorHandler(BaseCallbackHandler):
         if parent_run_id is not None:
             return
         name = str(kwargs.get("name"))
-        attributes = {**self._tags, attr.GEN_AI_OPERATION_NAME: "invoke_agent", attr.GEN_AI_AGENT_NAME: name}
+        attributes = {
+            **self._tags,
+            attr.GEN_AI_OPERATION_NAME: "invoke_agent",
+            attr.GEN_AI_AGENT_NAME: name,
+            **run_identity(run_id, kwargs),
+        }
         with self._lock:
             self._agent = self._tracer.start_span(f"invoke_agent {name}", attributes=attributes)
             self._agent_run_id = run_id
@@ -150,6 +173,8 @@ class PayloadFloorHandler(BaseCallbackHandler):
                     attr.GEN_AI_OPERATION_NAME: "chat",
                     attr.GEN_AI_PROVIDER_NAME: provider,
                     attr.GEN_AI_REQUEST_MODEL: model,
+                    attr.INPUT_ROLES: tuple(_ROLES.get(m.type, m.type) for batch in messages for m in batch),
+                    **run_identity(run_id, {"metadata": metadata, **kwargs}),
                 },
             )
             self._open[run_id] = (chat, time.perf_counter_ns())
@@ -198,6 +223,7 @@ class PayloadFloorHandler(BaseCallbackHandler):
             attr.GEN_AI_TOOL_CALL_ID: str(kwargs.get("tool_call_id")),
             attr.GEN_AI_TOOL_TYPE: "function",
             attr.INPUT_HASH: hashlib.sha256(input_str.encode()).hexdigest(),
+            **run_identity(run_id, kwargs),
             # ours rolls up the model calls beneath a tool call; this workload's tools make none
             attr.TOTAL_INPUT_TOKENS: 0,
             attr.TOTAL_OUTPUT_TOKENS: 0,
