@@ -56,6 +56,7 @@ class FakeLangSmith:
     multipart: bool = True
     size_limit_bytes: int = 20_971_520
     zstd: bool = True
+    refuse_first: int = 0  # ingest requests answered 422 before it takes any
     fail_status: int | None = None
     delay_s: float = 0.0
     page_size: int = 4
@@ -148,6 +149,8 @@ class FakeLangSmith:
     def ingest(self, kind: str, run: dict[str, Any], at: float) -> None:
         self._check(kind, run)
         with self._lock:
+            if kind == "post" and any(op.kind == "post" and op.run["id"] == run["id"] for op in self.operations):
+                self.problems.append(f"run {run['id']} posted twice: two tracers on one run id?")
             self.operations.append(Operation(kind, run, at))
 
     def query(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +163,11 @@ class FakeLangSmith:
         page = runs[offset : offset + self.page_size]
         following = offset + self.page_size
         return {"runs": page, "cursors": {"next": str(following) if following < len(runs) else None}}
+
+    def refuse_next(self) -> bool:
+        with self._lock:
+            refuse, self.refuse_first = self.refuse_first > 0, max(self.refuse_first - 1, 0)
+        return refuse
 
     def take_feedback(self, feedback: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Feedback attaches to a run that exists (404 otherwise, as for a run id LangSmith never saw)."""
@@ -231,6 +239,8 @@ def _handler_for(server: FakeLangSmith) -> type[http.server.BaseHTTPRequestHandl
                 return self._answer(404, {"detail": "Not Found"})
             if server.fail_status is not None:
                 return self._answer(server.fail_status, {"detail": "unavailable"})
+            if server.refuse_next():
+                return self._answer(422, {"detail": "refused"})
             if len(raw) > server.size_limit_bytes:
                 return self._answer(413, {"detail": f"request of {len(raw)} bytes over {server.size_limit_bytes}"})
             try:

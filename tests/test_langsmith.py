@@ -285,6 +285,66 @@ def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyP
     )
 
 
+def test_a_run_whose_start_post_was_refused_arrives_whole_at_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first request, with the posts of the runs' starts (the agent, its turn, a tool call still waiting), is
+    refused; the later ones are taken: each of those runs arrives whole when it ends, not as a patch of nothing."""
+    approved = threading.Event()
+
+    @tool
+    def wait_for_approval(request: str) -> str:
+        """Waits until a human approves."""
+        approved.wait(10)
+        return "approved"
+
+    model = ScriptedChatModel(
+        script=[tool_calls_message(("wait_for_approval", {"request": "refund"}, "call_1")), answer_message("done")]
+    )
+    dropped_before = dropped_spans()
+    with FakeLangSmith(refuse_first=1) as server:
+        handler = connect(monkeypatch, server.url)
+        agent = create_agent(model, [wait_for_approval])
+        worker = threading.Thread(target=lambda: agent.invoke(INPUT, config={"callbacks": [handler]}))
+        worker.start()
+        try:
+            assert server.wait_for(lambda: server.refuse_first == 0 and len(server.requests) >= 2)
+        finally:
+            approved.set()
+            worker.join(10)
+        handler.flush(timeout_s=10)
+        runs = server.runs()
+    assert server.problems == []  # every run has its name, type and start: none is a patch of a run never posted
+    # The refused request also held the first model call, posted whole when it ended: that one is lost, counted.
+    assert run_tree(runs) == tree_text(
+        "invoke_agent agent",
+        "  turn 1",
+        "    execute_tool wait_for_approval",
+        "  turn 2",
+        "    chat gpt-4o-mini",
+    )
+    assert dropped_spans() == dropped_before + 1
+
+
+def test_another_instrumentations_error_message_never_reaches_langsmith(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A span of the app's own under a tool fails with a message quoting a connection string: with content
+    capture off its run says only that it failed."""
+    leaky = "cannot connect to postgresql://admin:hunter2@db/prod"
+
+    @tool
+    def query(sql: str) -> str:
+        """Runs a query."""
+        with trace.get_tracer("app").start_as_current_span("db.query"):
+            raise ConnectionError(leaky)
+
+    model = ScriptedChatModel(script=[tool_calls_message(("query", {"sql": "select 1"}, "call_q"))])
+    with FakeLangSmith() as server:
+        handler = connect(monkeypatch, server.url)
+        with pytest.raises(ConnectionError):
+            state_graph_agent(model, [query], handle_tool_errors=False).invoke(INPUT, config={"callbacks": [handler]})
+        assert handler.flush(timeout_s=10)
+    assert server.problems == []
+    assert "hunter2" not in "\n".join(r.body.decode(errors="replace") for r in server.requests)
+
+
 @pytest.mark.parametrize("capture", [False, True], ids=["capture-off", "capture-on"])
 def test_errors_are_run_errors_by_type_and_message_when_captured(
     monkeypatch: pytest.MonkeyPatch, capture: bool

@@ -26,6 +26,7 @@ from tests.test_langsmith_identity import both
 
 PROMPT = "Weather in Paris and Rome?"  # tests/test_langsmith.INPUT
 ANSWER = "Sunny in Paris and Rome."  # the agent's last answer (tests/agents.py): only ever an output
+TOOL_ARGUMENTS = {"call_1": {"city": "Paris"}, "call_2": {"city": "Paris"}, "call_3": {"city": "Rome"}}  # its script
 SAFE_INPUT_KEYS = {
     "chain": {"agent", "session_id", "turn"},
     "llm": {"message_count", "roles"},
@@ -90,7 +91,9 @@ def test_with_capture_on_content_goes_in_langchain_tracers_shapes(monkeypatch: p
             assert message_view(ours_answer["message"]) == message_view(sent["outputs"]["generations"][0][0]["message"])
             assert ours_answer["text"] == sent["outputs"]["generations"][0][0]["text"]
         else:
-            assert run["inputs"] == sent["inputs"]  # the tool's arguments
+            # The tool's arguments, as the model asked for them (LangChainTracer's shape for them changed across
+            # langchain-core versions: a dict here, {"input": "<repr>"} at our floor).
+            assert run["inputs"] == TOOL_ARGUMENTS[run["extra"]["metadata"]["gen_ai.tool.call.id"]]
             answer = sent["outputs"]["output"]
             assert run["outputs"]["output"] == (
                 json.loads(answer["content"]) if answer["content"][:1] == "{" else answer["content"]
@@ -122,7 +125,9 @@ def test_hidden_fields_stay_hidden_and_usage_stays_countable(monkeypatch: pytest
     if field is not None:
         assert all(not run.get(field) for run in runs.values()), field
     else:
-        assert all(not run["extra"].get("metadata") for run in runs.values())
+        # None of ours: older clients add their own environment keys back after hiding the rest.
+        ours = {"session_id", "otel_span_id", "usage_metadata", "gen_ai.operation.name"}
+        assert all(not ours & set(run["extra"].get("metadata") or {}) for run in runs.values())
     # Content never hides in the metadata: a hidden field's content is nowhere in what was sent.
     secret_of = {"INPUTS": PROMPT, "OUTPUTS": ANSWER}
     if hidden in secret_of:

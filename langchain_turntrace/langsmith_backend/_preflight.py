@@ -12,7 +12,7 @@ from urllib3.util.retry import Retry
 
 from langchain_turntrace.langsmith_backend import _settings as settings
 
-PROBE_TIMEOUT_S: Final = 3.0
+PROBE_TIMEOUT_S: Final = 2.0
 
 
 def connection_problem(timeout_s: float = PROBE_TIMEOUT_S) -> str | None:

@@ -21,6 +21,7 @@ from langchain_turntrace.langsmith_backend._usage import usage_metadata
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.store import StoredSpan
 from langchain_turntrace.store._records import stored_from_readable
+from langchain_turntrace.version import INSTRUMENTATION_SCOPE
 
 MAX_OPEN_SPANS: Final = 10_000
 """Spans started and not yet ended that the processor remembers (their run ids and dotted orders)."""
@@ -139,9 +140,12 @@ class LangSmithSpanProcessor(SpanProcessor):
         def operation() -> tuple[Literal["post", "patch"], dict[str, Any]]:
             stored = stored_from_readable(span)
             usage = usage_metadata(stored.attributes, self._prices) if stored.role == "chat" else None
-            ended = ended_run(stored, place, usage, span.status.description)
-            if posted:
+            scope = span.instrumentation_scope
+            # Ours records an error's message only with content capture on; another instrumentation's may be anything.
+            message = span.status.description if scope is not None and scope.name == INSTRUMENTATION_SCOPE else None
+            ended = ended_run(stored, place, usage, message)
+            if posted and not self._sender.post_lost(place.run_id):
                 return "patch", ended
-            return "post", {**started_run(stored, place, self._project), **ended}
+            return "post", {**started_run(stored, place, self._project), **ended}  # its start post never arrived
 
         return operation

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal
 
@@ -51,6 +51,8 @@ class RunSender:
             **client_options,
         )
         self._size_limit = DEFAULT_SIZE_LIMIT_BYTES  # LangSmith's, from /info when the worker starts
+        # ids of runs whose post at their start was lost, until their end is sent (only the sender's thread)
+        self._lost_posts: OrderedDict[str, None] = OrderedDict()
         self._max_queued = max_queued
         self._queue: deque[tuple[Operation, bool]] = deque()  # (operation, whether it carries a span's end)
         self._changed = threading.Condition()
@@ -183,6 +185,7 @@ class RunSender:
                     with self._changed:
                         self._failures += 1  # a flush now says not everything arrived
                     self._lost_in_flight(int(ends_span))
+                    self._posts_lost([(kind, run, ends_span)])
                     continue
                 self._warn_once("trimmed", "a LangSmith run over its request limit was sent without its content")
             if request and used + size > budget:
@@ -208,6 +211,20 @@ class RunSender:
             refused = True
         if refused or self._failed_sends > failed_sends:  # the client raised, or called _failed: it did not arrive
             self._lost_in_flight(sum(ends_span for _, _, ends_span in runs))
+            self._posts_lost(runs)
+
+    def _posts_lost(self, runs: list[_Run]) -> None:
+        """Runs posted at their start whose post never arrived: their end goes as a whole post (``post_lost``)."""
+        for kind, run, ends_span in runs:
+            if kind == "post" and not ends_span:
+                self._lost_posts[str(run.get("id"))] = None
+                while len(self._lost_posts) > MAX_QUEUED:
+                    self._lost_posts.popitem(last=False)
+
+    def post_lost(self, run_id: object) -> bool:
+        """Whether the post at this run's start was lost (refused, or too large): called on the sender's thread,
+        when the run's end is sent, which is after its start post was tried."""
+        return self._lost_posts.pop(str(run_id), False) is None
 
     def _lost_in_flight(self, count: int) -> None:
         """Counts spans of the batch being sent as lost, unless give_up() already has."""
