@@ -13,6 +13,7 @@ import pytest
 from langchain_core.tracers.langchain import LangChainTracer
 from langsmith import Client
 
+from langchain_turntrace import configure
 from langchain_turntrace.langsmith_backend._runs import run_uuid
 from tests.agents import three_turn_agent
 from tests.langsmith_server import FakeLangSmith
@@ -98,3 +99,28 @@ def test_runs_carry_langchain_run_ids_metadata_and_tags(monkeypatch: pytest.Monk
         assert UUID(turn["id"]) == run_uuid(int(meta["otel_trace_id"], 16), int(meta["otel_span_id"], 16), start_ns)
     assert FAKE_OPENAI_KEY not in json.dumps(list(our_runs.values()), default=str)
     assert FAKE_OPENAI_KEY in json.dumps(list(reference_runs.values()), default=str)  # the check above can fail
+
+
+def test_with_langchains_own_tracing_on_too_the_runs_never_clash(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """LANGSMITH_TRACING=true as well: LangChain's tracer sends each run under its run id, so ours keep ids of their
+    own (one LangSmith gets both trees, none of whose runs is posted twice), and the app is told how to keep one."""
+    with FakeLangSmith() as server:
+        connect(monkeypatch, server.url)  # the variables, with LangChain's own tracing cleared...
+        monkeypatch.setenv("LANGSMITH_PROJECT", f"both-{uuid4().hex[:8]}")  # ...a backend of this test's own...
+        monkeypatch.setenv("LANGSMITH_TRACING", "true")  # ...built with LangChain's tracing on
+        with caplog.at_level("WARNING", logger="langchain_turntrace"):
+            handler = configure("langsmith")
+        tracer = LangChainTracer(client=Client(api_url=server.url, api_key=KEY, auto_batch_tracing=False))
+        run_id = uuid4()
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler, tracer], "run_id": run_id})
+        assert handler.flush(timeout_s=10)
+        tracer.wait_for_futures()
+        runs = server.runs()
+    assert server.problems == []  # no run posted twice
+    ours = [run for run in runs.values() if "otel_span_id" in metadata(run)]
+    assert len(ours) == 10
+    assert all(UUID(run["id"]) != run_id for run in ours)
+    assert run_id in runs  # LangChain's own run keeps the config run id
+    assert any("LANGSMITH_TRACING=false" in record.getMessage() for record in caplog.records)

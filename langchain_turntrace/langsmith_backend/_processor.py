@@ -74,6 +74,18 @@ class LangSmithSpanProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._warned_full = False
         renew_in_child(self._renew_after_fork)
+        # LangChain's own LangSmith tracing sends each LangChain run under its run id: ours would clash with it.
+        self._own_run_ids = settings.langchain_tracing_on()
+        if self._own_run_ids:
+            _log.warning(
+                "turntrace: LangChain's own LangSmith tracing is on too (LANGSMITH_TRACING=true), so each run would "
+                "reach LangSmith twice; turntrace's runs keep ids of their own. Set LANGSMITH_TRACING=false to keep "
+                "one tree, on LangChain's run ids."
+            )
+
+    def _run_id_of(self, span: ReadableSpan) -> object:
+        """The LangChain run id a span's run takes, unless LangChain's own tracer sends runs under those ids."""
+        return None if self._own_run_ids else (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
 
     def _renew_after_fork(self) -> None:
         """In a forked child: a thread of the parent's that held the lock at the fork did not come along."""
@@ -87,8 +99,9 @@ class LangSmithSpanProcessor(SpanProcessor):
         with self._lock:
             parent_entry = self._open.get((parent.trace_id, parent.span_id)) if parent is not None else None
             parent_place = parent_entry[0] if parent_entry is not None else None
-            langchain_run_id = (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
-            place = place_of(context.trace_id, context.span_id, span.start_time or 0, parent_place, langchain_run_id)
+            place = place_of(
+                context.trace_id, context.span_id, span.start_time or 0, parent_place, self._run_id_of(span)
+            )
             posted = (parent_entry is None or span.name.startswith(_POSTED_AT_START)) and self._sender.put(
                 self._start(stored_from_readable(span), place), ends_span=False
             )
@@ -110,8 +123,8 @@ class LangSmithSpanProcessor(SpanProcessor):
         with self._lock:
             entry = self._open.pop((context.trace_id, context.span_id), None)
         if entry is None:  # started before this processor, or forgotten: a trace of its own
-            langchain_run_id = (span.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
-            entry = (place_of(context.trace_id, context.span_id, span.start_time or 0, None, langchain_run_id), False)
+            place = place_of(context.trace_id, context.span_id, span.start_time or 0, None, self._run_id_of(span))
+            entry = (place, False)
         self._sender.put(self._end(span, *entry))
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -122,8 +135,7 @@ class LangSmithSpanProcessor(SpanProcessor):
         context = root.context
         if context is None:
             return []
-        langchain_run_id = (root.attributes or {}).get(attr.LANGCHAIN_RUN_ID)
-        trace_id = place_of(context.trace_id, context.span_id, root.start_time or 0, None, langchain_run_id).run_id
+        trace_id = place_of(context.trace_id, context.span_id, root.start_time or 0, None, self._run_id_of(root)).run_id
         return read_trace(self._sender.client, trace_id)
 
     def shutdown(self) -> None:

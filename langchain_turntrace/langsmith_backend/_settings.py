@@ -21,6 +21,12 @@ def project() -> str | None:
     return _first("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT")
 
 
+def langchain_tracing_on() -> bool:
+    """LangChain's own tracer sends runs to LangSmith (``LANGSMITH_TRACING`` or its older names)."""
+    value = _first("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING")
+    return (value or "").lower() == "true"
+
+
 def hidden(field: str) -> bool:
     """``LANGSMITH_HIDE_{FIELD}``: ``field`` is ``inputs``, ``outputs`` or ``metadata``."""
     value = _first(f"LANGSMITH_HIDE_{field.upper()}", f"LANGCHAIN_HIDE_{field.upper()}")
