@@ -6,21 +6,34 @@ from __future__ import annotations
 import re
 from typing import Final
 
-SECRET_KEY: Final = re.compile(r"api[_-]?key|secret|passw(?:or)?d|credential|auth|private[_-]?key|token(?!s)", re.I)
-"""A key naming a secret. "token" but not "tokens" (ls_max_tokens is a setting, access_token a secret); "auth"
-catches authorization."""
-
-# Shapes of credentials whatever surrounds them: OpenAI/Anthropic (sk-...), LangSmith (lsv2_...), AWS access keys,
-# GitHub and Slack tokens, bearer headers, and key=value / key: value pairs naming a secret.
-_IN_TEXT: Final = re.compile(
-    r"\b(?:sk|pk|rk)[-_][A-Za-z0-9_\-]{8,}"
-    r"|\blsv2_[A-Za-z0-9_]{8,}"
-    r"|\bAKIA[0-9A-Z]{16}\b"
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
-    r"|\bxox[abpr]-[A-Za-z0-9-]{10,}"
-    r"|(?i:\bbearer\s+)[A-Za-z0-9._\-+/=]{8,}"
+# A key whose last word names a secret: openai_api_key, x-api-key, client_secret, db_password, access_token,
+# Authorization, Cookie. Not ls_max_tokens, tokenizer, prompt_token_count, author or oauth_provider.
+SECRET_KEY: Final = re.compile(
+    r"(?:^|[_\-.])(?:api[_\-]?key|apikey|key|secret|passw(?:or)?d|passwd|credentials?|authorization|auth|"
+    r"(?:access|refresh|id|auth|session|bearer)?[_\-]?token|private[_\-]?key|cookie|signature)$",
+    re.IGNORECASE,
 )
-_LABELLED: Final = re.compile(r"(?i)\b(api[_-]?key|token|secret|password)(\s*[:=]\s*)['\"]?[^\s'\",;&]{6,}")
+"""A key naming a secret (its last word): ``SECRET_KEY.search(key)``."""
+
+# Shapes of credentials whatever surrounds them: OpenAI/Anthropic (sk-...), LangSmith (lsv2_...), Google (AIza...),
+# AWS access keys, GitHub and Slack tokens, JWTs, bearer and basic authorization.
+_SHAPES: Final = (
+    r"\b(?:sk|pk|rk)[-_][A-Za-z0-9_\-]{8,}",
+    r"\blsv2_[A-Za-z0-9_]{8,}",
+    r"\bAIza[0-9A-Za-z_\-]{20,}",
+    r"\bAKIA[0-9A-Z]{16}\b",
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}",
+    r"\bxox[abpr]-[A-Za-z0-9-]{10,}",
+    r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
+    r"(?i:\b(?:bearer|basic)\s+)[A-Za-z0-9._\-+/=]{8,}",
+)
+_IN_TEXT: Final = re.compile("|".join(_SHAPES))
+# key=value, key: value, "key": "value", key='value' where the key names a secret (any identifier ending so).
+_LABELLED: Final = re.compile(
+    r"(?i)\b([A-Za-z0-9_\-]*(?:api[_\-]?key|apikey|secret|passw(?:or)?d|token|credentials?)\b['\"]?)"
+    r"(\s*[:=]\s*['\"]?)[^\s'\",;&}]{4,}"
+)
+_URL_PASSWORD: Final = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")  # scheme://user:password@host
 REDACTED: Final = "[redacted]"
 
 
@@ -31,4 +44,6 @@ def looks_secret(value: str) -> bool:
 
 def redacted(text: str) -> str:
     """``text`` with every credential in it replaced by ``[redacted]``."""
-    return _IN_TEXT.sub(REDACTED, _LABELLED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text))
+    text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
+    text = _LABELLED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return _IN_TEXT.sub(REDACTED, text)

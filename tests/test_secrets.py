@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import types
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
@@ -20,7 +21,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import Field, SecretStr
 
 from langchain_turntrace import TurnTraceCallbackHandler, configure
-from langchain_turntrace.redaction import redacted
+from langchain_turntrace.handler._run_identity import run_attributes
+from langchain_turntrace.redaction import SECRET_KEY, redacted
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests.agents import create_agent, get_time, get_weather, three_turn_script
 from tests.fresh_python import run_python
@@ -269,8 +271,59 @@ def test_internal_errors_are_logged_without_the_secrets_they_carried(tmp_path: P
         ("AKIAABCDEFGHIJKLMNOP is not allowed", "[redacted] is not allowed"),
         ("password: hunter2hunter2", "password: [redacted]"),
         ("max_tokens=512 exceeded; 3 tokens left", "max_tokens=512 exceeded; 3 tokens left"),  # settings stay
+        (
+            "openai_api_key=abcd1234efgh client_secret: 'zz99yy88'",
+            "openai_api_key=[redacted] client_secret: '[redacted]'",
+        ),
+        ('{"api_key": "a1b2c3d4e5"}', '{"api_key": "[redacted]"}'),
+        ("postgresql://admin:hunter2@db/prod", "postgresql://admin:[redacted]@db/prod"),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: [redacted]"),
+        ("key AIzaSyA1234567890abcdefghijklmn", "key [redacted]"),
+        ("cookie eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc", "cookie [redacted]"),
     ],
 )
 def test_credentials_in_free_text_are_redacted(text: str, expected: str) -> None:
     """What an error message or a metadata value may quote: every credential shape, nothing else."""
     assert redacted(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("openai_api_key", True),
+        ("x-api-key", True),
+        ("client_secret", True),
+        ("db_password", True),
+        ("access_token", True),
+        ("Authorization", True),
+        ("Cookie", True),
+        ("ls_max_tokens", False),
+        ("tokenizer", False),
+        ("prompt_token_count", False),
+        ("author", False),
+        ("oauth_provider", False),
+        ("tenant", False),
+    ],
+)
+def test_keys_that_name_a_secret(key: str, secret: bool) -> None:
+    """Metadata keys left out (a secret) or kept as the app set them (anything else)."""
+    assert bool(SECRET_KEY.search(key)) is secret
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [["Authorization", f"Bearer {HEADER_KEY}"], ["x-trace", "1"]],  # header pairs in a list
+        {"Cookie": f"session={API_KEY}", "region": "eu"},  # a header dict
+        f'{{"api_key": "{API_KEY}"}}',  # JSON text
+        {API_KEY, "plain"},  # a set
+        types.SimpleNamespace(api_key=API_KEY),  # any object, made text
+        f"postgresql://admin:{API_KEY}@db/prod",
+    ],
+    ids=["header-pairs", "header-dict", "json-text", "set", "object", "url"],
+)
+def test_no_credential_leaves_in_run_metadata_whatever_its_shape(value: object) -> None:
+    """The run's metadata goes to every backend: a credential in any value is redacted or left out."""
+    attributes = run_attributes(uuid4(), {"config": value}, [f"key:{API_KEY}"])
+    assert API_KEY[:9] not in str(attributes)
+    assert HEADER_KEY[:9] not in str(attributes)

@@ -1,13 +1,14 @@
 """A LangChain run's own identity as span attributes: its run id, and the metadata and tags the app gave it, under
 LangSmith's OTel names (``langsmith.metadata.<key>``, ``langsmith.span.tags``). The LangSmith backend sends them
 as the run's id, metadata and tags, so feedback, run URLs, filters and rules keyed on them keep working; other
-backends get them as attributes. Secrets never: a key that names one, a SecretStr, or a value shaped like an API
-key is left out."""
+backends get them as attributes. Secrets never: a key that names one or a SecretStr is left out, a credential in a
+value is redacted (``redaction``)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Final, cast
 from uuid import UUID
 
@@ -26,14 +27,37 @@ def run_attributes(
     """The attributes that carry one LangChain run's identity onto its span."""
     out: dict[str, AttributeValue] = {attr.LANGCHAIN_RUN_ID: str(run_id)}
     for key, value in (metadata or {}).items():
-        if SECRET_KEY.search(key):
-            continue
-        kept = _safe_value(value)
+        kind: type = type(cast("object", value))
+        try:
+            kept = _cached_entry(key, value, kind)  # LangGraph repeats the same keys and values every call
+        except TypeError:  # unhashable (a dict, a list): remembered by its JSON text
+            kept = _cached_entry(key, json.dumps(value, default=str, separators=(",", ":")), _Json)
         if kept is not None:
-            out[attr.LANGSMITH_METADATA_PREFIX + key] = kept
+            out[kept[0]] = kept[1]
     if tags:
-        out[attr.LANGSMITH_TAGS] = tuple(str(tag) for tag in tags)
+        out[attr.LANGSMITH_TAGS] = tuple(_cached_tag(str(tag)) for tag in tags)
     return out
+
+
+class _Json:
+    """The ``kind`` of a metadata value given as its JSON text (an unhashable value)."""
+
+
+_cached_tag: Final = lru_cache(maxsize=1024)(redacted)
+
+
+def _entry(key: str, value: object) -> tuple[str, AttributeValue] | None:
+    if SECRET_KEY.search(key):
+        return None
+    kept = _safe_value(value)
+    return None if kept is None else (attr.LANGSMITH_METADATA_PREFIX + key, kept)
+
+
+@lru_cache(maxsize=2048)
+def _cached_entry(key: str, value: object, kind: type) -> tuple[str, AttributeValue] | None:
+    """``_entry``, remembered; ``kind`` keeps 1 and True apart (equal, and so one key of the cache without it)
+    and marks a value given as its JSON text."""
+    return _entry(key, json.loads(cast("str", value)) if kind is _Json else value)
 
 
 def _safe_value(value: object) -> AttributeValue | None:
@@ -41,10 +65,11 @@ def _safe_value(value: object) -> AttributeValue | None:
     if value is None or isinstance(value, (SecretStr, SecretBytes)):
         return None
     if isinstance(value, (bool, int, float)):
-        return value
+        return value if not isinstance(value, int) or -(2**63) <= value < 2**63 else str(value)  # OTLP's int64
     if isinstance(value, str):
         return None if looks_secret(value) else redacted(value)[:_MAX_VALUE_CHARS]
-    return json.dumps(_scrubbed(value), default=str, separators=(",", ":"))[:_MAX_VALUE_CHARS]
+    # default=str makes any object text; redacting that text catches what the structure walk cannot see into
+    return redacted(json.dumps(_scrubbed(value), default=str, separators=(",", ":")))[:_MAX_VALUE_CHARS]
 
 
 def _scrubbed(value: object) -> object:
@@ -52,8 +77,8 @@ def _scrubbed(value: object) -> object:
     if isinstance(value, Mapping):
         items = cast("Mapping[object, object]", value)
         return {k: _scrubbed(v) for k, v in items.items() if not (isinstance(k, str) and SECRET_KEY.search(k))}
-    if isinstance(value, (list, tuple)):
-        sequence = cast("Sequence[object]", value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        sequence = cast("Sequence[object]", list(cast("Any", value)))
         return [_scrubbed(v) for v in sequence if not (isinstance(v, str) and looks_secret(v))]
     if isinstance(value, (SecretStr, SecretBytes)) or (isinstance(value, str) and looks_secret(value)):
         return None

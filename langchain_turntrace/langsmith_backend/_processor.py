@@ -46,7 +46,8 @@ class LangSmithSpanProcessor(SpanProcessor):
     ``api_url`` / ``api_key`` / ``project_name`` default to ``LANGSMITH_ENDPOINT`` / ``LANGSMITH_API_KEY`` /
     ``LANGSMITH_PROJECT`` (or their ``LANGCHAIN_*`` names), read when the processor is built, as are
     ``LANGSMITH_HIDE_INPUTS`` / ``_OUTPUTS`` / ``_METADATA``. ``anonymizer`` goes to the client, which applies it
-    to every run's inputs, outputs, metadata and error (``langsmith.anonymizer.create_anonymizer`` makes one).
+    to every run's inputs and outputs, and with recent clients its metadata and error
+    (``langsmith.anonymizer.create_anonymizer`` makes one).
     Nothing on the agent's side waits on the network: runs leave from a daemon thread. ``force_flush`` waits
     at most its timeout; ``shutdown`` until the client has sent or given up on every run, so bound it the way
     ``backends.shutdown_within`` does when exit must not wait on a LangSmith that hangs.
