@@ -71,6 +71,9 @@ def test_a_run_too_large_alone_is_sent_without_its_content(monkeypatch: pytest.M
     assert len(runs) == 6  # nothing dropped: the runs carrying the blob went without their content
     trimmed = {run["name"] for run in runs.values() if "left out" in str(run.get("inputs"))}
     assert trimmed == {"execute_tool store_blob", "chat gpt-4o-mini"}
+    for run in runs.values():  # a trimmed model call keeps its usage, where hidden metadata cannot take it
+        if run["run_type"] == "llm":
+            assert run["outputs"]["usage_metadata"]["total_tokens"] > 0
     root = next(run for run in runs.values() if run.get("parent_run_id") is None)
     assert root["end_time"] is not None
     assert dropped_spans() == dropped_before

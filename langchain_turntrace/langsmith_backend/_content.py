@@ -65,7 +65,7 @@ def outputs_of(span: StoredSpan, usage: Mapping[str, Any] | None) -> dict[str, A
     if span.role == "tool":
         result = a.get(attr.GEN_AI_TOOL_CALL_RESULT)
         if isinstance(result, str):
-            return {"output": _parsed(result) if result[:1] in "[{" else result}
+            return {"output": _parsed(result) if result[:1] in ("[", "{") else result}
         return {"return_shape_hash": a.get(attr.RETURN_SHAPE_HASH), "error": a.get(attr.ERROR_TYPE)}
     if span.role == "turn":
         return {"stop_reason": a.get(attr.STOP_REASON), "model": a.get(attr.GEN_AI_REQUEST_MODEL)}

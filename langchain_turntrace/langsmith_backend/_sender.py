@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 from langsmith import Client
 
 from langchain_turntrace._fork import renew_in_child
+from langchain_turntrace.langsmith_backend import _settings as settings
 from langchain_turntrace.langsmith_backend._compression import CompressingSession
 
 Operation = Callable[[], tuple[Literal["post", "patch"], dict[str, Any]]]
@@ -138,7 +139,8 @@ class RunSender:
         batch_size = max(int(config.get("size_limit") or 100), 1)
         self._size_limit = max(int(config.get("size_limit_bytes") or DEFAULT_SIZE_LIMIT_BYTES), 1)
         flags = info.instance_flags or {}
-        self._session.enabled = bool(multipart and flags.get("zstd_compression_enabled"))
+        compress = multipart and flags.get("zstd_compression_enabled") and not settings.compression_disabled()
+        self._session.enabled = bool(compress)
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._queue or self._stopped)
@@ -284,6 +286,10 @@ def _trimmed(run: dict[str, Any], size: int, limit: int) -> tuple[dict[str, Any]
     """The run without its inputs and outputs, which say why instead; and its new size."""
     note = f"left out: this run took {size} bytes, over LangSmith's {limit}-byte request limit"
     trimmed = {**run, **{field: {"turntrace": note} for field in ("inputs", "outputs") if run.get(field)}}
+    outputs: dict[str, Any] = run.get("outputs") or {}
+    usage = outputs.get("usage_metadata")
+    if usage is not None:  # a model call's usage stays countable (LANGSMITH_HIDE_METADATA may hide the other copy)
+        trimmed["outputs"]["usage_metadata"] = usage
     return trimmed, _size(trimmed)
 
 

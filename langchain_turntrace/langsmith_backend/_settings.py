@@ -27,6 +27,11 @@ def langchain_tracing_on() -> bool:
     return (value or "").lower() == "true"
 
 
+def compression_disabled() -> bool:
+    """``LANGSMITH_DISABLE_RUN_COMPRESSION=true``: the client's own switch for compressed ingests."""
+    return (_first("LANGSMITH_DISABLE_RUN_COMPRESSION", "LANGCHAIN_DISABLE_RUN_COMPRESSION") or "").lower() == "true"
+
+
 def hidden(field: str) -> bool:
     """``LANGSMITH_HIDE_{FIELD}``: ``field`` is ``inputs``, ``outputs`` or ``metadata``."""
     value = _first(f"LANGSMITH_HIDE_{field.upper()}", f"LANGCHAIN_HIDE_{field.upper()}")
