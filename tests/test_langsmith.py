@@ -234,7 +234,8 @@ def test_usage_details_and_costs_the_table_cannot_split(monkeypatch: pytest.Monk
     }
 
 
-def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def approval_agent() -> tuple[threading.Event, Any]:
+    """An agent whose one tool call waits for a human (the event) before the model answers."""
     approved = threading.Event()
 
     @tool
@@ -246,9 +247,13 @@ def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyP
     model = ScriptedChatModel(
         script=[tool_calls_message(("wait_for_approval", {"request": "refund"}, "call_1")), answer_message("done")]
     )
+    return approved, create_agent(model, [wait_for_approval])
+
+
+def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    approved, agent = approval_agent()
     with FakeLangSmith() as server:
         handler = connect(monkeypatch, server.url)
-        agent = create_agent(model, [wait_for_approval])
         worker = threading.Thread(target=lambda: agent.invoke(INPUT, config={"callbacks": [handler], "metadata": META}))
         worker.start()
         try:
@@ -288,21 +293,10 @@ def test_a_long_run_shows_in_langsmith_while_it_runs(monkeypatch: pytest.MonkeyP
 def test_a_run_whose_start_post_was_refused_arrives_whole_at_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first request, with the posts of the runs' starts (the agent, its turn, a tool call still waiting), is
     refused; the later ones are taken: each of those runs arrives whole when it ends, not as a patch of nothing."""
-    approved = threading.Event()
-
-    @tool
-    def wait_for_approval(request: str) -> str:
-        """Waits until a human approves."""
-        approved.wait(10)
-        return "approved"
-
-    model = ScriptedChatModel(
-        script=[tool_calls_message(("wait_for_approval", {"request": "refund"}, "call_1")), answer_message("done")]
-    )
+    approved, agent = approval_agent()
     dropped_before = dropped_spans()
     with FakeLangSmith(refuse_first=1) as server:
         handler = connect(monkeypatch, server.url)
-        agent = create_agent(model, [wait_for_approval])
         worker = threading.Thread(target=lambda: agent.invoke(INPUT, config={"callbacks": [handler]}))
         worker.start()
         try:
