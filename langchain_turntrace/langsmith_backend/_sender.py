@@ -7,12 +7,11 @@ wait on it is bounded; the client still does the wire work (/info, multipart or 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from langsmith import Client
@@ -20,16 +19,12 @@ from langsmith import Client
 from langchain_turntrace._fork import renew_in_child
 from langchain_turntrace.langsmith_backend import _settings as settings
 from langchain_turntrace.langsmith_backend._compression import CompressingSession
+from langchain_turntrace.langsmith_backend._requests import DEFAULT_SIZE_LIMIT_BYTES, Run, fitted
 
 Operation = Callable[[], tuple[Literal["post", "patch"], dict[str, Any]]]
 """Builds one run payload; called on the sender's thread, so the agent's thread only queues it."""
 
 MAX_QUEUED: Final = 8192
-DEFAULT_SIZE_LIMIT_BYTES: Final = 20 * 1024 * 1024
-"""LangSmith's request size limit when its /info does not say (its ``batch_ingest_config.size_limit_bytes``)."""
-_BODY_SHARE: Final = 0.9  # of the limit, for the runs' JSON: the multipart framing and the client's additions
-
-_Run = tuple[str, dict[str, Any], bool]  # ("post" or "patch", the run, whether it carries a span's end)
 _LINGER_S: Final = 0.2  # gathers a batch; a root posted at its start is in LangSmith about this much later
 
 _log = logging.getLogger("langchain_turntrace")
@@ -160,7 +155,7 @@ class RunSender:
                     self._changed.notify_all()
 
     def _send(self, batch: list[tuple[Operation, bool]], *, multipart: bool) -> None:
-        runs: list[_Run] = []
+        runs: list[Run] = []
         for operation, ends_span in batch:
             try:
                 kind, run = operation()
@@ -169,36 +164,19 @@ class RunSender:
                 self._lost_in_flight(int(ends_span))
                 continue
             runs.append((kind, run, ends_span))
-        for request in self._requests(runs):
+        fit = fitted(runs, self._size_limit)
+        if fit.trimmed:
+            self._warn_once("trimmed", "a LangSmith run over its request limit was sent without its content")
+        if fit.too_large:
+            self._warn_once("too large", "a LangSmith run over its request limit even without its content: dropped")
+            with self._changed:
+                self._failures += 1  # a flush now says not everything arrived
+            self._lost_in_flight(sum(ends_span for _, _, ends_span in fit.too_large))
+            self._posts_lost(fit.too_large)
+        for request in fit.requests:
             self._ingest(request, multipart=multipart)
 
-    def _requests(self, runs: list[_Run]) -> Iterator[list[_Run]]:
-        """The runs in requests LangSmith takes: each under its size limit. A run too large alone goes without
-        its inputs and outputs (said once in the log); one still too large is dropped alone, counted."""
-        budget = int(self._size_limit * _BODY_SHARE)
-        request: list[_Run] = []
-        used = 0
-        for kind, run, ends_span in runs:
-            size = _size(run)
-            if size > budget:
-                run, size = _trimmed(run, size, self._size_limit)
-                if size > budget:
-                    self._warn_once("too large", f"a LangSmith run of {size} bytes is over its request limit: dropped")
-                    with self._changed:
-                        self._failures += 1  # a flush now says not everything arrived
-                    self._lost_in_flight(int(ends_span))
-                    self._posts_lost([(kind, run, ends_span)])
-                    continue
-                self._warn_once("trimmed", "a LangSmith run over its request limit was sent without its content")
-            if request and used + size > budget:
-                yield request
-                request, used = [], 0
-            request.append((kind, run, ends_span))
-            used += size
-        if request:
-            yield request
-
-    def _ingest(self, runs: list[_Run], *, multipart: bool) -> None:
+    def _ingest(self, runs: list[Run], *, multipart: bool) -> None:
         posts = [run for kind, run, _ in runs if kind == "post"]
         patches = [run for kind, run, _ in runs if kind == "patch"]
         failed_sends = self._failed_sends
@@ -215,7 +193,7 @@ class RunSender:
             self._lost_in_flight(sum(ends_span for _, _, ends_span in runs))
             self._posts_lost(runs)
 
-    def _posts_lost(self, runs: list[_Run]) -> None:
+    def _posts_lost(self, runs: list[Run]) -> None:
         """Runs posted at their start whose post never arrived: their end goes as a whole post (``post_lost``)."""
         for kind, run, ends_span in runs:
             if kind == "post" and not ends_span:
@@ -275,22 +253,3 @@ class RunSender:
         if key not in self._warned:
             self._warned.add(key)
             _log.warning("turntrace: %s (logged once)", message)
-
-
-def _size(run: dict[str, Any]) -> int:
-    """About the bytes the run takes in a request: its JSON (the client's encoding is as compact)."""
-    return len(_encode(run))
-
-
-def _trimmed(run: dict[str, Any], size: int, limit: int) -> tuple[dict[str, Any], int]:
-    """The run without its inputs and outputs, which say why instead; and its new size."""
-    note = f"left out: this run took {size} bytes, over LangSmith's {limit}-byte request limit"
-    trimmed = {**run, **{field: {"turntrace": note} for field in ("inputs", "outputs") if run.get(field)}}
-    outputs: dict[str, Any] = run.get("outputs") or {}
-    usage = outputs.get("usage_metadata")
-    if usage is not None:  # a model call's usage stays countable (LANGSMITH_HIDE_METADATA may hide the other copy)
-        trimmed["outputs"]["usage_metadata"] = usage
-    return trimmed, _size(trimmed)
-
-
-_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
