@@ -32,7 +32,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from langchain_turntrace import TurnTraceCallbackHandler, configure, dropped_spans
 from langchain_turntrace.backends import provider_for
-from langchain_turntrace.langsmith_backend import read_trace
+from langchain_turntrace.langsmith_backend import connection_problem, read_trace
 from langchain_turntrace.langsmith_backend._sender import Operation, RunSender
 from langchain_turntrace.store._records import stored_from_readable
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
@@ -763,3 +763,12 @@ def test_a_batch_that_arrives_is_not_counted_dropped_because_the_queue_filled_me
         names = sorted(op.run["name"] for op in server.operations)
     assert names == ["first", "second", "third"]
     assert dropped == [1]
+
+
+def test_the_langsmith_probe_leaves_several_destinations_to_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LANGSMITH_RUNS_ENDPOINTS carries a key per destination: no LANGSMITH_API_KEY is then not a mistake."""
+    monkeypatch.delenv("LANGSMITH_API_KEY", raising=False)
+    monkeypatch.delenv("LANGCHAIN_API_KEY", raising=False)
+    assert "LANGSMITH_API_KEY is not set" in str(connection_problem())
+    monkeypatch.setenv("LANGSMITH_RUNS_ENDPOINTS", '{"http://127.0.0.1:9": "lsv2_fake"}')
+    assert connection_problem() is None

@@ -18,7 +18,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace.langsmith_backend import LangSmithSpanProcessor
-from langchain_turntrace.langsmith_backend._runs import RUN_TYPES
+from langchain_turntrace.langsmith_backend._runs import RUN_TYPES, metadata
+from langchain_turntrace.store import StoredSpan
 from tests.agents import three_turn_agent
 from tests.langsmith_server import FakeLangSmith
 from tests.test_langsmith import INPUT, connect
@@ -160,3 +161,24 @@ def test_the_clients_anonymizer_applies_to_what_we_send(monkeypatch: pytest.Monk
     assert llm[0]["inputs"]["messages"][0][0]["kwargs"]["content"] == "Weather in <city> and <city>?"
     assert "Paris" not in payloads(server)
     assert "Rome" not in payloads(server)
+
+
+def test_content_other_instrumentations_record_never_goes_in_the_metadata() -> None:
+    """Prompts a provider SDK, OpenInference or OpenLLMetry put on their spans would bypass LANGSMITH_HIDE_INPUTS
+    in the metadata: only the inputs and outputs carry content."""
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.system_instructions": PROMPT,
+        "gen_ai.tool.definitions": PROMPT,
+        "input.value": PROMPT,
+        "output.value": ANSWER,
+        "gen_ai.prompt.0.content": PROMPT,
+        "gen_ai.completion.0.content": ANSWER,
+        "llm.input_messages.0.message.content": PROMPT,
+        "gen_ai.request.model": "gpt-4o-mini",
+    }
+    span = StoredSpan("a" * 32, "b" * 16, None, "chat", "CLIENT", 0, 1, "UNSET", attributes, foreign=True)
+    meta = metadata(span)
+    assert PROMPT not in json.dumps(meta)
+    assert ANSWER not in json.dumps(meta)
+    assert meta["gen_ai.request.model"] == "gpt-4o-mini"  # the rest is kept

@@ -17,6 +17,8 @@ PROBE_TIMEOUT_S: Final = 2.0
 
 def connection_problem(timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     """None when an API key is set and LangSmith's ``/info`` answers within ``timeout_s``; else what to fix."""
+    if settings.runs_endpoints():
+        return None  # several destinations, each with its key (LANGSMITH_RUNS_ENDPOINTS): the client's to check
     key = settings.api_key()
     if key is None:
         return (

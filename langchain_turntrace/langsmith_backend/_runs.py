@@ -22,9 +22,21 @@ CONTENT_ATTRIBUTES: Final = frozenset(
         attr.GEN_AI_OUTPUT_MESSAGES,
         attr.GEN_AI_TOOL_CALL_ARGUMENTS,
         attr.GEN_AI_TOOL_CALL_RESULT,
+        # content other instrumentations record (a provider SDK's spans, OpenInference, OpenLLMetry under ours)
+        "gen_ai.system_instructions",
+        "gen_ai.tool.definitions",
+        "input.value",
+        "output.value",
     }
 )
 """Captured content goes to the run's inputs and outputs only, where LANGSMITH_HIDE_INPUTS / _OUTPUTS hide it."""
+_CONTENT_PREFIXES: Final = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.")
+"""Content attributes numbered per message (OpenLLMetry's ``gen_ai.prompt.0.content``, OpenInference's)."""
+
+
+def _is_content(key: str) -> bool:
+    return key in CONTENT_ATTRIBUTES or key.startswith(_CONTENT_PREFIXES)
+
 
 RUN_TYPES: Final[Mapping[Role, str]] = {
     "agent": "chain",
@@ -157,7 +169,7 @@ def metadata(span: StoredSpan) -> dict[str, Any]:
     attribute of the span but its content (``CONTENT_ATTRIBUTES``), its OTel identity, the session key LangSmith
     threads runs by, and on model calls the provider and model LangSmith prices by."""
     meta: dict[str, Any] = {
-        k: v for k, v in span.attributes.items() if not k.startswith(_LANGSMITH) and k not in CONTENT_ATTRIBUTES
+        k: v for k, v in span.attributes.items() if not k.startswith(_LANGSMITH) and not _is_content(k)
     }
     meta[OTEL_TRACE_ID] = span.trace_id
     meta[OTEL_SPAN_ID] = span.span_id

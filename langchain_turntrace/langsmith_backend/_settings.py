@@ -17,6 +17,11 @@ def api_key() -> str | None:
     return _first("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
 
 
+def runs_endpoints() -> str | None:
+    """``LANGSMITH_RUNS_ENDPOINTS``: several LangSmith destinations with their keys, as JSON."""
+    return _first("LANGSMITH_RUNS_ENDPOINTS", "LANGCHAIN_RUNS_ENDPOINTS")
+
+
 def project() -> str | None:
     return _first("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT")
 
