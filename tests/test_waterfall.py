@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 
 from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.money import usd
 from langchain_turntrace.store._records import StoredSpan
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from langchain_turntrace.waterfall import WaterfallRow, build_rows, render_html
@@ -220,7 +221,7 @@ def test_header_and_turn_table_show_the_run_totals(provider: TracerProvider, spa
     assert (fact("Agent"), fact("Session"), fact("User")) == ("planner", "s-1", "u-1")
     assert (fact("Feature"), fact("Agent version")) == ("travel", "1.0")
     assert (fact("Turns"), fact("Tool calls"), fact("Tokens in → out")) == ("3", "3", "450 → 90")
-    assert fact("Cost") == f"${root[attr.TOTAL_COST_USD]:.6f}"
+    assert fact("Cost") == usd(root[attr.TOTAL_COST_USD])  # one money format: langchain_turntrace.money
     assert fact("Status") == "ok"
     assert fact("Duration").endswith(" ms")
     assert "<title>planner · turntrace waterfall</title>" in page

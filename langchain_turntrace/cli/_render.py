@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.money import usd
 from langchain_turntrace.pricing import RateCard
 from langchain_turntrace.store import CostRow, RunSummary, StoredSpan, ToolStat
 from langchain_turntrace.verify import Check
@@ -32,10 +33,6 @@ def line(text: str) -> None:
 
 def _when(start_ns: int, *, short: bool = False) -> str:
     return datetime.fromtimestamp(start_ns / 1e9).strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
-
-
-def _usd(value: float | None) -> str:
-    return "—" if value is None else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
 def runs_table(rows: Sequence[RunSummary], path: Path, session: str | None = None) -> None:
@@ -64,7 +61,7 @@ def runs_table(rows: Sequence[RunSummary], path: Path, session: str | None = Non
             "turns": str(row.turns),
             "tools": str(row.tool_calls),
             "tokens in→out": f"{row.input_tokens}→{row.output_tokens}",
-            "cost": _usd(row.cost_usd),
+            "cost": usd(row.cost_usd),
             "ms": f"{row.duration_ms:.0f}",
             "status": status,
         }
@@ -84,7 +81,7 @@ def cost_table(rows: Sequence[CostRow], dimension: str, since: str) -> None:
             str(row.calls),
             str(row.input_tokens),
             str(row.output_tokens),
-            _usd(row.cost_usd),
+            usd(row.cost_usd),
             Text(str(row.unpriced_calls), style="yellow" if row.unpriced_calls else ""),
         )
     if rows:
@@ -94,7 +91,7 @@ def cost_table(rows: Sequence[CostRow], dimension: str, since: str) -> None:
             str(sum(r.calls for r in rows)),
             str(sum(r.input_tokens for r in rows)),
             str(sum(r.output_tokens for r in rows)),
-            _usd(sum(r.cost_usd for r in rows)),
+            usd(sum(r.cost_usd for r in rows)),
             str(sum(r.unpriced_calls for r in rows)),
         )
     _console.print(table)
@@ -173,7 +170,7 @@ def _waterfall_table(rows: Sequence[WaterfallRow]) -> None:
             bar,
             f"{row.duration_ms:.2f}",
             f"{row.input_tokens}→{row.output_tokens}" if usage and row.input_tokens is not None else "",
-            _usd(row.cost_usd) if usage and row.cost_usd is not None else "",
+            usd(row.cost_usd) if usage and row.cost_usd is not None else "",
             Text(" ".join(notes), style="red" if row.error_type else "dim"),
         )
     root = rows[0].span
@@ -228,7 +225,7 @@ def alert(report: AlertReport) -> None:
         line(
             f"ok: none of {len(report.groups)} group(s) is over {threshold}; the costliest is {report.by} "
             f"{top.by_value or '(none)'}, {report.per} {_per_value(top.per_value, report.per)}: "
-            f"{_usd(top.cost_usd)}{unpriced}"
+            f"{usd(top.cost_usd)}{unpriced}"
         )
     else:
         table = Table(
@@ -243,7 +240,7 @@ def alert(report: AlertReport) -> None:
                 _per_value(group.per_value, report.per),
                 str(group.calls),
                 f"{group.input_tokens}→{group.output_tokens}",
-                Text(_usd(group.cost_usd), style="red"),
+                Text(usd(group.cost_usd), style="red"),
                 Text(str(group.unpriced_calls), style="yellow" if group.unpriced_calls else ""),
             )
         _console.print(table)

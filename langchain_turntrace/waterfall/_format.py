@@ -6,6 +6,8 @@ import html
 import json
 from datetime import datetime, timezone
 
+from langchain_turntrace.money import usd
+
 MAX_VALUE_CHARS = 2_000  # captured message content can be megabytes; the page shows the start
 
 
@@ -27,11 +29,7 @@ def tokens(input_tokens: int | None, output_tokens: int | None) -> str:
 
 
 def cost(value: float | None) -> str:
-    if value is None:
-        return ""
-    if value == 0:
-        return "$0"
-    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}" if value >= 0.01 else f"${value:.6f}"
+    return usd(value, missing="")
 
 
 def percent(part: float | None, whole: float | None) -> str:
