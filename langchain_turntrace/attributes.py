@@ -69,6 +69,7 @@ __all__ = [
     "LANGCHAIN_RUN_ID",
     "LANGSMITH_METADATA_PREFIX",
     "LANGSMITH_TAGS",
+    "METADATA_JSON_KEYS",
     "LATENCY_MS",
     "PAUSE_CHECKPOINT_ID",
     "RESUMED",
@@ -151,6 +152,9 @@ LANGSMITH_METADATA_PREFIX: Final = "langsmith.metadata."
 LangSmith's own OTel name for run metadata."""
 LANGSMITH_TAGS: Final = "langsmith.span.tags"
 """The LangChain run's tags; LangSmith's own OTel name for them."""
+METADATA_JSON_KEYS: Final = "turntrace.metadata_json_keys"
+"""The metadata keys whose ``langsmith.metadata.<key>`` holds JSON text (a dict or a mixed list, which an OTel
+attribute cannot hold); the LangSmith backend sends them as the structures they were."""
 BUDGET_EXCEEDED: Final = "turntrace.budget_exceeded"
 """Span event on the agent span when its run crosses a ``Budget`` limit (once per limit per run)."""
 BUDGET_SCOPE: Final = "turntrace.budget.scope"

@@ -18,8 +18,9 @@ TAGS = {
 TOTALS = {"turntrace.total_input_tokens": int, "turntrace.total_output_tokens": int, "turntrace.total_cost_usd": float}
 MARKERS = {"error.type": str, "turntrace.interrupted": bool, "turntrace.incomplete": bool}
 # The LangChain run an agent, chat or tool span traces: its id, its tags, and its metadata under
-# langsmith.metadata.<key> (any key the app set; a scalar, or JSON text).
-IDENTITY = {"turntrace.langchain_run_id": str, "langsmith.span.tags": tuple}
+# langsmith.metadata.<key> (any key the app set; a scalar, a list of strings, or JSON text named in
+# turntrace.metadata_json_keys).
+IDENTITY = {"turntrace.langchain_run_id": str, "langsmith.span.tags": tuple, "turntrace.metadata_json_keys": tuple}
 METADATA_PREFIX = "langsmith.metadata."
 
 # kind -> (span kind, required keys, optional keys)
@@ -119,7 +120,10 @@ def check_contract(spans: Sequence[ReadableSpan]) -> None:
         allowed = {**required, **optional, **TAGS, **MARKERS}
         metadata = {k: v for k, v in attributes.items() if k.startswith(METADATA_PREFIX)}
         assert not metadata or "turntrace.langchain_run_id" in attributes, where + "metadata of no LangChain run"
-        assert all(type(v) in (str, int, float, bool) for v in metadata.values()), where + f"metadata {metadata}"
+        assert all(type(v) in (str, int, float, bool, tuple) for v in metadata.values()), where + f"metadata {metadata}"
+        assert all(type(v) is not tuple or all(type(x) is str for x in v) for v in metadata.values()), where
+        for key in attributes.get("turntrace.metadata_json_keys", ()):
+            assert type(attributes[METADATA_PREFIX + key]) is str, where + f"{key} is named JSON but is no text"
         unknown = set(attributes) - set(allowed) - set(metadata)
         assert not unknown, where + f"unexpected attributes {sorted(unknown)}"
         for key, value in attributes.items():

@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from langchain_turntrace import TurnTraceCallbackHandler, configure, dropped_spans
+from langchain_turntrace import attributes as attr
 from langchain_turntrace.backends import provider_for
 from langchain_turntrace.langsmith_backend import connection_problem, read_trace
 from langchain_turntrace.langsmith_backend._sender import Operation, RunSender
@@ -139,8 +140,10 @@ def test_the_run_tree_reaches_langsmith(
         assert run["session_name"] == project
         assert run["end_time"] is not None
         assert "error" not in run
-        # Every attribute reads back as it was; the session key on every run threads them in LangSmith.
-        own = {k: v for k, v in stored_from_readable(span).attributes.items() if not k.startswith("langsmith.")}
+        # Every attribute reads back as it was (the run's own metadata and tags are its own fields, and the list of
+        # its JSON-valued keys is spent on decoding them); the session key on every run threads them in LangSmith.
+        attributes = stored_from_readable(span).attributes
+        own = {k: v for k, v in attributes.items() if not k.startswith("langsmith.") and k != attr.METADATA_JSON_KEYS}
         assert {k: v for k, v in meta.items() if "." in k} == own
         assert (meta["session_id"], meta["thread_id"]) == ("sess-1", "sess-1")
         attributes = spans.attrs(span)
@@ -545,7 +548,11 @@ def test_read_trace_gives_the_spans_back_and_the_checks_pass(
     def as_sent(span: ReadableSpan) -> Any:
         """LangSmith keeps times to the microsecond, no span links, and the run's own metadata and tags as such."""
         stored = stored_from_readable(span)
-        attributes = {k: v for k, v in stored.attributes.items() if not k.startswith("langsmith.")}
+        attributes = {
+            k: v
+            for k, v in stored.attributes.items()
+            if not k.startswith("langsmith.") and k != attr.METADATA_JSON_KEYS
+        }
         start_ns, end_ns = stored.start_ns // 1000 * 1000, stored.end_ns // 1000 * 1000
         return replace(stored, start_ns=start_ns, end_ns=end_ns, links=(), attributes=attributes)
 

@@ -26,6 +26,8 @@ APP_METADATA = {
     "plan": {"tier": "gold", "api_key": "sk-FAKEnestedKEYzYxWvUtSr"},
     "openai_api_key": FAKE_OPENAI_KEY,  # LangGraph copies configurable keys into metadata: a real way keys leak
     "retries": 3,
+    "labels": ["beta", "eu"],
+    "note": '{"looks": "like JSON", "but": "is text"}',  # a string stays a string
 }
 TAGS = ["nightly", "team:search"]
 # What LangChainTracer adds to a model call's metadata besides the run's own: the model's invocation parameters
@@ -45,13 +47,6 @@ def both(monkeypatch: pytest.MonkeyPatch, ours: FakeLangSmith, reference: FakeLa
     assert handler.flush(timeout_s=10)
     tracer.wait_for_futures()
     return run_id
-
-
-def as_sent_by_reference(value: object) -> object:
-    """Our metadata keeps a non-scalar value as JSON text (an OTel attribute); the reference as it is."""
-    if isinstance(value, str) and value[:1] in "[{":
-        return json.loads(value)
-    return value
 
 
 def test_runs_carry_langchain_run_ids_metadata_and_tags(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,17 +78,24 @@ def test_runs_carry_langchain_run_ids_metadata_and_tags(monkeypatch: pytest.Monk
             if key == "openai_api_key":
                 assert key not in ours_meta  # the reference sends the key; we never do
             elif key == "plan":
-                assert as_sent_by_reference(ours_meta[key]) == {"tier": "gold"}  # the nested key left out
+                assert ours_meta[key] == {"tier": "gold"}  # the nested key left out
             else:
-                assert as_sent_by_reference(ours_meta.get(key)) == value, (run["name"], key)
+                assert ours_meta.get(key) == value, (run["name"], key)
     assert root["tags"] == TAGS
 
-    # Turns are ours alone: ids of their own, made from their spans, so the same span always gets the same one.
+    # Turns are ours alone: ids of their own, made from their spans, so the same span always gets the same one;
+    # the agent run's metadata and tags, so a filter on them finds the turns too.
     turns = [r for r in our_runs.values() if r["name"].startswith("turn ")]
     assert len(turns) == 3
     for turn in turns:
         assert UUID(turn["id"]) not in reference_runs
         meta = metadata(turn)
+        assert (meta["tenant"], meta["plan"], meta["labels"], turn["tags"]) == (
+            "acme",
+            {"tier": "gold"},
+            ["beta", "eu"],
+            TAGS,
+        )
         started = datetime.fromisoformat(str(turn["start_time"]).replace("Z", "+00:00"))
         start_ns = round(started.timestamp() * 1e6) * 1000
         assert UUID(turn["id"]) == run_uuid(int(meta["otel_trace_id"], 16), int(meta["otel_span_id"], 16), start_ns)

@@ -34,10 +34,19 @@ def run_identity(run_id: UUID, callback_kwargs: Mapping[str, Any]) -> dict[str, 
     """The LangChain run's id, metadata and tags as ours records them (without ours' secret filtering)."""
     out: dict[str, AttributeValue] = {attr.LANGCHAIN_RUN_ID: str(run_id)}
     metadata: dict[str, Any] = callback_kwargs.get("metadata") or {}
+    as_json: list[str] = []
     for key, value in metadata.items():
-        if value is not None:
-            scalar = isinstance(value, (str, bool, int, float))
-            out[attr.LANGSMITH_METADATA_PREFIX + key] = value if scalar else json.dumps(value, default=str)
+        if value is None:
+            continue
+        if isinstance(value, (str, bool, int, float)):
+            out[attr.LANGSMITH_METADATA_PREFIX + key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in cast("list[object]", value)):
+            out[attr.LANGSMITH_METADATA_PREFIX + key] = tuple(cast("list[str]", value))
+        else:
+            out[attr.LANGSMITH_METADATA_PREFIX + key] = json.dumps(value, default=str)
+            as_json.append(key)
+    if as_json:
+        out[attr.METADATA_JSON_KEYS] = tuple(as_json)
     tags = callback_kwargs.get("tags")
     if tags:
         out[attr.LANGSMITH_TAGS] = tuple(tags)

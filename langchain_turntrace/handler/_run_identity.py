@@ -26,6 +26,7 @@ def run_attributes(
 ) -> dict[str, AttributeValue]:
     """The attributes that carry one LangChain run's identity onto its span."""
     out: dict[str, AttributeValue] = {attr.LANGCHAIN_RUN_ID: str(run_id)}
+    as_json: list[str] = []
     for key, value in (metadata or {}).items():
         kind: type = type(cast("object", value))
         try:
@@ -34,6 +35,10 @@ def run_attributes(
             kept = _cached_entry(key, json.dumps(value, default=str, separators=(",", ":")), _Json)
         if kept is not None:
             out[kept[0]] = kept[1]
+            if kept[2]:
+                as_json.append(key)
+    if as_json:
+        out[attr.METADATA_JSON_KEYS] = tuple(as_json)
     if tags:
         out[attr.LANGSMITH_TAGS] = tuple(_cached_tag(str(tag)) for tag in tags)
     return out
@@ -46,30 +51,36 @@ class _Json:
 _cached_tag: Final = lru_cache(maxsize=1024)(redacted)
 
 
-def _entry(key: str, value: object) -> tuple[str, AttributeValue] | None:
+def _entry(key: str, value: object) -> tuple[str, AttributeValue, bool] | None:
+    """The attribute for one metadata key, and whether its value is JSON text; None for a secret."""
     if SECRET_KEY.search(key):
         return None
     kept = _safe_value(value)
-    return None if kept is None else (attr.LANGSMITH_METADATA_PREFIX + key, kept)
+    return None if kept is None else (attr.LANGSMITH_METADATA_PREFIX + key, *kept)
 
 
 @lru_cache(maxsize=2048)
-def _cached_entry(key: str, value: object, kind: type) -> tuple[str, AttributeValue] | None:
+def _cached_entry(key: str, value: object, kind: type) -> tuple[str, AttributeValue, bool] | None:
     """``_entry``, remembered; ``kind`` keeps 1 and True apart (equal, and so one key of the cache without it)
     and marks a value given as its JSON text."""
     return _entry(key, json.loads(cast("str", value)) if kind is _Json else value)
 
 
-def _safe_value(value: object) -> AttributeValue | None:
-    """An attribute value for a metadata value: scalars as they are, anything else as JSON; None for a secret."""
+def _safe_value(value: object) -> tuple[AttributeValue, bool] | None:
+    """An attribute value for a metadata value, and whether it is JSON text: scalars and lists of strings as they
+    are, anything else as JSON; None for a secret."""
     if value is None or isinstance(value, (SecretStr, SecretBytes)):
         return None
     if isinstance(value, (bool, int, float)):
-        return value if not isinstance(value, int) or -(2**63) <= value < 2**63 else str(value)  # OTLP's int64
+        return (value if not isinstance(value, int) or -(2**63) <= value < 2**63 else str(value)), False  # int64
     if isinstance(value, str):
-        return None if looks_secret(value) else redacted(value)[:_MAX_VALUE_CHARS]
+        return None if looks_secret(value) else (redacted(value)[:_MAX_VALUE_CHARS], False)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in cast("Sequence[object]", value)):
+        strings = cast("Sequence[str]", value)  # an OTel string array: filters match its items as they are
+        return tuple(redacted(v)[:_MAX_VALUE_CHARS] for v in strings if not looks_secret(v)), False
     # default=str makes any object text; redacting that text catches what the structure walk cannot see into
-    return redacted(json.dumps(_scrubbed(value), default=str, separators=(",", ":")))[:_MAX_VALUE_CHARS]
+    text = redacted(json.dumps(_scrubbed(cast("object", value)), default=str, separators=(",", ":")))
+    return (text, True) if len(text) <= _MAX_VALUE_CHARS else (text[:_MAX_VALUE_CHARS], False)  # cut: not JSON
 
 
 def _scrubbed(value: object) -> object:

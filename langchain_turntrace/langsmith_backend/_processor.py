@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, Final, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal, NamedTuple, cast
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -30,9 +31,25 @@ _log = logging.getLogger("langchain_turntrace")
 
 _SpanKey = tuple[int, int]  # (trace id, span id)
 
-# Runs posted when their span starts, so LangSmith shows them running: the root (whatever it is), agents, turns
-# and tool calls. A model call is posted whole when it ends: one request instead of two for the commonest run.
-_POSTED_AT_START: Final = ("invoke_agent ", "turn ", "execute_tool ")
+_LANGSMITH_IDENTITY: Final = "langsmith."
+"""The prefix of the LangChain run's metadata and tags on its span: a turn run (no LangChain run of its own) takes
+its agent run's, so LangSmith filters and rules on them find the turns too."""
+
+
+class _Open(NamedTuple):
+    """What the processor remembers of a span between its start and its end."""
+
+    place: RunPlace
+    posted: bool  # its start was posted
+    identity: Mapping[str, Any]  # an agent's or turn's LangChain metadata and tags, which its turns take
+
+
+def _posted_at_start(attributes: Mapping[str, Any]) -> bool:
+    """Agents, turns and tool calls are posted when they start, so LangSmith shows them running (so is any root).
+    A model call is posted whole when it ends: one request instead of two for the commonest run."""
+    return (
+        attributes.get(attr.GEN_AI_OPERATION_NAME) in ("invoke_agent", "execute_tool") or attr.TURN_INDEX in attributes
+    )
 
 
 class LangSmithSpanProcessor(SpanProcessor):
@@ -71,7 +88,7 @@ class LangSmithSpanProcessor(SpanProcessor):
             **{f"hide_{field}": settings.hidden(field) for field in ("inputs", "outputs", "metadata")},
         )
         self._prices = PriceBook({})  # reprices a model call's input share; the handler priced the whole call
-        self._open: OrderedDict[_SpanKey, tuple[RunPlace, bool]] = OrderedDict()  # place, posted at its start
+        self._open: OrderedDict[_SpanKey, _Open] = OrderedDict()
         self._lock = threading.Lock()
         self._warned_full = False
         renew_in_child(self._renew_after_fork)
@@ -97,16 +114,21 @@ class LangSmithSpanProcessor(SpanProcessor):
         if not context.trace_flags.sampled:  # recorded but not sampled: no exporter sends it, nor do we
             return
         parent = span.parent
+        attributes = span.attributes or {}
         with self._lock:
             parent_entry = self._open.get((parent.trace_id, parent.span_id)) if parent is not None else None
-            parent_place = parent_entry[0] if parent_entry is not None else None
             place = place_of(
-                context.trace_id, context.span_id, span.start_time or 0, parent_place, self._run_id_of(span)
+                context.trace_id,
+                context.span_id,
+                span.start_time or 0,
+                parent_entry.place if parent_entry is not None else None,
+                self._run_id_of(span),
             )
-            posted = (parent_entry is None or span.name.startswith(_POSTED_AT_START)) and self._sender.put(
-                self._start(stored_from_readable(span), place), ends_span=False
+            identity = _identity(attributes, parent_entry)
+            posted = (parent_entry is None or _posted_at_start(attributes)) and self._sender.put(
+                self._start(_with_identity(stored_from_readable(span), identity), place), ends_span=False
             )
-            self._open[(context.trace_id, context.span_id)] = (place, posted)
+            self._open[(context.trace_id, context.span_id)] = _Open(place, posted, identity)
             evicted = len(self._open) > MAX_OPEN_SPANS
             if evicted:
                 self._open.popitem(last=False)  # the oldest open span: most likely one whose end never comes
@@ -125,8 +147,8 @@ class LangSmithSpanProcessor(SpanProcessor):
             entry = self._open.pop((context.trace_id, context.span_id), None)
         if entry is None:  # started before this processor, or forgotten: a trace of its own
             place = place_of(context.trace_id, context.span_id, span.start_time or 0, None, self._run_id_of(span))
-            entry = (place, False)
-        self._sender.put(self._end(span, *entry))
+            entry = _Open(place, False, {})
+        self._sender.put(self._end(span, entry))
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self._sender.flush(timeout_millis / 1000)
@@ -149,16 +171,36 @@ class LangSmithSpanProcessor(SpanProcessor):
     def _start(self, span: StoredSpan, place: RunPlace) -> Operation:
         return lambda: ("post", started_run(span, place, self._project))
 
-    def _end(self, span: ReadableSpan, place: RunPlace, posted: bool) -> Operation:
+    def _end(self, span: ReadableSpan, entry: _Open) -> Operation:
         def operation() -> tuple[Literal["post", "patch"], dict[str, Any]]:
-            stored = stored_from_readable(span)
+            stored = _with_identity(stored_from_readable(span), entry.identity)
             usage = usage_metadata(stored.attributes, self._prices) if stored.role == "chat" else None
             scope = span.instrumentation_scope
             # Ours records an error's message only with content capture on; another instrumentation's may be anything.
             message = span.status.description if scope is not None and scope.name == INSTRUMENTATION_SCOPE else None
-            ended = ended_run(stored, place, usage, message)
-            if posted and not self._sender.post_lost(place.run_id):
+            ended = ended_run(stored, entry.place, usage, message)
+            if entry.posted and not self._sender.post_lost(entry.place.run_id):
                 return "patch", ended
-            return "post", {**started_run(stored, place, self._project), **ended}  # its start post never arrived
+            return "post", {**started_run(stored, entry.place, self._project), **ended}  # its start post never arrived
 
         return operation
+
+
+def _identity(attributes: Mapping[str, Any], parent: _Open | None) -> Mapping[str, Any]:
+    """The LangChain metadata and tags a span's turns take: an agent's own; a turn passes on its agent's."""
+    operation = attributes.get(attr.GEN_AI_OPERATION_NAME)
+    if operation == "invoke_agent":
+        return {
+            k: v for k, v in attributes.items() if k.startswith(_LANGSMITH_IDENTITY) or k == attr.METADATA_JSON_KEYS
+        }
+    if operation is None and attr.TURN_INDEX in attributes and parent is not None:
+        return parent.identity
+    return {}
+
+
+def _with_identity(span: StoredSpan, identity: Mapping[str, Any]) -> StoredSpan:
+    """A turn's span with its agent run's metadata and tags, as a LangSmith run; any other span as it is."""
+    if not identity or span.role != "turn":
+        return span
+    inherited = {k: list(cast("tuple[object, ...]", v)) if isinstance(v, tuple) else v for k, v in identity.items()}
+    return dataclasses.replace(span, attributes={**inherited, **span.attributes})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -191,7 +192,18 @@ def metadata(span: StoredSpan) -> dict[str, Any]:
             meta["ls_model_name"] = model
     prefix = attr.LANGSMITH_METADATA_PREFIX
     meta.update({k[len(prefix) :]: v for k, v in span.attributes.items() if k.startswith(prefix)})
+    as_json = meta.pop(attr.METADATA_JSON_KEYS, None)
+    for key in cast("list[str]", as_json) if isinstance(as_json, list) else ():
+        meta[key] = _structure(meta.get(key))
     return meta
+
+
+def _structure(text: object) -> object:
+    """A metadata value the span holds as JSON text, as the dict or list the app gave (filters on its keys work)."""
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
 
 
 def _tree_fields(place: RunPlace) -> dict[str, Any]:
