@@ -133,8 +133,44 @@ def test_prune_keeps_recent_runs(
 def test_verify_passes_on_the_configured_store(tmp_path: Path) -> None:
     result = turntrace("verify", store=tmp_path / "v.db")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("✓") == 6
+    assert result.stdout.count("✓") == 7
+    assert "✓ store usable: " in result.stdout
+    assert "does not exist yet" in result.stdout
     assert "all checks passed" in result.stdout
+    assert list(tmp_path.iterdir()) == []  # its runs went to a scratch store, gone now
+
+
+def test_verify_leaves_the_users_figures_untouched(
+    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After demo + verify, every command counts the demo's run alone: verify's runs never reach the store."""
+    before = {what: cli(capsys, monkeypatch, demo_store, "--json", *what.split())[1] for what in _FIGURES}
+    result = turntrace("verify", store=demo_store)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"✓ store usable: {demo_store} holds " in result.stdout
+    after = {what: cli(capsys, monkeypatch, demo_store, "--json", *what.split())[1] for what in _FIGURES}
+    assert after == before
+    assert len(json.loads(after["runs"])) == 1
+
+
+_FIGURES = ("runs", "cost --by feature", "top tools", "alert --max-cost-usd 0 --per day --by feature")
+
+
+def test_verify_creates_no_directory_it_was_not_asked_for(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent" / "deeper" / "x.db"
+    result = turntrace("verify", store=missing)
+    assert result.returncode == 0, result.stdout + result.stderr  # the store can be made there on the first run
+    assert not (tmp_path / "nonexistent").exists()
+    read_only = tmp_path / "read-only"
+    read_only.mkdir(mode=0o500)
+    result = turntrace("verify", store=read_only / "sub" / "x.db")
+    if os.geteuid() != 0:  # root writes anywhere
+        assert result.returncode == 1
+        assert (
+            f"✗ store usable: {read_only / 'sub' / 'x.db'} does not exist and {read_only} is not writable"
+            in result.stdout
+        )
+    assert list(read_only.iterdir()) == []
 
 
 def test_verify_fails_on_short_retention(tmp_path: Path) -> None:

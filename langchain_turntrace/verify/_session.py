@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from langchain_turntrace.backends import BatchingProcessor, exporter_for, flush_within, provider_for, shutdown_within
 from langchain_turntrace.config import Budget
 from langchain_turntrace.handler import TurnTraceCallbackHandler
-from langchain_turntrace.store import RunSummary, SpanStore, StoredSpan
+from langchain_turntrace.store import RunSummary, SpanStore, StoredSpan, StoreError
 from langchain_turntrace.turns import BudgetExceededError
 from langchain_turntrace.verify._checks import Check, check_run
 
@@ -52,10 +54,7 @@ def verify_backend(backend: str, store_path: Path, *, timeout_s: float = _FLUSH_
     """Runs two scripted agent runs through ``backend`` and checks them: read back from the local store, or,
     for a backend we cannot read (OTLP, console), checked as sent and confirmed accepted by the backend."""
     if backend == "local":
-        found = run_scripted_session(store_path, session_prefix="verify", runs=2).runs
-        with SpanStore.open(store_path, create=False) as store:
-            spans = [span for run in found for span in store.run_spans(run.run_id)]
-            return f"local store {store_path}", check_run(spans, retention_days=store.retention_days)
+        return f"local store {store_path}", _verify_local(store_path)
     if backend == "none":
         return "backend none", [
             Check(
@@ -82,6 +81,45 @@ def verify_backend(backend: str, store_path: Path, *, timeout_s: float = _FLUSH_
         )
     )
     return f"{backend} backend", checks
+
+
+def _verify_local(store_path: Path) -> list[Check]:
+    """The store at ``store_path`` checked without a write to it (the user's figures stay the user's): whether it
+    can be read, or created where it is missing; then two scripted runs through the same pipeline into a scratch
+    store of its own, read back and checked, and deleted."""
+    checks = [_store_check(store_path)]
+    with tempfile.TemporaryDirectory(prefix="turntrace-verify-") as scratch:
+        scratch_path = Path(scratch) / "traces.db"
+        found = run_scripted_session(scratch_path, session_prefix="verify", runs=2).runs
+        with SpanStore.open(scratch_path, create=False) as store:
+            spans = [span for run in found for span in store.run_spans(run.run_id)]
+            checks.extend(check_run(spans, retention_days=store.retention_days))
+    return checks
+
+
+def _store_check(path: Path) -> Check:
+    """Whether the handler can write to the store at ``path``: it opens (and is a store of ours), or the nearest
+    directory that exists lets it be created; nothing is created here."""
+    name = "store usable"
+    if path.exists():
+        try:
+            with SpanStore.open(path, create=False) as store:
+                count = store.spans_count()
+        except StoreError as error:
+            return Check(name, False, str(error))
+        writable = os.access(path, os.W_OK)
+        detail = (
+            f"{path} holds {count} span(s), left as they are"
+            if writable
+            else f"{path} is read-only: traces cannot be written"
+        )
+        return Check(name, writable, detail)
+    existing = next(parent for parent in path.parents if parent.exists())
+    if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        return Check(
+            name, False, f"{path} does not exist and {existing} is not writable: set TURNTRACE_STORE to a writable path"
+        )
+    return Check(name, True, f"{path} does not exist yet: the first traced run creates it (owner-only)")
 
 
 def _send_through(processor: SpanProcessor, timeout_s: float) -> tuple[TracerProvider, tuple[ReadableSpan, ...], bool]:
