@@ -9,7 +9,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
-from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
+from langchain_turntrace._scripted import ScriptedChatModel, answer_message, tool_calls_message
 
 
 @tool

@@ -150,7 +150,7 @@ def _run_agent(handler: TurnTraceCallbackHandler, runs: int) -> tuple[int, str |
     """Runs started, and the message of the BudgetExceededError that stopped the last one (None if none did)."""
     from langchain_core.messages import HumanMessage
 
-    from langchain_turntrace.demo import build_agent  # lazy: demo imports testing, which imports verify
+    from langchain_turntrace.demo import build_agent  # lazy: LangGraph is imported only when an agent runs
 
     for started in range(1, runs + 1):
         try:
