@@ -6,54 +6,89 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from langchain_turntrace.cli import _commands
 from langchain_turntrace.cli._since import SinceError
 from langchain_turntrace.config import BACKENDS, ConfigError
 from langchain_turntrace.store import ALERT_BYS, ALERT_PERS, StoreError
+from langchain_turntrace.version import __version__
 
 _DIMENSIONS = ("model", "feature", "user", "day", "agent_version", "session")
+_SINCE_HELP = "the window: 30m, 24h, 7d, 2w or a date like 2026-11-01 (default %(default)s)"
+_STORE_HELP = "the store file (default: $TURNTRACE_STORE, else ~/.local/share/turntrace/traces.db)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad value as one line on stderr (exit 2) that says where the help is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def positive_int(text: str) -> int:
+    """An option's value that counts something: 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give 1 or more") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small; give 1 or more")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="turntrace", description="Turn-structured traces of LangChain/LangGraph agents."
-    )
-    parser.add_argument("--store", type=Path, help="store file (default: $TURNTRACE_STORE or the per-user data dir)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = _Parser(prog="turntrace", description="Turn-structured traces of LangChain/LangGraph agents.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--store", type=Path, help=_STORE_HELP)
+    parser.add_argument("--json", action="store_true", help="machine-readable output (default: tables)")
     # The same two options after the command (`turntrace runs --json`); SUPPRESS keeps a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", type=Path, default=argparse.SUPPRESS, help="store file")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _Parser(add_help=False)
+    common.add_argument("--store", type=Path, default=argparse.SUPPRESS, help=_STORE_HELP)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output (default: tables)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = commands.add_parser(
         "demo", parents=[common], help="run a scripted multi-turn agent into the store and show its waterfall"
     )
     demo.add_argument(
-        "--max-cost-usd", type=float, metavar="USD", help="a budget that stops the run once it costs more (exit 1)"
+        "--max-cost-usd",
+        type=float,
+        metavar="USD",
+        help="a budget that stops the run once it costs more (exit 1; default: no budget)",
     )
 
     runs = commands.add_parser("runs", parents=[common], help="one line per agent run")
-    runs.add_argument("--since", default="7d")
-    runs.add_argument("--session", help="only this session, oldest run first (its latest --limit runs)")
-    runs.add_argument("--user")
-    runs.add_argument("--feature")
-    runs.add_argument("--limit", type=int, default=50)
+    runs.add_argument("--since", default="7d", help=_SINCE_HELP)
+    runs.add_argument("--session", help="only this session, oldest run first (its latest --limit runs; default: all)")
+    runs.add_argument("--user", help="only this user's runs (user.id; default: every user)")
+    runs.add_argument("--feature", help="only this feature's runs (turntrace.feature; default: every feature)")
+    runs.add_argument(
+        "--limit", type=positive_int, default=50, help="at most this many runs, latest first (default 50)"
+    )
 
     show = commands.add_parser("show", parents=[common], help="the waterfall of one run")
     show.add_argument("run", help="run id (or a unique prefix), from `turntrace runs`")
-    show.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML waterfall")
+    show.add_argument(
+        "--html", type=Path, metavar="FILE", help="also write a self-contained HTML waterfall (default: terminal only)"
+    )
 
     cost = commands.add_parser("cost", parents=[common], help="cost totals (model calls only: nothing counted twice)")
-    cost.add_argument("--by", choices=_DIMENSIONS, default="model")
-    cost.add_argument("--since", default="30d")
+    cost.add_argument("--by", choices=_DIMENSIONS, default="model", help="one row per value of this (default model)")
+    cost.add_argument("--since", default="30d", help=_SINCE_HELP)
 
     top = commands.add_parser("top", parents=[common], help="the slowest / most failing tool calls")
-    top.add_argument("what", choices=["tools"])
-    top.add_argument("--by", choices=["latency", "errors", "calls"], default="latency")
-    top.add_argument("--since", default="7d")
-    top.add_argument("--limit", type=int, default=10)
+    top.add_argument("what", choices=["tools"], help="what to rank: tools (tool calls by tool name)")
+    top.add_argument(
+        "--by",
+        choices=["latency", "errors", "calls"],
+        default="latency",
+        help="rank by p95 latency, error count or call count (default latency)",
+    )
+    top.add_argument("--since", default="7d", help=_SINCE_HELP)
+    top.add_argument("--limit", type=positive_int, default=10, help="at most this many tools (default 10)")
 
     alert = commands.add_parser(
         "alert",
@@ -71,15 +106,23 @@ def _parser() -> argparse.ArgumentParser:
     alert.add_argument("--max-cost-usd", type=float, required=True, metavar="USD", help="the budget per group")
     alert.add_argument("--per", choices=ALERT_PERS, required=True, help="what one budget covers")
     alert.add_argument("--by", choices=ALERT_BYS, required=True, help="whose spend a budget is for")
-    alert.add_argument("--since", default="1d", help="the window: 30m, 24h, 7d, 2w or a date (default 1d)")
-    alert.add_argument("--strict", action="store_true", help="wiring smells exit 1 too")
+    alert.add_argument("--since", default="1d", help=_SINCE_HELP)
+    alert.add_argument("--strict", action="store_true", help="wiring smells exit 1 too (default: they only warn)")
 
     verify = commands.add_parser(
         "verify", parents=[common], help="run one scripted session through the configured backend and check it"
     )
     verify.add_argument("--backend", choices=BACKENDS, help="default: $TURNTRACE_BACKEND, else local")
-    verify.add_argument("--timeout-s", type=float, default=30.0, help="how long to wait for the backend (30)")
-    commands.add_parser("prune", parents=[common], help="apply the retention policy now")
+    verify.add_argument(
+        "--timeout-s", type=float, default=30.0, help="how long to wait for the backend, in seconds (default 30)"
+    )
+    commands.add_parser(
+        "prune",
+        parents=[common],
+        help="apply the retention policy now",
+        description="Deletes the traces that ended more than $TURNTRACE_RETENTION_DAYS (default 30) days ago, "
+        "whole. Traced runs prune as they write; this is for a store nobody writes to.",
+    )
 
     prices = commands.add_parser(
         "prices",
@@ -89,13 +132,22 @@ def _parser() -> argparse.ArgumentParser:
         "genai-prices table installed with the package (never the network). Exit 1 when nothing prices it.",
     )
     prices.add_argument("model", help="the model name a call reports, e.g. gpt-4o-mini or claude-sonnet-4-5")
-    prices.add_argument("--provider", help="gen_ai.provider.name, e.g. openai, anthropic, aws.bedrock, gcp.gen_ai")
-    prices.add_argument("--service-tier", help="the provider's service tier, e.g. flex or priority (OpenAI)")
+    prices.add_argument(
+        "--provider",
+        help="gen_ai.provider.name, e.g. openai, anthropic, aws.bedrock, gcp.gen_ai (default: any provider)",
+    )
+    prices.add_argument(
+        "--service-tier", help="the provider's service tier, e.g. flex or priority (OpenAI; default: standard)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `turntrace`: what it can do
+        parser.print_help()
+        return 0
     try:
         return _commands.run(args)
     except (StoreError, SinceError, ConfigError, ValueError) as error:

@@ -1,0 +1,82 @@
+"""The CLI's surface: help on every option with its default, --version, bare `turntrace`, and bad values as one
+line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from langchain_turntrace.cli._main import _parser  # pyright: ignore[reportPrivateUsage]  # the parser itself is what is checked
+from langchain_turntrace.version import __version__
+
+
+def turntrace(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "turntrace"
+    env = {**os.environ, "TURNTRACE_STORE": str(store), "COLUMNS": "100"}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    # argparse has no public walk of its subparsers; the action that holds them has them as its choices
+    (choices,) = [a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # pyright: ignore[reportPrivateUsage, reportUnknownMemberType, reportUnknownVariableType]  # see above
+    return cast("dict[str, argparse.ArgumentParser]", choices)
+
+
+def test_every_option_says_what_it_does_and_its_default() -> None:
+    parser = _parser()
+    commands = subcommands(parser)
+    assert {"demo", "runs", "show", "cost", "top", "alert", "verify", "prune", "prices"} <= set(commands)
+    checked = 0
+    for name, command in [("turntrace", parser), *commands.items()]:
+        for action in command._actions:  # pyright: ignore[reportPrivateUsage]  # as above
+            if isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):  # pyright: ignore[reportPrivateUsage]  # as above
+                continue
+            where = f"{name} {'/'.join(action.option_strings) or action.dest}"
+            assert action.help, f"{where} has no help text"
+            if action.option_strings and not action.required:
+                assert "default" in action.help, f"{where}: its help does not say the default"
+            checked += 1
+    assert checked > 30
+
+
+def test_bare_turntrace_prints_the_help_and_version_works(tmp_path: Path) -> None:
+    bare = turntrace(store=tmp_path / "none.db")
+    assert (bare.returncode, bare.stderr) == (0, "")
+    assert bare.stdout.startswith("usage: turntrace")
+    assert "verify" in bare.stdout
+    version = turntrace("--version", store=tmp_path / "none.db")
+    assert (version.returncode, version.stdout.strip()) == (0, f"turntrace {__version__}")
+    assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("runs", "--limit", "0"), "--limit: 0 is too small; give 1 or more"),
+        (("runs", "--limit", "-3"), "--limit: -3 is too small; give 1 or more"),
+        (("top", "tools", "--limit", "ten"), "--limit: 'ten' is not a whole number"),
+        (("cost", "--by", "planet"), "--by: invalid choice: 'planet'"),
+        (("top", "tools", "--by", "speed"), "--by: invalid choice: 'speed'"),
+        (("runs", "--since", "yesterday"), "--since"),
+        (("alert", "--per", "day", "--by", "feature", "--max-cost-usd", "-1"), "--max-cost-usd -1"),
+        (("verify", "--timeout-s", "0"), "--timeout-s 0"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+        (("runs", "--colour"), "unrecognized arguments: --colour"),
+    ],
+)
+def test_a_bad_value_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    store = tmp_path / "traces.db"
+    store.touch()  # the commands that read a store get one (empty): the error must be about the value
+    result = turntrace(*args, store=store)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("turntrace")
+    assert says in lines[0]
