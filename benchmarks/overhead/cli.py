@@ -325,8 +325,19 @@ def _print_report(
         )
         print(scaling_table(scaling, [n for n in settings.scaling_subjects if n in main_timings.subjects]))
         print()
-    print("## Targets (issue 13)\n")
-    print("\n".join(target_lines(main_timings, peers, memory, scaling)))
+    if args.smoke:
+        # Smoke counts are far too small to time anything: the lines are printed to show the report works, and
+        # judge nothing (the smoke fails only on a missing subject, an empty one, or network use).
+        print("## Targets: NOT JUDGED in smoke mode (tiny counts; PASS/FAIL below mean nothing)\n")
+        print(
+            "\n".join(
+                line.replace("**FAIL**", "fail (not judged)").replace("**PASS**", "pass (not judged)")
+                for line in target_lines(main_timings, peers, memory, scaling)
+            )
+        )
+    else:
+        print("## Targets (issue 13)\n")
+        print("\n".join(target_lines(main_timings, peers, memory, scaling)))
     print(
         "\nµs/run: wall time of `agent.invoke` in the foreground. Overhead: the median, over all rounds of all "
         "processes, of the subject's block median minus the untraced block median of the same round (paired, so "
