@@ -328,7 +328,7 @@ def _print_report(
     if args.smoke:
         # Smoke counts are far too small to time anything: the lines are printed to show the report works, and
         # judge nothing (the smoke fails only on a missing subject, an empty one, or network use).
-        print("## Targets: NOT JUDGED in smoke mode (tiny counts; PASS/FAIL below mean nothing)\n")
+        print("## Targets: not judged in smoke mode (counts too small to time anything)\n")
         print(
             "\n".join(
                 line.replace("**FAIL**", "fail (not judged)").replace("**PASS**", "pass (not judged)")
