@@ -3,13 +3,16 @@ as headless Chromium renders it."""
 
 from __future__ import annotations
 
+import html
+import itertools
+import json
 import re
 import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -24,6 +27,7 @@ from langchain_turntrace.money import usd
 from langchain_turntrace.store._records import StoredSpan
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from langchain_turntrace.waterfall import WaterfallRow, build_rows, render_html
+from langchain_turntrace.waterfall._format import tick
 from tests.agents import create_agent, get_weather, research, three_turn_agent
 from tests.spans import Spans
 
@@ -33,6 +37,9 @@ EVIL_NAME_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 EVIL_VALUE = "say \"hi\" & 'bye' <img src=x onerror=alert(1)>"
 EVIL_VALUE_ESCAPED = "say &quot;hi&quot; &amp; &#x27;bye&#x27; &lt;img src=x onerror=alert(1)&gt;"
 CHROMIUM_TIMEOUT_S = 60
+WIDTHS_PX = (800, 1_024, 1_400)  # a small laptop window, an old screen, the width the page was first drawn for
+TIMELINE_SHARE = 0.45  # of the waterfall table, at any width
+MIN_BAR_PX = 2
 CHROMIUM_MISSING = (
     "chromium is not installed; the waterfall page is checked in a real browser. Install Debian's chromium: "
     "`apt-get update && apt-get install -y chromium` (CI does this in .ci/run)."
@@ -328,17 +335,176 @@ def showcase_page(provider: TracerProvider, spans: Spans, tmp_path: Path) -> Pat
     return path
 
 
-def test_chromium_screenshot_of_the_page(provider: TracerProvider, spans: Spans, tmp_path: Path) -> None:
+@pytest.mark.parametrize("width_px", WIDTHS_PX)
+def test_chromium_screenshot_of_the_page(provider: TracerProvider, spans: Spans, tmp_path: Path, width_px: int) -> None:
     page = showcase_page(provider, spans, tmp_path)
     png = tmp_path / "waterfall.png"
-    chromium(tmp_path, page, f"--screenshot={png}", "--window-size=1400,900", "--hide-scrollbars")
+    chromium(tmp_path, page, f"--screenshot={png}", f"--window-size={width_px},900", "--hide-scrollbars")
 
     assert png.exists(), "chromium wrote no screenshot"
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert data[12:16] == b"IHDR"
-    assert struct.unpack(">II", data[16:24]) == (1400, 900)
+    assert struct.unpack(">II", data[16:24]) == (width_px, 900)
     assert len(data) > 30_000, f"screenshot is only {len(data)} bytes: a blank page?"
+
+
+class Box(TypedDict):
+    left: float
+    right: float
+    width: float
+
+
+class Label(Box):
+    text: str
+
+
+class Layout(TypedDict):
+    """What the browser laid out, in CSS px: see MEASURE."""
+
+    viewport: float  # the window less its scrollbar
+    page_width: float
+    section_overflow: float
+    table: Box
+    tracks: list[Box]
+    bars: list[Box]
+    axis: Box
+    labels: list[Label]
+
+
+# Appended to a test copy of the page (the page itself has no scripts): reading the boxes makes the browser lay
+# the page out first, and the answer goes into the DOM for --dump-dom to bring back.
+MEASURE = """<script>
+(() => {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return { left: r.left, right: r.right, width: r.width };
+  };
+  const shown = (el) => getComputedStyle(el).display !== "none";
+  const section = document.querySelector("table.wf").closest("section");
+  const tracks = [...document.querySelectorAll(".wf .track")];
+  const layout = {
+    viewport: document.documentElement.clientWidth,
+    page_width: document.documentElement.scrollWidth,
+    section_overflow: section.scrollWidth - section.clientWidth,
+    table: box(document.querySelector("table.wf")),
+    tracks: tracks.map(box),
+    bars: tracks.map((track) => box(track.querySelector(".bar"))),
+    axis: box(document.querySelector(".wf .axis")),
+    labels: [...document.querySelectorAll(".wf .axis span")]
+      .filter(shown)
+      .map((label) => ({ ...box(label), text: label.textContent })),
+  };
+  const out = document.createElement("pre");
+  out.id = "layout";
+  out.textContent = JSON.stringify(layout);
+  document.body.append(out);
+})();
+</script>"""
+
+
+def measure(tmp_path: Path, page: Path, width_px: int) -> Layout:
+    measured = tmp_path / f"measured-{page.name}"
+    measured.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, measured, "--dump-dom", f"--window-size={width_px},900").stdout.decode()
+    found = re.search(r'<pre id="layout">(.*?)</pre>', dom)
+    assert found is not None, "the measuring script wrote nothing"
+    return cast(Layout, json.loads(html.unescape(found.group(1))))
+
+
+def long_run_page(tmp_path: Path) -> Path:
+    """A 20-minute run, for the widest axis labels: eleven tool calls, alternately 0.3 ms and 50 s long."""
+    ns_per_ms = 1_000_000
+    root_id = f"{0:016x}"
+
+    def span(span_id: str, parent_id: str | None, name: str, start_ms: float, duration_ms: float) -> StoredSpan:
+        start_ns = round(start_ms * ns_per_ms)
+        end_ns = start_ns + round(duration_ms * ns_per_ms)
+        return StoredSpan("0" * 32, span_id, parent_id, name, "INTERNAL", start_ns, end_ns, "UNSET")
+
+    run = span(root_id, None, "invoke_agent long_runner", 0, 1_234_567.8)
+    steps = [
+        span(f"{n:016x}", root_id, f"execute_tool step_{n}", 100_000 * n, 0.3 if n % 2 else 50_000)
+        for n in range(1, 12)
+    ]
+    path = tmp_path / "long-run.html"
+    path.write_text(render_html([run, *steps]), encoding="utf-8")
+    return path
+
+
+def assert_labels_apart(layout: Layout) -> None:
+    labels = sorted(layout["labels"], key=lambda label: label["left"])
+    assert len(labels) >= 3, labels
+    for before, after in itertools.pairwise(labels):
+        assert before["right"] <= after["left"], f"axis labels overlap: {before} and {after}"
+    assert layout["axis"]["left"] - 0.5 <= labels[0]["left"]
+    assert labels[-1]["right"] <= layout["axis"]["right"] + 0.5
+
+
+def assert_bars_visible(layout: Layout) -> None:
+    for bar, track in zip(layout["bars"], layout["tracks"], strict=True):
+        assert bar["width"] >= MIN_BAR_PX, bar
+        assert track["left"] - 0.5 <= bar["left"], (bar, track)
+        assert bar["right"] <= track["right"] + 0.5, (bar, track)
+
+
+@pytest.mark.parametrize("width_px", WIDTHS_PX)
+def test_chromium_layout_keeps_the_timeline_wide(
+    provider: TracerProvider, spans: Spans, tmp_path: Path, width_px: int
+) -> None:
+    layout = measure(tmp_path, showcase_page(provider, spans, tmp_path), width_px)
+
+    viewport = layout["viewport"]
+    assert width_px - 20 <= viewport <= width_px  # the window size took; a scrollbar may take its share
+    assert layout["page_width"] <= viewport, "the page scrolls sideways"
+    assert layout["section_overflow"] <= 0, "the waterfall sticks out of its section"
+    assert len(layout["tracks"]) == len(spans.all())
+    timeline = layout["tracks"][0]["width"]
+    assert {round(track["width"]) for track in layout["tracks"]} == {round(timeline)}
+    assert timeline >= TIMELINE_SHARE * layout["table"]["width"], (timeline, layout["table"])
+    assert layout["table"]["right"] <= viewport
+    assert_labels_apart(layout)
+    run = build_rows(stored(spans))[0]
+    assert (layout["labels"][0]["text"], layout["labels"][-1]["text"]) == ("0", tick(run.duration_ms))
+    assert_bars_visible(layout)
+
+
+def test_chromium_timeline_grows_with_the_window(provider: TracerProvider, spans: Spans, tmp_path: Path) -> None:
+    page = showcase_page(provider, spans, tmp_path)
+    timelines = [measure(tmp_path, page, width)["tracks"][0]["width"] for width in (*WIDTHS_PX, 2_560)]
+
+    assert timelines == sorted(timelines), timelines
+    assert timelines[-1] >= 0.55 * 2_560  # a wide screen's extra width goes to the timeline
+
+
+@pytest.mark.parametrize("width_px", WIDTHS_PX)
+def test_chromium_axis_of_a_long_run(tmp_path: Path, width_px: int) -> None:
+    layout = measure(tmp_path, long_run_page(tmp_path), width_px)
+
+    assert_labels_apart(layout)
+    assert layout["labels"][-1]["text"] == "20m 35s"
+    assert_bars_visible(layout)  # a 0.3 ms call in a 20-minute run still shows
+    assert layout["page_width"] <= layout["viewport"]
+
+
+@pytest.mark.parametrize(
+    ("value_ms", "label"),
+    [
+        (0, "0"),
+        (4.249, "4.25 ms"),
+        (9.996, "10.0 ms"),
+        (850.2, "850 ms"),
+        (999.6, "1.00 s"),  # rounds into the next unit instead of "1000 ms"
+        (12_345, "12.3 s"),
+        (59_951, "1m 00s"),
+        (1_234_567.8, "20m 35s"),
+        (3_599_600, "1h 00m"),
+        (11_234_567, "3h 07m"),
+    ],
+)
+def test_axis_labels_stay_short(value_ms: float, label: str) -> None:
+    assert tick(value_ms) == label
+    assert len(label) <= 8
 
 
 def test_chromium_dom_shows_the_hostile_tool_name_as_text(

@@ -22,6 +22,24 @@ def ms(value: float) -> str:
     return f"{value:,.2f} ms" if value < 10 else f"{value:,.1f} ms"
 
 
+def tick(value_ms: float) -> str:
+    """An axis label, at most eight characters whatever the run's length, so that the stylesheet's room per label
+    holds: ``0``, ``4.25 ms``, ``850 ms``, ``12.5 s``, ``20m 05s``, ``3h 07m``."""
+    if value_ms <= 0:
+        return "0"
+    if value_ms < 999.5:
+        places = 2 if value_ms < 9.995 else 1 if value_ms < 99.95 else 0
+        return f"{value_ms:.{places}f} ms"
+    seconds = value_ms / 1_000
+    if seconds < 59.95:
+        return f"{seconds:.{2 if seconds < 9.995 else 1}f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(round(value_ms / 60_000), 60)
+    return f"{hours}h {minutes:02d}m"
+
+
 def tokens(input_tokens: int | None, output_tokens: int | None) -> str:
     if input_tokens is None and output_tokens is None:
         return ""

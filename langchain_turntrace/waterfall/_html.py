@@ -12,7 +12,7 @@ from langchain_turntrace.waterfall._style import CSS
 from langchain_turntrace.waterfall._summary import RunSummary, summarize, turn_costs
 
 KIND_LABELS = {"agent": "AGENT", "turn": "TURN", "chat": "MODEL", "tool": "TOOL", "other": "SPAN"}
-AXIS_STEPS = 4
+AXIS_STEPS = 8  # the stylesheet shows 2, 4 or all 8 intervals, as many as the timeline's width has room for
 
 
 def render_html(spans: Sequence[StoredSpan], *, title: str | None = None) -> str:
@@ -105,16 +105,11 @@ def _fact(key: str, value: str, css_class: str = "") -> str:
 # -- waterfall --------------------------------------------------------------------------------------------
 def _waterfall(rows: Sequence[WaterfallRow], s: RunSummary) -> str:
     total = s.duration_ms
-    ticks = "".join(
-        f'<span style="left:{100 * i / AXIS_STEPS:.0f}%">{esc(fmt.ms(total * i / AXIS_STEPS))}</span>'
-        for i in range(AXIS_STEPS + 1)
-    )
+    ticks = "".join(_tick(i, total) for i in range(AXIS_STEPS + 1))
     lines = [
-        "<section>",
+        '<section class="waterfall">',
         "<h2>Waterfall</h2>",
         '<table class="wf">',
-        '<colgroup><col style="width:330px"><col><col style="width:92px"><col style="width:130px">'
-        '<col style="width:92px"><col style="width:210px"></colgroup>',
         "<thead><tr><th>Span</th>",
         f'<th><div class="axis">{ticks}</div></th>',
         '<th class="num">Duration</th><th class="num">Tokens in → out</th><th class="num">Cost</th>'
@@ -129,6 +124,15 @@ def _waterfall(rows: Sequence[WaterfallRow], s: RunSummary) -> str:
         "</section>",
     ]
     return "\n".join(lines)
+
+
+def _tick(i: int, total_ms: float) -> str:
+    """Tick ``i`` of AXIS_STEPS; its class says the fewest intervals at which it shows (every fourth always)."""
+    shown_from = next(n for n in (2, 4, AXIS_STEPS) if i % (AXIS_STEPS // n) == 0)
+    return (
+        f'<span class="from{shown_from}" style="left:{100 * i / AXIS_STEPS:g}%">'
+        f"{esc(fmt.tick(total_ms * i / AXIS_STEPS))}</span>"
+    )
 
 
 def _waterfall_row(row: WaterfallRow, total_ms: float) -> str:
@@ -154,7 +158,7 @@ def _waterfall_row(row: WaterfallRow, total_ms: float) -> str:
         f'<td class="name" style="padding-left:{indent}px" title="{esc(row.label)}">'
         f'<span class="kind {row.kind}">{KIND_LABELS[row.kind]}</span>'
         f'<a href="#span-{esc(row.span.span_id)}">{esc(row.label)}</a></td>'
-        f'<td><div class="track"><div class="bar {bar_classes}" style="left:{left:.3f}%;width:{width:.3f}%"'
+        f'<td><div class="track"><div class="bar {bar_classes}" style="--at:{left:.3f}%;--len:{width:.3f}%"'
         f' title="{esc(tooltip)}"></div></div></td>'
         f'<td class="num">{esc(fmt.ms(row.duration_ms))}</td>'
         f"{_usage_cells(row)}"
@@ -249,7 +253,7 @@ def _turn_table(rows: Sequence[WaterfallRow], s: RunSummary) -> str:
         [
             "<section>",
             "<h2>Cost per turn</h2>",
-            '<table class="turns">',
+            '<div class="scroll"><table class="turns">',
             "<thead><tr><th>Agent</th><th>Turn</th><th>Model</th><th>Stop reason</th>"
             '<th class="num">Tool calls</th><th class="num">Duration</th><th class="num">Tokens in → out</th>'
             '<th class="num">Cost</th><th>Share of run cost</th><th>Status</th></tr></thead>',
@@ -260,7 +264,7 @@ def _turn_table(rows: Sequence[WaterfallRow], s: RunSummary) -> str:
             f'<td class="num">{s.tool_calls:,}</td><td class="num">{esc(fmt.ms(s.duration_ms))}</td>'
             f'<td class="num">{esc(fmt.tokens(s.input_tokens, s.output_tokens))}</td>'
             f'<td class="num">{esc(fmt.cost(s.cost_usd))}</td><td></td><td></td></tr></tfoot>',
-            "</table>",
+            "</table></div>",
             "</section>",
         ]
     )
