@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Final
 
@@ -127,21 +128,29 @@ class PriceBook:
     def __init__(self, overrides: Mapping[str, ModelRates]) -> None:
         _warm_price_table()
         self._overrides = {model.lower(): rates for model, rates in overrides.items()}
-        self._cache: dict[tuple[tuple[str, ...], str | None, str | None], tuple[_Rates, float]] = {}
+        self._cache: dict[tuple[tuple[str, ...], str | None, str | None, int | None], tuple[_Rates, float]] = {}
         self._table_source = f"genai-prices@{version('genai-prices')}"
 
     def price(
-        self, model: str | None, provider: str | None, usage: TokenUsage | None, *, requested: str | None = None
+        self,
+        model: str | None,
+        provider: str | None,
+        usage: TokenUsage | None,
+        *,
+        requested: str | None = None,
+        at: datetime | None = None,
     ) -> Price:
         """``model``: the name the response gave (a dated snapshot, often); ``requested``: the name the call asked
-        for. An override for either wins over the table; the table is tried under both names."""
+        for. An override for either wins over the table; the table is tried under both names. ``at``: when the
+        call was made, for a call priced after the fact (an imported transcript): the table's price in force then,
+        where it knows one (default: now)."""
         if usage is None:
             return Price(None, COST_SOURCE_NO_USAGE)
         names = _names(model, requested)
         if not names:
             _warn_unpriced("<no model name>")
             return Price(None, COST_SOURCE_UNPRICED)
-        rates = self._rates(names, provider, usage.service_tier)
+        rates = self._rates(names, provider, usage.service_tier, at)
         if rates is None:
             _warn_unpriced(names[0])
             return Price(None, COST_SOURCE_UNPRICED)
@@ -165,13 +174,16 @@ class PriceBook:
             _table_lines(model_price),
         )
 
-    def _rates(self, names: tuple[str, ...], provider: str | None, service_tier: str | None) -> _Rates:
-        key = (names, provider, service_tier)
+    def _rates(
+        self, names: tuple[str, ...], provider: str | None, service_tier: str | None, at: datetime | None = None
+    ) -> _Rates:
+        # A past call's rates by the minute it was made in: genai-prices' prices change on a date, some by time of day.
+        key = (names, provider, service_tier, None if at is None else int(at.timestamp()) // 60)
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]
-        found = self._find(names, provider, service_tier)
+        found = self._find(names, provider, service_tier, at)
         if found is None:
             rates: _Rates = None
         elif isinstance(found, ModelRates):
@@ -184,10 +196,10 @@ class PriceBook:
         return rates
 
     def _find(
-        self, names: tuple[str, ...], provider: str | None, service_tier: str | None
+        self, names: tuple[str, ...], provider: str | None, service_tier: str | None, at: datetime | None = None
     ) -> ModelRates | tuple[str, ModelInfo, ModelPrice, bool] | None:
         """The user's rates for any of ``names``, else the table's entry for the first name it knows: (provider
-        id, model, its price now in ``service_tier``, whether the tier changed the price)."""
+        id, model, its price at ``at`` (default now) in ``service_tier``, whether the tier changed the price)."""
         for name in names:
             override = self._overrides.get(name.lower())
             if override is not None:
@@ -201,9 +213,7 @@ class PriceBook:
                 # OpenAI's models at OpenAI's rates, without OpenAI's tiers).
                 own = any(m is model_info for m in provider_entry.models)
                 context = {"service_tier": service_tier} if service_tier and own else None
-                from datetime import datetime, timezone
-
-                model_price = model_info.get_prices(datetime.now(tz=timezone.utc), context)
+                model_price = model_info.get_prices(at or datetime.now(tz=timezone.utc), context)
                 applied = context is not None and any(
                     all(context.get(k) == v for k, v in variant.when.items())
                     for variant in model_info.price_variants or ()
