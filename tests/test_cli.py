@@ -75,8 +75,11 @@ def test_runs_fit_an_80_column_terminal(demo_store: Path) -> None:
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     row = next(line for line in lines if "travel_agent" in line)
-    # Nothing a triager needs is cut: the run id to open, the session, the cost, the status.
-    assert row.split()[2].startswith("demo-")
+    # Nothing a triager needs is cut: when it started, the run id to open, the session, the cost, the status.
+    started, run_id, session = row.split()[1], row.split()[2], row.split()[4]
+    assert started.count(":") == 1
+    assert len(run_id) == 8
+    assert session.startswith("demo-")
     assert "$0.0124" in row
     assert row.split()[-1] == "ok"
     assert "…" not in row

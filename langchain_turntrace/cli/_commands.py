@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,18 @@ def run(args: argparse.Namespace) -> int:
                 strict=args.strict,
                 store_option=args.store,
             )
-            _emit(args.json, report.as_json(), lambda: _render.alert(report))
+            earlier = None if report.groups or args.json else store.model_calls_before(report.window_start_ns)
+            _emit(args.json, report.as_json(), lambda: _render.alert(report, earlier))
             return report.exit_code
         if command == "runs":
-            rows = store.runs(since_ns(args.since), args.session, args.user, args.feature, limit=args.limit)
+            start_ns = since_ns(args.since)
+            tags = {"session": args.session, "user": args.user, "feature": args.feature}
+            rows = store.runs(start_ns, **tags, limit=args.limit)
             if args.session is not None:
                 rows.reverse()  # one conversation reads in order: its latest runs, oldest first
-            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.runs_table(rows, path, args.session))
+            earlier = None if rows or args.json or start_ns is None else store.runs_before(start_ns, **tags)
+            table = partial(_render.runs_table, since=args.since, limit=args.limit, store=path, earlier=earlier, **tags)
+            return _emit(args.json, [asdict(r) for r in rows], lambda: table(rows))
         if command == "show":
             spans = store.run_spans(args.run)
             if args.html is not None:
@@ -50,11 +56,17 @@ def run(args: argparse.Namespace) -> int:
             resumes, resumed_by = _resume_links(store, spans, args.run)
             return _emit(args.json, [asdict(s) for s in spans], lambda: _render.waterfall(spans, resumes, resumed_by))
         if command == "cost":
-            rows = store.cost_by(args.by, since_ns(args.since))
-            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.cost_table(rows, args.by, args.since))
+            start_ns = since_ns(args.since)
+            rows = store.cost_by(args.by, start_ns)
+            earlier = None if rows or args.json or start_ns is None else store.model_calls_before(start_ns)
+            table = partial(_render.cost_table, rows, args.by, args.since, earlier)
+            return _emit(args.json, [asdict(r) for r in rows], table)
         if command == "top":
-            rows = store.top_tools(args.by, since_ns(args.since), limit=args.limit)
-            return _emit(args.json, [asdict(r) for r in rows], lambda: _render.tools_table(rows, args.by, args.since))
+            start_ns = since_ns(args.since)
+            rows = store.top_tools(args.by, start_ns, limit=args.limit)
+            earlier = None if rows or args.json or start_ns is None else store.tool_calls_before(start_ns)
+            table = partial(_render.tools_table, rows, args.by, args.since, args.limit, earlier)
+            return _emit(args.json, [asdict(r) for r in rows], table)
         if command == "prune":
             removed = store.prune()
             return _emit(args.json, {"traces_removed": removed}, lambda: _render.line(f"pruned {removed} trace(s)"))
@@ -109,7 +121,8 @@ def _demo(path: Path, *, as_json: bool, max_cost_usd: float | None = None) -> in
         return 0
     _render.line(f"traced one agent run into {path}\n")
     _render.waterfall(spans)
-    _render.line(f"\nnext: turntrace runs · turntrace show {run_id[:8]} --html run.html · turntrace cost --by model")
+    _render.line("")
+    _render.next_commands("turntrace runs", f"turntrace show {run_id[:8]} --html run.html", "turntrace cost --by model")
     return 0
 
 

@@ -1,4 +1,8 @@
-"""Terminal output with rich: tables for runs, cost and tools; a waterfall with time bars for one run."""
+"""Terminal output with rich: the tables of runs, cost and tools, the alert, the checks and a price card.
+
+Every table fits the terminal (cli/_terminal.py) and its title states the window and the limit; an empty
+window says what the store holds before it. One run's waterfall is cli/_waterfall_text.py.
+"""
 
 from __future__ import annotations
 
@@ -7,175 +11,206 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from langchain_turntrace import attributes as attr
+from langchain_turntrace.cli import _terminal, _waterfall_text
+from langchain_turntrace.cli._since import since_covering, window_words
+from langchain_turntrace.cli._terminal import Column, natural
 from langchain_turntrace.money import usd
 from langchain_turntrace.pricing import RateCard
-from langchain_turntrace.store import CostRow, RunSummary, StoredSpan, ToolStat
+from langchain_turntrace.store import CostRow, Earlier, RunSummary, StoredSpan, ToolStat
 from langchain_turntrace.verify import Check
 
 if TYPE_CHECKING:
     from langchain_turntrace.cli._alert import AlertReport
-    from langchain_turntrace.waterfall import WaterfallRow
 
-_console = Console(highlight=False)
-_BAR_WIDTH = 40
 _FINDINGS_SHOWN = 5  # per kind of finding; --json lists every one
 
 
 def line(text: str) -> None:
-    _console.print(text, markup=False)
+    _terminal.say(text)
 
 
-def _when(start_ns: int, *, short: bool = False) -> str:
-    return datetime.fromtimestamp(start_ns / 1e9).strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
+def next_commands(*commands: str) -> None:
+    """``next: a · b · c``, as many commands to a line as fit, none split."""
+    _terminal.fields([f"next: {commands[0]}", *commands[1:]], gap=" · ", hang=len("next: "))
 
 
-def runs_table(rows: Sequence[RunSummary], path: Path, session: str | None = None) -> None:
-    if not rows:
-        line(f"no agent runs in {path} for these filters; trace one with `turntrace demo`")
+def waterfall(spans: Sequence[StoredSpan], resumes: Sequence[str] = (), resumed_by: Sequence[str] = ()) -> None:
+    _waterfall_text.waterfall(spans, resumes, resumed_by)
+
+
+def _when(start_ns: int) -> str:
+    moment = datetime.fromtimestamp(start_ns / 1e9)
+    return f"{moment:%m-%d %H:%M}" if moment.year == datetime.now().year else f"{moment:%Y-%m-%d}"
+
+
+def _nothing_in(what: str, since: str, earlier: Earlier | None, noun: str) -> None:
+    """An empty window: what the store holds before it (``noun``: one of them), and the --since that reaches it."""
+    window = window_words(since)
+    if earlier is None or not earlier.count or earlier.latest_start_ns is None:
+        line(f"no {what} {window}, nor before it")
         return
-    # A narrow terminal (under 120 columns) keeps what triage needs; --json and a wider one show every column.
-    wide = _console.width >= 120
-    title = "agent runs" if session is None else f"agent runs of session {session}, oldest first"
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    names = ("start", "run", "agent", "session", "user") if wide else ("run", "agent", "session")
-    numbers = ("turns", "tools", "tokens in→out", "cost", "ms") if wide else ("turns", "tools", "cost", "ms")
-    for column in names:
-        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=24)
-    for column in (*numbers, "status"):
-        table.add_column(column, justify="left" if column == "status" else "right", no_wrap=True)
-    for row in rows:
-        shown = "resumed" if row.resumed and row.status == "ok" else row.status  # continued a paused run, then ended
-        status = Text(shown, style="red" if row.status == "error" else "yellow" if row.status != "ok" else "green")
-        cells: dict[str, str | Text] = {
-            "start": _when(row.start_ns, short=True),
-            "run": row.run_id[:12],
-            "agent": row.agent or "",
-            "session": row.session or "",
-            "user": row.user_id or "",
-            "turns": str(row.turns),
-            "tools": str(row.tool_calls),
-            "tokens in→out": f"{row.input_tokens}→{row.output_tokens}",
-            "cost": usd(row.cost_usd),
-            "ms": f"{row.duration_ms:.0f}",
-            "status": status,
-        }
-        table.add_row(*(cells[c] for c in (*names, *numbers, "status")))
-    _console.print(table)
-
-
-def cost_table(rows: Sequence[CostRow], dimension: str, since: str) -> None:
-    table = Table(
-        title=f"cost by {dimension} (last {since}; model calls only, nothing counted twice)", title_justify="left"
+    latest = datetime.fromtimestamp(earlier.latest_start_ns / 1e9)
+    line(
+        f"no {what} {window}; {earlier.count} older {noun}{'' if earlier.count == 1 else 's'}, the latest "
+        f"{latest:%Y-%m-%d} — try --since {since_covering(earlier.latest_start_ns)}"
     )
-    for column in (dimension, "calls", "tokens in", "tokens out", "cost", "unpriced calls"):
-        table.add_column(column, justify="left" if column == dimension else "right")
-    for row in rows:
-        table.add_row(
-            row.key or "(none)",
-            str(row.calls),
-            str(row.input_tokens),
-            str(row.output_tokens),
-            usd(row.cost_usd),
-            Text(str(row.unpriced_calls), style="yellow" if row.unpriced_calls else ""),
-        )
-    if rows:
-        table.add_section()
-        table.add_row(
-            "total",
-            str(sum(r.calls for r in rows)),
-            str(sum(r.input_tokens for r in rows)),
-            str(sum(r.output_tokens for r in rows)),
-            usd(sum(r.cost_usd for r in rows)),
-            str(sum(r.unpriced_calls for r in rows)),
-        )
-    _console.print(table)
+
+
+def runs_table(
+    rows: Sequence[RunSummary],
+    *,
+    since: str,
+    limit: int,
+    store: Path,
+    earlier: Earlier | None,
+    session: str | None = None,
+    user: str | None = None,
+    feature: str | None = None,
+) -> None:
+    tags = [f"{name} {value}" for name, value in (("session", session), ("user", user), ("feature", feature)) if value]
+    what = "agent runs" + (f" of {', '.join(tags)}" if tags else "")
+    if not rows:
+        if (earlier is None or not earlier.count) and not tags:
+            line(f"no {what} in {store} yet; trace one with `turntrace demo`")
+        else:
+            _nothing_in(what, since, earlier, "agent run")
+        return
+    line(f"{what} {window_words(since)}, {'oldest' if session else 'newest'} first (limit {limit})")
+    _terminal.console.print(_runs_grid(rows))
+    if len(rows) == limit:
+        line(f"{limit} shown, the limit: raise --limit to see more")
+
+
+def _runs_grid(rows: Sequence[RunSummary]) -> Table:
+    cells: list[dict[str, str | Text]] = []
+    for id_chars in (12, 8):  # 8 characters still open a run (`show` takes a prefix) and leave names whole
+        cells = [_run_cells(row, id_chars) for row in rows]
+        if _terminal.fits(_run_columns(cells), _terminal.width(), gap=2):
+            break
+    return _terminal.table(_run_columns(cells), cells)
+
+
+def _run_columns(cells: Sequence[dict[str, str | Text]]) -> list[Column]:
+    def column(header: str, minimum: int | None = None, optional: int = 0, right: bool = False) -> Column:
+        width = natural(header, [c[header] for c in cells])
+        return Column(header, width, None if minimum is None else min(width, minimum), optional, right=right)
+
+    # What triage needs is always there (a run to open, when, which agent and session, cost, status); a wider
+    # terminal adds the rest, in this order.
+    return [
+        column("start"),
+        column("run"),
+        column("agent", minimum=8),
+        column("session", minimum=8),
+        column("user", optional=2),
+        column("turns", right=True),
+        column("tools", optional=1, right=True),
+        column("tokens in→out", optional=3, right=True),
+        column("cost", right=True),
+        column("ms", right=True),
+        column("feature", optional=4),
+        column("version", optional=5),
+        column("status"),
+    ]
+
+
+def _run_cells(row: RunSummary, id_chars: int) -> dict[str, str | Text]:
+    shown = "resumed" if row.resumed and row.status == "ok" else row.status  # continued a paused run, then ended
+    colour = "red" if row.status == "error" else "yellow" if row.status != "ok" else "green"
+    return {
+        "start": _when(row.start_ns),
+        "run": row.run_id[:id_chars],
+        "agent": row.agent or "",
+        "session": row.session or "",
+        "user": row.user_id or "",
+        "turns": str(row.turns),
+        "tools": str(row.tool_calls),
+        "tokens in→out": f"{row.input_tokens}→{row.output_tokens}",
+        "cost": usd(row.cost_usd),
+        "ms": f"{row.duration_ms:.0f}",
+        "status": Text(shown, style=colour),
+        "feature": row.feature or "",
+        "version": row.agent_version or "",
+    }
+
+
+def cost_table(rows: Sequence[CostRow], dimension: str, since: str, earlier: Earlier | None = None) -> None:
+    if not rows:
+        _nothing_in("model calls", since, earlier, "model call")
+        return
+    line(f"cost by {dimension} {window_words(since)} (model calls only: nothing counted twice)")
+    total_usd = sum(r.cost_usd for r in rows)
+
+    def share(cost_usd: float) -> str:
+        return f"{100 * cost_usd / total_usd:.0f}%" if total_usd else ""
+
+    cells: list[dict[str, str | Text]] = [
+        {
+            dimension: row.key or "(none)",
+            "calls": str(row.calls),
+            "tokens in": str(row.input_tokens),
+            "tokens out": str(row.output_tokens),
+            "cost": usd(row.cost_usd),
+            "share": share(row.cost_usd),
+            "unpriced calls": Text(str(row.unpriced_calls), style="yellow" if row.unpriced_calls else ""),
+        }
+        for row in rows
+    ]
+    total: dict[str, str | Text] = {
+        dimension: "total",
+        "calls": str(sum(r.calls for r in rows)),
+        "tokens in": str(sum(r.input_tokens for r in rows)),
+        "tokens out": str(sum(r.output_tokens for r in rows)),
+        "cost": usd(total_usd),
+        "share": share(total_usd),
+        "unpriced calls": str(sum(r.unpriced_calls for r in rows)),
+    }
+    every = [*cells, total]
+    columns = [
+        Column(dimension, natural(dimension, [c[dimension] for c in every]), minimum=8),
+        *(
+            Column(header, natural(header, [c[header] for c in every]), optional=int(header == "share"), right=True)
+            for header in ("calls", "tokens in", "tokens out", "cost", "share", "unpriced calls")
+        ),
+    ]
+    _terminal.console.print(_terminal.table(columns, cells, boxed=True, footer=total))
     if any(r.unpriced_calls for r in rows):
         line("unpriced calls have tokens but no cost: add their models with prices={...} or TURNTRACE_PRICES")
 
 
-def tools_table(rows: Sequence[ToolStat], by: str, since: str) -> None:
-    table = Table(title=f"tool calls by {by} (last {since})", title_justify="left")
-    for column in ("tool", "calls", "errors", "p50", "p95", "max", "slowest in run"):
-        table.add_column(column, justify="left" if column in ("tool", "slowest in run") else "right")
-    for row in rows:
-        table.add_row(
-            row.tool,
-            str(row.calls),
-            Text(str(row.errors), style="red" if row.errors else ""),
-            f"{row.p50_ms:.1f} ms",
-            f"{row.p95_ms:.1f} ms",
-            f"{row.max_ms:.1f} ms",
-            row.slowest_run_id[:12],
-        )
-    _console.print(table)
-    if rows:
-        line(f"open one: turntrace show {rows[0].slowest_run_id[:12]}")
-
-
-def waterfall(spans: Sequence[StoredSpan], resumes: Sequence[str] = (), resumed_by: Sequence[str] = ()) -> None:
-    """The run's spans as a tree with a timeline; then the runs it resumes and the runs that resumed it (a paused
-    run goes on in a run of its own)."""
-    from langchain_turntrace.waterfall import build_rows
-
-    rows = build_rows(spans)
+def tools_table(rows: Sequence[ToolStat], by: str, since: str, limit: int, earlier: Earlier | None = None) -> None:
     if not rows:
-        line("this run has no spans")
+        _nothing_in("tool calls", since, earlier, "tool call")
         return
-    _waterfall_table(rows)
-    for run_id in resumes:
-        line(f"resumes run {run_id[:8]}, which paused (turntrace show {run_id[:8]})")
-    for run_id in resumed_by:
-        line(f"resumed by run {run_id[:8]} (turntrace show {run_id[:8]})")
-
-
-def _waterfall_table(rows: Sequence[WaterfallRow]) -> None:
-    total_ms = max(max(r.offset_ms + r.duration_ms for r in rows), 1e-3)
-    label_width = max(len("  " * r.depth + r.label) for r in rows)
-    # The bar takes what the other columns leave of the terminal (80 columns still fit): 8 to 40 cells.
-    bar_width = max(8, min(_BAR_WIDTH, _console.width - label_width - 58))
-    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-    widths = {"span": label_width, "timeline": bar_width, "ms": 7, "tokens": 9, "cost": 9, "": 4}
-    for column, min_width in widths.items():
-        table.add_column(
-            column, justify="right" if column in ("ms", "cost") else "left", no_wrap=True, min_width=min_width
-        )
-    colours = {"agent": "magenta", "turn": "cyan", "chat": "blue"}
-    for row in rows:
-        start = min(int(row.offset_ms / total_ms * bar_width), bar_width - 1)
-        width = max(1, round(row.duration_ms / total_ms * bar_width))
-        colour = "red" if row.error else colours.get(row.kind, "green")
-        bar = Text(" " * start) + Text("█" * min(width, bar_width - start), style=colour)
-        # A tool that called no model has nothing to show in the usage columns.
-        usage = bool(row.input_tokens or row.output_tokens or row.cost_usd)
-        notes: list[str] = []
-        if row.kind == "turn" and row.stop_reason:
-            notes.append(f"stop={row.stop_reason}")
-        if row.error_type:
-            notes.append(f"ERROR {row.error_type}")
-        if row.interrupted:
-            notes.append("interrupted")
-        if row.incomplete:
-            notes.append("incomplete")
-        cost_source = row.span.attributes.get(attr.COST_SOURCE)
-        if cost_source in ("unpriced", "no_usage"):
-            notes.append(str(cost_source))
-        table.add_row(
-            Text("  " * row.depth + row.label, style="red" if row.span.status == "ERROR" else ""),
-            bar,
-            f"{row.duration_ms:.2f}",
-            f"{row.input_tokens}→{row.output_tokens}" if usage and row.input_tokens is not None else "",
-            usd(row.cost_usd) if usage and row.cost_usd is not None else "",
-            Text(" ".join(notes), style="red" if row.error_type else "dim"),
-        )
-    root = rows[0].span
-    line(f"run {root.span_id}  trace {root.trace_id}  started {_when(root.start_ns)}")
-    _console.print(table)
+    ranking = {"latency": "p95 latency", "errors": "errors", "calls": "calls"}.get(by, by)
+    line(f"tools by {ranking} {window_words(since)} (limit {limit})")
+    cells: list[dict[str, str | Text]] = [
+        {
+            "tool": row.tool,
+            "calls": str(row.calls),
+            "errors": Text(str(row.errors), style="red" if row.errors else ""),
+            "p50": f"{row.p50_ms:.1f} ms",
+            "p95": f"{row.p95_ms:.1f} ms",
+            "max": f"{row.max_ms:.1f} ms",
+            "slowest in run": row.slowest_run_id[:12],
+        }
+        for row in rows
+    ]
+    columns = [
+        Column("tool", natural("tool", [c["tool"] for c in cells]), minimum=8),
+        *(
+            Column(header, natural(header, [c[header] for c in cells]), right=True)
+            for header in ("calls", "errors", "p50", "p95", "max")
+        ),
+        Column("slowest in run", natural("slowest in run", [c["slowest in run"] for c in cells])),
+    ]
+    _terminal.console.print(_terminal.table(columns, cells, boxed=True))
+    if len(rows) == limit:
+        line(f"{limit} shown, the limit: raise --limit to see more")
+    _terminal.command(f"turntrace show {rows[0].slowest_run_id[:12]}", lead="open one: ")
 
 
 def rate_card(card: RateCard) -> None:
@@ -197,19 +232,24 @@ def rate_card(card: RateCard) -> None:
         table.add_row("matched", card.matched or "")
     for what, rate in card.rates:
         table.add_row(what, rate)
-    _console.print(table)
+    _terminal.console.print(table)
 
 
 def checks(results: Sequence[Check], target: str) -> None:
     line(f"turntrace verify: one scripted session through {target}")
     for check in results:
-        mark = Text("  ✓ " if check.passed else "  ✗ ", style="green" if check.passed else "red bold")
-        _console.print(mark + Text(f"{check.name}: ", style="bold") + Text(check.detail))
+        mark, style = ("✓", "green") if check.passed else ("✗", "red bold")
+        for index, folded in enumerate(_terminal.folded(f"  {mark} {check.name}: {check.detail}", indent=2)):
+            text = Text(folded)
+            if index == 0:
+                text.stylize(style, 2, 3)
+                text.stylize("bold", 4, 5 + len(check.name))
+            _terminal.console.print(text, soft_wrap=True)
     failed = sum(not c.passed for c in results)
     line("all checks passed" if not failed else f"{failed} check(s) failed")
 
 
-def alert(report: AlertReport) -> None:
+def alert(report: AlertReport, earlier: Earlier | None = None) -> None:
     threshold = f"${report.max_cost_usd:g}"
     line(f"turntrace alert: model-call cost per {report.per} by {report.by} over {threshold}; {report.window()}")
     if report.store_empty:
@@ -218,7 +258,7 @@ def alert(report: AlertReport) -> None:
             "`turntrace demo`)"
         )
     elif not report.groups:
-        line("no model calls in that window: nothing to check. Widen --since (e.g. --since 7d) to look further back")
+        _nothing_to_check(earlier)
     elif not report.over:
         top = report.groups[0]
         unpriced = f" + {top.unpriced_calls} unpriced call(s)" if top.unpriced_calls else ""
@@ -228,30 +268,47 @@ def alert(report: AlertReport) -> None:
             f"{usd(top.cost_usd)}{unpriced}"
         )
     else:
-        table = Table(
-            title=f"{len(report.over)} of {len(report.groups)} group(s) over {threshold}", title_justify="left"
-        )
-        for column in (report.by, report.per, "calls", "tokens in→out", "cost", "unpriced calls"):
-            table.add_column(column, justify="left" if column in (report.by, report.per) else "right")
-        for drill in report.over:
-            group = drill.item
-            table.add_row(
-                group.by_value or "(none)",
-                _per_value(group.per_value, report.per),
-                str(group.calls),
-                f"{group.input_tokens}→{group.output_tokens}",
-                Text(usd(group.cost_usd), style="red"),
-                Text(str(group.unpriced_calls), style="yellow" if group.unpriced_calls else ""),
-            )
-        _console.print(table)
-        for drill in report.over[:3]:
-            _command(f"next: {drill.next}")
+        _over_table(report, threshold)
     _smells(report)
 
 
-def _command(text: str) -> None:
-    # Never folded (cron mail and pipes get 80 columns): a command must survive copy and paste whole.
-    _console.print(text, markup=False, soft_wrap=True)
+def _nothing_to_check(earlier: Earlier | None) -> None:
+    if earlier is None or not earlier.count or earlier.latest_start_ns is None:
+        line("no model calls in that window, nor before it: nothing to check")
+        return
+    latest = datetime.fromtimestamp(earlier.latest_start_ns / 1e9)
+    line(
+        f"no model calls in that window: nothing to check. Widen --since: {earlier.count} older model "
+        f"call{'' if earlier.count == 1 else 's'}, the latest {latest:%Y-%m-%d} — try --since "
+        f"{since_covering(earlier.latest_start_ns)}"
+    )
+
+
+def _over_table(report: AlertReport, threshold: str) -> None:
+    line(f"{len(report.over)} of {len(report.groups)} group(s) over {threshold}, {report.window()}")
+    by, per = report.by, report.per
+    cells: list[dict[str, str | Text]] = [
+        {
+            by: drill.item.by_value or "(none)",
+            per: _per_value(drill.item.per_value, per),
+            "calls": str(drill.item.calls),
+            "tokens in→out": f"{drill.item.input_tokens}→{drill.item.output_tokens}",
+            "cost": Text(usd(drill.item.cost_usd), style="red"),
+            "unpriced calls": Text(str(drill.item.unpriced_calls), style="yellow" if drill.item.unpriced_calls else ""),
+        }
+        for drill in report.over
+    ]
+    columns = [
+        Column(by, natural(by, [c[by] for c in cells]), minimum=8),
+        Column(per, natural(per, [c[per] for c in cells]), minimum=None if per == "run" else 8),
+        *(
+            Column(header, natural(header, [c[header] for c in cells]), right=True)
+            for header in ("calls", "tokens in→out", "cost", "unpriced calls")
+        ),
+    ]
+    _terminal.console.print(_terminal.table(columns, cells, boxed=True))
+    for drill in report.over[:3]:
+        _terminal.command(drill.next, lead="next: ")
 
 
 def _per_value(value: str, per: str) -> str:
@@ -273,7 +330,7 @@ def _smells(report: AlertReport) -> None:
             "them (a chain with no model, or callbacks not passed down to the model)"
         )
         for drill in report.runs_without_turns[:_FINDINGS_SHOWN]:
-            _command(f"  {drill.item.agent or 'agent'} → {drill.next}")
+            _terminal.command(drill.next, lead=f"  {drill.item.agent or 'agent'} → ")
         _more(len(report.runs_without_turns))
     if report.tool_calls_without_turn:
         line(
@@ -281,7 +338,7 @@ def _smells(report: AlertReport) -> None:
             "run, or before any model call asked for them"
         )
         for drill in report.tool_calls_without_turn[:_FINDINGS_SHOWN]:
-            _command(f"  {drill.item.tool or 'tool'} → {drill.next}")
+            _terminal.command(drill.next, lead=f"  {drill.item.tool or 'tool'} → ")
         _more(len(report.tool_calls_without_turn))
     if report.smells:
         line(

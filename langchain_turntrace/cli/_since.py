@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 _UNITS_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _INT64 = (-(2**63), 2**63 - 1)  # SQLite's integers: nanoseconds reach only the years 1677 to 2262
+_UNIT_WORDS = {"m": "minute", "h": "hour", "d": "day", "w": "week"}
+_USUAL = ("1d", "7d", "30d", "90d", "365d")  # what an empty window suggests instead, shortest first
 
 
 class SinceError(ValueError):
@@ -35,3 +37,22 @@ def since_ns(value: str | None, now_s: float | None = None) -> int | None:
 
 def _clamped(ns: int) -> int:
     return min(max(ns, _INT64[0]), _INT64[1])
+
+
+def window_words(value: str) -> str:
+    """The window a --since value names, as a title states it: "in the last 7 days", "since 2026-11-01"."""
+    match = _RELATIVE.match(value.lower())
+    if match is None:
+        return f"since {value.strip()}"
+    count, unit = int(match.group(1)), _UNIT_WORDS[match.group(2)]
+    return f"in the last {unit}" if count == 1 else f"in the last {count} {unit}s"
+
+
+def since_covering(start_ns: int, now_s: float | None = None) -> str:
+    """The shortest usual --since value whose window reaches back to ``start_ns``; a date when none does."""
+    age_s = (time.time() if now_s is None else now_s) - start_ns / 1e9
+    for value in _USUAL:
+        # An hour to spare: the suggestion must still hold when the user runs it a moment later.
+        if age_s + 3600 <= int(value[:-1]) * _UNITS_S[value[-1]]:
+            return value
+    return f"{datetime.fromtimestamp(start_ns / 1e9, tz=timezone.utc):%Y-%m-%d}"

@@ -8,6 +8,7 @@ from langchain_turntrace.store._records import StoredLink, StoredSpan
 from langchain_turntrace.store._results import (
     CostGroup,
     CostRow,
+    Earlier,
     RunSummary,
     ToolStat,
     TurnlessToolCall,
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "CostGroup",
     "CostRow",
+    "Earlier",
     "RunSummary",
     "SpanStore",
     "SqliteSpanExporter",

@@ -101,3 +101,12 @@ class WiringSmells:
     def count(self) -> int:
         """How many smells were found, of every kind (an unpriced model counts once, however many calls)."""
         return len(self.unpriced_models) + len(self.runs_without_turns) + len(self.tool_calls_without_turn)
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """Rows of one kind (agent runs, model calls, tool calls) that started before a window: what an empty window
+    has outside it."""
+
+    count: int
+    latest_start_ns: int | None  # None when count is 0

@@ -9,11 +9,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from langchain_turntrace.store import _alerts, _retention, _rollups, _runs
+from langchain_turntrace.store import _alerts, _earlier, _retention, _rollups, _runs
 from langchain_turntrace.store._connection import connect, sqlite_errors
 from langchain_turntrace.store._paths import default_store_path
 from langchain_turntrace.store._records import StoredLink, StoredSpan
-from langchain_turntrace.store._results import CostGroup, CostRow, RunSummary, ToolStat, WiringSmells
+from langchain_turntrace.store._results import CostGroup, CostRow, Earlier, RunSummary, ToolStat, WiringSmells
 from langchain_turntrace.store._rows import link_rows, row_from_readable, row_from_stored
 from langchain_turntrace.store._write import write_rows
 
@@ -105,6 +105,24 @@ class SpanStore:
         """Tools by ``latency`` (p95), ``errors`` or ``calls``, highest first."""
         with self._lock, sqlite_errors(self._path):
             return _rollups.top_tools(self._connection, by, since_ns, limit)
+
+    def runs_before(
+        self, before_ns: int, session: str | None = None, user: str | None = None, feature: str | None = None
+    ) -> Earlier:
+        """How many agent runs with these tags started before ``before_ns``, and when the latest did: what an
+        empty ``runs`` window has outside it."""
+        with self._lock, sqlite_errors(self._path):
+            return _earlier.runs_before(self._connection, before_ns, session, user, feature)
+
+    def model_calls_before(self, before_ns: int) -> Earlier:
+        """How many model calls started before ``before_ns``, and when the latest did."""
+        with self._lock, sqlite_errors(self._path):
+            return _earlier.model_calls_before(self._connection, before_ns)
+
+    def tool_calls_before(self, before_ns: int) -> Earlier:
+        """How many tool calls started before ``before_ns``, and when the latest did."""
+        with self._lock, sqlite_errors(self._path):
+            return _earlier.tool_calls_before(self._connection, before_ns)
 
     def cost_groups(self, per: str, by: str, since_ns: int) -> list[CostGroup]:
         """Model-call cost per (``by``: feature, user, model) and (``per``: day, run, session), costliest first.
