@@ -61,6 +61,7 @@ __all__ = [
     "GEN_AI_USAGE_INPUT_TOKENS",
     "GEN_AI_USAGE_OUTPUT_TOKENS",
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
+    "HUMAN_WAIT",
     "INCOMPLETE",
     "INPUT_HASH",
     "INPUT_ROLES",
@@ -81,6 +82,7 @@ __all__ = [
     "THREAD_ID",
     "STOP_REASON",
     "TOOL_CALL_COUNT",
+    "TOOL_KIND",
     "TOTAL_COST_USD",
     "TOTAL_INPUT_TOKENS",
     "TOTAL_OUTPUT_TOKENS",
@@ -126,6 +128,12 @@ INPUT_ROLES: Final = "turntrace.input_roles"
 """On a chat span: the role of each input message in order (``user``, ``assistant``, ``tool``, ``system``): what a
 call was sent, without its content."""
 RETURN_SHAPE_HASH: Final = "turntrace.return_shape_hash"
+TOOL_KIND: Final = "turntrace.tool.kind"
+"""On a tool span: ``human_wait`` when the span is time the user took, not the tool (an imported Claude Code
+``AskUserQuestion`` or ``ExitPlanMode``, a tool use the user turned down). ``turntrace top tools`` leaves such
+calls out unless asked. Absent on ordinary tool calls."""
+HUMAN_WAIT: Final = "human_wait"
+"""``turntrace.tool.kind`` of a tool call whose span is the user deciding."""
 INTERRUPTED: Final = "turntrace.interrupted"
 INCOMPLETE: Final = "turntrace.incomplete"
 LINK_KIND: Final = "turntrace.link_kind"

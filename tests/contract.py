@@ -90,6 +90,7 @@ CONTRACT: dict[str, tuple[SpanKind, dict[str, type], dict[str, type]]] = {
             "turntrace.return_shape_hash": str,
             "gen_ai.tool.call.arguments": str,
             "gen_ai.tool.call.result": str,
+            "turntrace.tool.kind": str,  # imported sessions: human_wait
         },
     ),
 }

@@ -1,0 +1,284 @@
+"""An imported agent run as finished SDK spans: the tree and attributes of a live trace (DESIGN.md §2, §3), with
+trace and span ids derived from the transcript's own ids, so a run imported twice is stored once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Final
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.util.types import AttributeValue
+
+from langchain_turntrace import attributes as attr
+from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.transcripts._model import AgentRun, ModelCall, ToolCall
+from langchain_turntrace.version import INSTRUMENTATION_SCOPE, __version__
+
+TOOL_ERROR: Final = "tool_error"
+"""``error.type`` of a tool call whose result is an error (as a live ``ToolMessage`` with status error)."""
+REJECTED_BY_USER: Final = "rejected_by_user"
+"""``error.type`` of a tool call the user turned down at its permission prompt: no failure of the tool."""
+
+# The Messages API's stop reasons in turntrace.stop_reason's words (the handler's table, for Anthropic).
+_STOP_REASONS: Final[Mapping[str, str]] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "content_filter",
+    "pause_turn": "paused",
+}
+_SAMPLED: Final = TraceFlags(TraceFlags.SAMPLED)
+_UNSET: Final = Status(StatusCode.UNSET)
+_ERROR: Final = Status(StatusCode.ERROR)
+_CAUSED_BY: Final[Mapping[str, AttributeValue]] = {attr.GEN_AI_ATTRIBUTION_LINK_TYPE: attr.CAUSED_BY_GENERATION}
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cost_usd + other.cost_usd,
+        )
+
+    def attributes(self) -> dict[str, AttributeValue]:
+        return {
+            attr.TOTAL_INPUT_TOKENS: self.input_tokens,
+            attr.TOTAL_OUTPUT_TOKENS: self.output_tokens,
+            attr.TOTAL_COST_USD: self.cost_usd,
+        }
+
+
+def trace_id_of(session_id: str, run_key: str) -> int:
+    return _id(16, "trace", session_id, run_key)
+
+
+def agent_span_id_of(session_id: str, run_key: str) -> int:
+    return _id(8, "agent", session_id, run_key)
+
+
+def _id(size: int, *parts: str) -> int:
+    """A non-zero id of ``size`` bytes from ``parts``: the same transcript ids give the same span ids."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=size).digest()
+    return int.from_bytes(digest, "big") or 1
+
+
+class SpanBuilder:
+    """Makes the spans of one imported agent run, each tagged as live spans are (session, user, feature, agent
+    version) and priced from ``prices`` at the call's own date."""
+
+    def __init__(self, prices: PriceBook, *, user_id: str | None) -> None:
+        self._prices = prices
+        self._user_id = user_id
+        self._resource = Resource.create()
+        self._scope = InstrumentationScope(INSTRUMENTATION_SCOPE, __version__)
+
+    def spans(self, run: AgentRun, *, feature: str | None) -> list[ReadableSpan]:
+        """Every span of ``run``, its subagents' included, in one trace; ``feature`` tags them all."""
+        out: list[ReadableSpan] = []
+        trace_id = trace_id_of(run.session_id, run.key)
+        self._agent(run, trace_id, None, feature, out)
+        return out
+
+    # -- spans -------------------------------------------------------------------------------------------------
+    def _agent(
+        self, run: AgentRun, trace_id: int, parent: SpanContext | None, feature: str | None, out: list[ReadableSpan]
+    ) -> Totals:
+        context = _context(trace_id, agent_span_id_of(run.session_id, run.key))
+        tags = self._tags(run, feature)
+        totals = Totals()
+        tool_calls = 0
+        for index, call in enumerate(run.model_calls, start=1):
+            totals += self._turn(call, index, run, tags, feature, context, out)
+            tool_calls += len(call.tool_calls)
+        for subagent in run.subagents:
+            totals += self._agent(subagent, trace_id, context, feature, out)
+        attributes: dict[str, AttributeValue] = {
+            attr.GEN_AI_OPERATION_NAME: "invoke_agent",
+            attr.GEN_AI_AGENT_NAME: run.name,
+            attr.TURN_COUNT: len(run.model_calls),
+            attr.TOOL_CALL_COUNT: tool_calls,
+            **totals.attributes(),
+            **tags,
+        }
+        out.append(self._span(f"invoke_agent {run.name}", context, parent, attributes, run.start_ns, run.end_ns))
+        return totals
+
+    def _turn(
+        self,
+        call: ModelCall,
+        index: int,
+        run: AgentRun,
+        tags: dict[str, AttributeValue],
+        feature: str | None,
+        parent: SpanContext,
+        out: list[ReadableSpan],
+    ) -> Totals:
+        context = _context(parent.trace_id, _id(8, "turn", call.key))
+        chat = _context(parent.trace_id, _id(8, "chat", call.key))
+        totals = self._chat(call, tags, chat, context, out)
+        end_ns = call.end_ns
+        run_end_ns = run.end_ns
+        for tool in call.tool_calls:
+            tool_totals, tool_end_ns = self._tool(tool, run_end_ns, tags, feature, chat, context, out)
+            totals += tool_totals
+            end_ns = max(end_ns, tool_end_ns)
+        attributes: dict[str, AttributeValue] = {
+            attr.TURN_INDEX: index,
+            attr.LATENCY_MS: (end_ns - call.start_ns) / 1e6,
+            **totals.attributes(),
+            **tags,
+        }
+        if call.model:
+            attributes[attr.GEN_AI_REQUEST_MODEL] = call.model
+        stop_reason = _stop_reason(call)
+        if stop_reason is not None:
+            attributes[attr.STOP_REASON] = stop_reason
+        out.append(self._span(f"turn {index}", context, parent, attributes, call.start_ns, end_ns))
+        return totals
+
+    def _chat(
+        self,
+        call: ModelCall,
+        tags: dict[str, AttributeValue],
+        context: SpanContext,
+        parent: SpanContext,
+        out: list[ReadableSpan],
+    ) -> Totals:
+        attributes: dict[str, AttributeValue] = {
+            attr.GEN_AI_OPERATION_NAME: "chat",
+            attr.GEN_AI_PROVIDER_NAME: call.provider,
+            attr.GEN_AI_RESPONSE_ID: call.response_id,
+            attr.LATENCY_MS: (call.end_ns - call.start_ns) / 1e6,
+        }
+        if call.model:
+            attributes[attr.GEN_AI_REQUEST_MODEL] = call.model
+            attributes[attr.GEN_AI_RESPONSE_MODEL] = call.model
+        if call.finish_reason is not None:
+            attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = (call.finish_reason,)
+        usage = call.usage
+        at = datetime.fromtimestamp(call.start_ns / 1e9, tz=timezone.utc)
+        price = self._prices.price(call.model or None, call.provider, usage, at=at)
+        attributes[attr.COST_SOURCE] = price.source
+        totals = Totals()
+        if usage is not None:
+            attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+            attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+            if usage.cache_read_tokens:
+                attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+            if usage.cache_write_tokens:
+                attributes[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+                if usage.cache_write_1h_tokens:
+                    attributes[attr.USAGE_CACHE_WRITE_1H_INPUT_TOKENS] = usage.cache_write_1h_tokens
+            if price.cost_usd is not None:
+                attributes[attr.COST_USD] = price.cost_usd
+            totals = Totals(usage.input_tokens, usage.output_tokens, price.cost_usd or 0.0)
+        attributes.update(tags)
+        name = f"chat {call.model}" if call.model else "chat"
+        out.append(self._span(name, context, parent, attributes, call.start_ns, call.end_ns, kind=SpanKind.CLIENT))
+        return totals
+
+    def _tool(
+        self,
+        tool: ToolCall,
+        run_end_ns: int,
+        tags: dict[str, AttributeValue],
+        feature: str | None,
+        chat: SpanContext,
+        parent: SpanContext,
+        out: list[ReadableSpan],
+    ) -> tuple[Totals, int]:
+        context = _context(parent.trace_id, _id(8, "tool", tool.tool_call_id))
+        totals = Totals()
+        if tool.subagent is not None:
+            totals = self._agent(tool.subagent, parent.trace_id, context, feature, out)
+        end_ns = tool.end_ns
+        if end_ns is None or tool.subagent is not None:
+            end_ns = max(end_ns or run_end_ns, tool.subagent.end_ns if tool.subagent is not None else tool.start_ns)
+        attributes: dict[str, AttributeValue] = {
+            attr.GEN_AI_OPERATION_NAME: "execute_tool",
+            attr.GEN_AI_TOOL_NAME: tool.name,
+            attr.GEN_AI_TOOL_TYPE: "function",
+            attr.GEN_AI_TOOL_CALL_ID: tool.tool_call_id,
+            attr.INPUT_HASH: tool.input_hash,
+            attr.LATENCY_MS: (end_ns - tool.start_ns) / 1e6,
+            **totals.attributes(),
+            **tags,
+        }
+        if tool.return_shape_hash is not None:
+            attributes[attr.RETURN_SHAPE_HASH] = tool.return_shape_hash
+        if tool.human_wait or tool.outcome == "rejected":  # the span is the user deciding, not the tool working
+            attributes[attr.TOOL_KIND] = attr.HUMAN_WAIT
+        if tool.outcome is None or tool.outcome == "interrupted":
+            attributes[attr.INCOMPLETE] = True
+        elif tool.outcome == "error":
+            attributes[attr.ERROR_TYPE] = TOOL_ERROR
+        elif tool.outcome == "rejected":
+            attributes[attr.ERROR_TYPE] = REJECTED_BY_USER
+        links = (Link(chat, _CAUSED_BY),)
+        out.append(self._span(f"execute_tool {tool.name}", context, parent, attributes, tool.start_ns, end_ns, links))
+        return totals, end_ns
+
+    # -- parts -------------------------------------------------------------------------------------------------
+    def _tags(self, run: AgentRun, feature: str | None) -> dict[str, AttributeValue]:
+        tags: dict[str, AttributeValue] = {attr.SESSION_ID: run.session_id, attr.GEN_AI_CONVERSATION_ID: run.session_id}
+        if self._user_id:
+            tags[attr.USER_ID] = self._user_id
+        if feature:
+            tags[attr.FEATURE] = feature
+        if run.agent_version:
+            tags[attr.AGENT_VERSION] = run.agent_version
+        return tags
+
+    def _span(
+        self,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        attributes: dict[str, AttributeValue],
+        start_ns: int,
+        end_ns: int,
+        links: tuple[Link, ...] = (),
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+    ) -> ReadableSpan:
+        return ReadableSpan(
+            name,
+            context=context,
+            parent=parent,
+            resource=self._resource,
+            attributes=attributes,
+            links=links,
+            kind=kind,
+            status=_ERROR if attr.ERROR_TYPE in attributes else _UNSET,
+            start_time=start_ns,
+            end_time=max(end_ns, start_ns),
+            instrumentation_scope=self._scope,
+        )
+
+
+def _context(trace_id: int, span_id: int) -> SpanContext:
+    return SpanContext(trace_id, span_id, is_remote=False, trace_flags=_SAMPLED)
+
+
+def _stop_reason(call: ModelCall) -> str | None:
+    """The call's finish reason in turntrace.stop_reason's words; a call that asked for tools is ``tool_calls``
+    whatever its word (a streamed transcript often never got one)."""
+    if call.tool_calls:
+        return "tool_calls"
+    if call.finish_reason is None:
+        return None
+    return _STOP_REASONS.get(call.finish_reason, call.finish_reason.lower())
