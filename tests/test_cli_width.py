@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -287,3 +288,21 @@ def test_an_empty_store_still_points_at_the_demo(tmp_path: Path) -> None:
     output = shown("runs", store=store, columns=NARROW)
     assert "no agent runs in" in output
     assert "`turntrace demo`" in output
+
+
+def test_a_long_next_command_is_continued_not_cut(fleet: Fleet) -> None:
+    """A command wider than the terminal goes on over lines ending in a backslash: it still pastes whole."""
+    args = ("alert", "--max-cost-usd", "0", "--per", "session", "--by", "user")
+    output = shown("--store", str(fleet.store), *args, store=Path("/nonexistent.db"), columns=NARROW)
+    lines = output.splitlines()
+    firsts = [i for i, line in enumerate(lines) if line.startswith("next: ")]
+    assert firsts
+    for first in firsts:
+        block = [lines[first]]
+        while block[-1].endswith(" \\"):
+            block.append(lines[first + len(block)])
+        assert all(cell_len(line) <= NARROW or len(line.split()) <= 2 for line in block), block  # only a long path
+        argv = shlex.split(" ".join(line.removesuffix(" \\").strip() for line in block).removeprefix("next: "))
+        assert argv[:3] == ["turntrace", "--store", str(fleet.store)]
+        assert shown(*argv[1:], store=Path("/nonexistent.db"), columns=NARROW)
+    assert any(lines[first].endswith(" \\") for first in firsts)  # the session's command is longer than 80

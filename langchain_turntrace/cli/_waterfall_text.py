@@ -1,9 +1,9 @@
 """One run's waterfall in the terminal: the span tree, a timeline as wide as the terminal leaves, usage, notes.
 
 At 80 columns the timeline keeps at least 20 cells: span names lose their operation word first
-("execute_tool search_flights" becomes "tool search_flights"), then the tokens column goes (the header still
-gives the run's tokens), then names and notes are cut with "…". A wide terminal gets the full names, every
-column and a longer timeline.
+("execute_tool search_flights" becomes "tool search_flights") and error types their module, then the tokens
+column goes (the header still gives the run's tokens), then names and notes are cut with "…". A wide terminal
+gets the full names, every column and a longer timeline.
 """
 
 from __future__ import annotations
@@ -57,11 +57,12 @@ def _header(rows: Sequence[WaterfallRow]) -> None:
 
 def _table(rows: Sequence[WaterfallRow]) -> Table:
     room = _terminal.width()
-    notes = [_notes(row) for row in rows]
     columns: list[Column] = []
     labels: list[str] = []
-    for short in (False, True):  # the names as traced when they fit, else without the operation word
+    notes: list[str] = []
+    for short in (False, True):  # names as traced when they fit, else without the operation word or the module
         labels = ["  " * row.depth + _label(row, short=short) for row in rows]
+        notes = [_notes(row, short=short) for row in rows]
         columns = _columns(rows, labels, notes)
         if _terminal.fits(columns, room, gap=2):
             break
@@ -116,11 +117,11 @@ def _bar(row: WaterfallRow, total_ms: float, cells: int) -> Text:
     return Text(" " * start) + Text("█" * min(length, cells - start), style=colour)
 
 
-def _notes(row: WaterfallRow) -> str:
+def _notes(row: WaterfallRow, *, short: bool) -> str:
     """What the row's numbers do not say; the most urgent first, since a narrow terminal cuts the end."""
     notes: list[str] = []
     if row.error_type:
-        notes.append(f"ERROR {row.error_type}")
+        notes.append(f"ERROR {row.error_type.rsplit('.', 1)[-1] if short else row.error_type}")
     if row.interrupted:
         notes.append("interrupted")
     if row.incomplete:
