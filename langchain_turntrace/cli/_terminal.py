@@ -1,4 +1,4 @@
-"""The terminal's width, and fitting prose, commands and table columns into it: no line wider, nothing wrapped.
+"""The terminal's width, and fitting prose, commands and tables into it: no line wider, so none is wrapped.
 
 Rich takes the width from the terminal, else from $COLUMNS, else 80 (a pipe, cron mail, a CI log). Text that
 is cut ends in "…"; numbers and commands are never cut.
@@ -31,7 +31,7 @@ def say(text: str, indent: int = 2) -> None:
     more than it."""
     for paragraph in text.split("\n"):
         for line in folded(paragraph, indent):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+            console.print(line, markup=False, soft_wrap=True)
 
 
 def folded(paragraph: str, indent: int = 2) -> list[str]:
@@ -171,10 +171,11 @@ def table(
     # A boxed table spends a border and a space each side per column (the gap is the border), and 2 on its edges.
     widths, gap = fit(columns, width() - (2 if boxed else 0), 1 if boxed else gap, edges=2 if boxed else 0)
     if boxed:
-        grid = Table(title_justify="left")
+        grid = Table(header_style="bold")
     else:
-        grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, gap - 1))
-    grid.header_style = "bold"
+        grid = Table(
+            box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, gap - 1), header_style="bold"
+        )
     for column in columns:
         if column.header in widths:
             grid.add_column(
