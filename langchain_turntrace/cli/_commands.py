@@ -24,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
         return _verify(args.backend, path, args.timeout_s, as_json=args.json)
     if command == "prices":
         return _prices(args.model, args.provider, args.service_tier, as_json=args.json)
+    if command == "import":
+        from langchain_turntrace.cli._import import run_import
+
+        return run_import(args, path)
     if command == "alert":
         _alert.window_start(args.max_cost_usd, args.since)  # bad input is refused before the store is opened
     with SpanStore.open(path, create=False) as store:

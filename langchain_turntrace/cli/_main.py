@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--since", default="7d", help=_SINCE_HELP)
     top.add_argument("--limit", type=positive_int, default=10, help="at most this many tools (default 10)")
+    top.add_argument(
+        "--human-waits",
+        action="store_true",
+        help="also rank tool calls that are the user deciding (turntrace.tool.kind=human_wait; default: left out)",
+    )
 
     alert = commands.add_parser(
         "alert",
@@ -138,6 +143,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     prices.add_argument(
         "--service-tier", help="the provider's service tier, e.g. flex or priority (OpenAI; default: standard)"
+    )
+
+    imports = commands.add_parser(
+        "import", parents=[common], help="import coding-agent transcripts as agent runs (same tree, same commands)"
+    )
+    sources = imports.add_subparsers(dest="source", metavar="SOURCE", parser_class=_Parser, required=True)
+    claude = sources.add_parser(
+        "claude-code",
+        parents=[common],
+        help="Claude Code's JSONL transcripts",
+        description="One agent run per user prompt (invoke_agent claude-code), a turn per model request, tool calls "
+        "under the turn that asked for them, subagents under the tool call that spawned them, priced like live "
+        "traces. Ids come from the transcripts' own: importing again adds nothing. Files left out (cut short, not a "
+        "transcript, unreadable) are listed, one line each.",
+    )
+    claude.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="transcript files or folders (default: $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects)",
+    )
+    claude.add_argument("--feature", help="turntrace.feature of every run (default: each project's folder name)")
+    claude.add_argument("--user", help="user.id of every run (default: your login name)")
+    claude.add_argument("--backend", choices=BACKENDS, help="default: $TURNTRACE_BACKEND, else local")
+    claude.add_argument(
+        "--retention-days",
+        type=positive_int,
+        help="the local store's retention for this import (default: $TURNTRACE_RETENTION_DAYS, else 30); runs "
+        "that ended before it are counted, not imported",
     )
     return parser
 

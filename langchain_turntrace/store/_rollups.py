@@ -57,8 +57,11 @@ def cost_by(connection: sqlite3.Connection, dimension: str, since_ns: int | None
     ]
 
 
-def top_tools(connection: sqlite3.Connection, by: str, since_ns: int | None, limit: int) -> list[ToolStat]:
-    """Tools ranked ``by`` latency (p95), errors or calls, each with the run of its slowest call."""
+def top_tools(
+    connection: sqlite3.Connection, by: str, since_ns: int | None, limit: int, *, human_waits: bool = False
+) -> list[ToolStat]:
+    """Tools ranked ``by`` latency (p95), errors or calls, each with the run of its slowest call. A call that is
+    the user deciding (``turntrace.tool.kind=human_wait``) is no tool's latency: left out unless ``human_waits``."""
     order = _TOOL_ORDERS.get(by)
     if order is None:
         raise ValueError(f"cannot rank tools by {by!r}; use one of: {', '.join(_TOOL_ORDERS)}")
@@ -67,8 +70,9 @@ def top_tools(connection: sqlite3.Connection, by: str, since_ns: int | None, lim
     slowest: dict[str, tuple[int, str, str]] = {}
     for tool, duration, failed, span_id, trace_id in connection.execute(
         "SELECT tool, end_ns - start_ns, status = 'ERROR', span_id, trace_id FROM spans "
-        "WHERE operation = 'execute_tool' AND tool IS NOT NULL AND start_ns >= ?",
-        (EARLIEST_NS if since_ns is None else since_ns,),
+        "WHERE operation = 'execute_tool' AND tool IS NOT NULL AND start_ns >= ? "
+        "AND (? OR json_extract(attributes, '$.\"turntrace.tool.kind\"') IS NOT 'human_wait')",
+        (EARLIEST_NS if since_ns is None else since_ns, human_waits),
     ):
         durations.setdefault(tool, []).append(duration)
         errors[tool] = errors.get(tool, 0) + failed

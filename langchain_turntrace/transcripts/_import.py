@@ -45,6 +45,7 @@ class ImportReport:
     copied_calls: int = 0  # model calls an earlier session of the same import already had (a resumed session)
     runs_past_retention: int = 0
     retention_days: int | None = None
+    oldest_end_ns: int | None = None  # of the runs past retention
     runs_not_taken: int = 0  # runs of sessions the backend refused
     seconds: float = 0.0
     notes: list[FileNote] = field(default_factory=lambda: list[FileNote]())
@@ -91,7 +92,10 @@ def import_claude_code(
         report.bytes_read += session.bytes_read
         report.copied_calls += session.copied_calls
         runs = [run for run in session.runs if cutoff_ns is None or run.end_ns >= cutoff_ns]
-        report.runs_past_retention += len(session.runs) - len(runs)
+        if len(runs) < len(session.runs):
+            report.runs_past_retention += len(session.runs) - len(runs)
+            oldest = min(run.end_ns for run in session.runs)
+            report.oldest_end_ns = min(oldest, report.oldest_end_ns or oldest)
         if runs:
             report.sessions += 1
             session_feature = feature or session.project or (files.main.parent.name if files.main else None)

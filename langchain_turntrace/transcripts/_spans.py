@@ -62,12 +62,15 @@ class Totals:
         }
 
 
-def trace_id_of(session_id: str, run_key: str) -> int:
-    return _id(16, "trace", session_id, run_key)
+# Every id comes from an id the transcript gave a record (a message's uuid, a response's message.id and requestId,
+# a tool use's id), never from the file it is in: a run copied into a continued session has its original's ids,
+# so however the two files are imported, the store keeps one of each span.
+def trace_id_of(run_key: str) -> int:
+    return _id(16, "trace", run_key)
 
 
-def agent_span_id_of(session_id: str, run_key: str) -> int:
-    return _id(8, "agent", session_id, run_key)
+def agent_span_id_of(run_key: str) -> int:
+    return _id(8, "agent", run_key)
 
 
 def _id(size: int, *parts: str) -> int:
@@ -89,7 +92,7 @@ class SpanBuilder:
     def spans(self, run: AgentRun, *, feature: str | None) -> list[ReadableSpan]:
         """Every span of ``run``, its subagents' included, in one trace; ``feature`` tags them all."""
         out: list[ReadableSpan] = []
-        trace_id = trace_id_of(run.session_id, run.key)
+        trace_id = trace_id_of(run.key)
         self._agent(run, trace_id, None, feature, out)
         return out
 
@@ -97,7 +100,7 @@ class SpanBuilder:
     def _agent(
         self, run: AgentRun, trace_id: int, parent: SpanContext | None, feature: str | None, out: list[ReadableSpan]
     ) -> Totals:
-        context = _context(trace_id, agent_span_id_of(run.session_id, run.key))
+        context = _context(trace_id, agent_span_id_of(run.key))
         tags = self._tags(run, feature)
         totals = Totals()
         tool_calls = 0

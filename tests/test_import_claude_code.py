@@ -1,0 +1,517 @@
+"""``turntrace import claude-code``: transcripts built record by record (tests/claude_code_transcripts.py) become
+the span tree of a live trace, priced the same, stored once however often they are imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from genai_prices import Usage as PricesUsage
+from genai_prices import calc_price
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from langchain_turntrace.hashing import InputHasher
+from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.store import SpanStore
+from langchain_turntrace.transcripts import ExporterSink, ImportReport, import_claude_code, sink_for
+from tests.claude_code_transcripts import HAIKU, SONNET, Transcript, Usage, project_folder
+from tests.contract import check_contract
+from tests.spans import Spans
+
+
+def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
+    """Imports into an in-memory exporter; every span is held to DESIGN.md's contract."""
+    memory = InMemorySpanExporter()
+    report = import_claude_code(
+        list(paths), ExporterSink(memory), prices=PriceBook({}), hasher=InputHasher(None), user_id="dev", **options
+    )
+    spans = Spans(memory)
+    check_contract(spans.all())
+    return report, spans
+
+
+def into_store(store: Path, *paths: Path, retention_days: int | None = None) -> ImportReport:
+    sink, exporter = sink_for("local", store_path=store, retention_days=retention_days, flush_timeout_s=5.0)
+    assert exporter is not None
+    report = import_claude_code(
+        list(paths),
+        sink,
+        prices=PriceBook({}),
+        hasher=InputHasher(None),
+        user_id="dev",
+        retention_days=exporter.retention_days,
+    )
+    assert sink.close(5.0)
+    return report
+
+
+def stored_counts(store: Path) -> dict[str, int]:
+    with SpanStore.open(store, create=False) as opened:
+        runs = opened.runs(None, limit=10_000)
+        spans = [s for r in runs for s in opened.run_spans(r.run_id)]
+    return {
+        "runs": len(runs),
+        "spans": len({s.span_id for s in spans}),
+        "chat": sum(1 for s in spans if s.role == "chat"),
+        "tool": sum(1 for s in spans if s.role == "tool"),
+    }
+
+
+def attrs(span: ReadableSpan) -> dict[str, Any]:
+    return dict(span.attributes or {})
+
+
+def two_prompt_session() -> Transcript:
+    """Prompt 1: a response asking for two tools at once (their results come back in the other order), then an
+    answer. Prompt 2: an answer straight away."""
+    t = Transcript()
+    t.prompt("why does the build fail?")
+    read, grep = t.response(tools=[("Read", {"file_path": "setup.py"}), ("Grep", {"pattern": "TODO"})])
+    t.tool_result(grep, seconds=1)
+    t.tool_result(read, seconds=2)
+    t.response(text="The import is wrong.")
+    t.wait(120).prompt("thanks, fix it")
+    t.response(text="Fixed.", usage=Usage(input_tokens=20, output_tokens=5, cache_read=3000))
+    return t
+
+
+# -- the tree -------------------------------------------------------------------------------------------------
+def test_a_session_becomes_one_agent_run_per_prompt_with_a_turn_per_model_request(tmp_path: Path) -> None:
+    t = two_prompt_session()
+    path = t.write(project_folder(tmp_path))
+    report, spans = imported(path)
+
+    assert spans.tree(by_name=True) == "\n".join(
+        [
+            "invoke_agent claude-code",
+            f"  turn 1\n    chat {SONNET}\n    execute_tool Grep\n    execute_tool Read",
+            f"  turn 2\n    chat {SONNET}",
+            "invoke_agent claude-code",
+            f"  turn 1\n    chat {SONNET}",
+        ]
+    )
+    assert (report.sessions, report.runs, report.model_calls, report.tool_calls, report.notes) == (1, 2, 3, 2, [])
+    first, second = spans.named("invoke_agent")
+    assert first.context is not None
+    assert second.context is not None
+    assert first.context.trace_id != second.context.trace_id  # a run is a trace, as a live agent run is
+    agent = attrs(first)
+    assert agent["session.id"] == agent["gen_ai.conversation.id"] == t.session_id
+    assert (agent["turntrace.agent_version"], agent["turntrace.feature"], agent["user.id"]) == ("2.0.31", "shop", "dev")
+    assert (agent["gen_ai.agent.name"], agent["turntrace.turn_count"], agent["turntrace.tool_call_count"]) == (
+        "claude-code",
+        2,
+        2,
+    )
+    chat = attrs(spans.named("chat")[0])
+    assert chat["gen_ai.provider.name"] == "anthropic"
+    assert chat["gen_ai.response.id"].startswith("msg_")
+    assert chat["gen_ai.response.finish_reasons"] == ("tool_use",)
+    assert attrs(spans.named("turn 1")[0])["turntrace.stop_reason"] == "tool_calls"
+    assert attrs(spans.named("turn 2")[0])["turntrace.stop_reason"] == "stop"
+
+
+def test_tool_calls_join_their_turn_by_tool_use_id_and_time_from_use_to_result(tmp_path: Path) -> None:
+    t = Transcript()
+    t.prompt()
+    first, second = t.response(
+        text=None, tools=[("Bash", {"command": "make"}), ("Bash", {"command": "make test"})], seconds=2
+    )
+    t.response(text="while they run")  # another model call in between: the results still find their turn
+    t.tool_result(second, seconds=3)
+    t.tool_result(first, seconds=4)
+    _, spans = imported(t.write(tmp_path))
+
+    turn1 = spans.named("turn 1")[0]
+    tools = {attrs(s)["gen_ai.tool.call.id"]: s for s in spans.named("execute_tool")}
+    assert [spans.parent(s) for s in tools.values()] == [turn1, turn1]
+    # the first tool use line is written 1 s into the 2 s response, the second at its end
+    assert attrs(tools[first])["turntrace.latency_ms"] == pytest.approx(1000 + 2000 + 3000 + 4000)
+    assert attrs(tools[second])["turntrace.latency_ms"] == pytest.approx(2000 + 3000)
+    chat = spans.named("chat")[0]
+    link = tools[first].links[0]
+    assert chat.context is not None
+    assert link.context.span_id == chat.context.span_id
+    assert dict(link.attributes or {}) == {"gen_ai.attribution.link_type": "CAUSED_BY_GENERATION"}
+
+
+def test_streamed_lines_of_one_response_are_one_call_with_the_last_lines_output_tokens(tmp_path: Path) -> None:
+    t = Transcript()
+    t.prompt()
+    usage = Usage(input_tokens=12, output_tokens=480, cache_read=5000, cache_write_5m=700)
+    ids = t.response(
+        text="Let me look.", tools=[("Read", {"file_path": "a"}), ("Read", {"file_path": "b"})], usage=usage
+    )
+    for tool_id in ids:
+        t.tool_result(tool_id)
+    assert sum(1 for r in t.records if r["type"] == "assistant") == 3  # three lines, one message.id
+    _, spans = imported(t.write(tmp_path))
+
+    (chat,) = spans.named("chat")
+    values = attrs(chat)
+    assert values["gen_ai.usage.input_tokens"] == 12 + 5000 + 700  # OTel: input counts cached tokens
+    assert values["gen_ai.usage.output_tokens"] == 480  # not the placeholder 1 of the earlier lines
+    assert values["gen_ai.usage.cache_read.input_tokens"] == 5000
+    assert values["gen_ai.usage.cache_write.input_tokens"] == 700
+    assert "turntrace.usage.cache_write_1h.input_tokens" not in values
+
+
+def test_cache_writes_of_both_kinds_are_priced_as_genai_prices_prices_them(tmp_path: Path) -> None:
+    t = Transcript()
+    t.prompt()
+    usage = Usage(input_tokens=30, output_tokens=200, cache_read=9000, cache_write_5m=1500, cache_write_1h=2500)
+    t.response(usage=usage)
+    _, spans = imported(t.write(tmp_path))
+
+    values = attrs(spans.named("chat")[0])
+    assert values["gen_ai.usage.cache_write.input_tokens"] == 4000
+    assert values["turntrace.usage.cache_write_1h.input_tokens"] == 2500
+    expected = calc_price(
+        PricesUsage(
+            input_tokens=30 + 9000 + 4000,
+            output_tokens=200,
+            cache_read_tokens=9000,
+            cache_write_tokens=4000,
+            cache_write_1h_tokens=2500,
+        ),
+        SONNET,
+        provider_id="anthropic",
+    )
+    assert values["turntrace.cost_usd"] == pytest.approx(float(expected.total_price), abs=1e-9)
+    assert values["turntrace.cost_source"].startswith("genai-prices@")
+    run = attrs(spans.named("invoke_agent")[0])
+    assert run["turntrace.total_cost_usd"] == pytest.approx(values["turntrace.cost_usd"])
+
+
+def test_a_call_is_priced_at_the_rates_in_force_on_its_date(tmp_path: Path) -> None:
+    """genai-prices changed claude-opus-4-6's rates on 2026-03-13: a call before that date keeps the old ones."""
+    costs: list[float] = []
+    for day in (datetime(2026, 3, 1, 12, tzinfo=timezone.utc), datetime(2026, 4, 1, 12, tzinfo=timezone.utc)):
+        t = Transcript(start=day)
+        t.prompt()
+        t.response(model="claude-opus-4-6", usage=Usage(input_tokens=300_000, output_tokens=1000))
+        _, spans = imported(t.write(tmp_path / day.strftime("%m")))
+        cost = attrs(spans.named("chat")[0])["turntrace.cost_usd"]
+        expected = calc_price(
+            PricesUsage(input_tokens=300_000, output_tokens=1000),
+            "claude-opus-4-6",
+            provider_id="anthropic",
+            genai_request_timestamp=day + timedelta(seconds=1),
+        )
+        assert cost == pytest.approx(float(expected.total_price), abs=1e-9)
+        costs.append(cost)
+    assert costs[0] != costs[1]
+
+
+def test_user_overrides_price_imported_calls_too(tmp_path: Path) -> None:
+    from langchain_turntrace.pricing import parse_price_overrides
+
+    t = Transcript()
+    t.prompt()
+    t.response(usage=Usage(input_tokens=1_000_000, output_tokens=0))
+    memory = InMemorySpanExporter()
+    book = PriceBook(parse_price_overrides({SONNET: {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}, setting="t"))
+    import_claude_code([t.write(tmp_path)], ExporterSink(memory), prices=book, hasher=InputHasher(None))
+    chat = next(s for s in memory.get_finished_spans() if s.name.startswith("chat"))
+    assert (attrs(chat)["turntrace.cost_usd"], attrs(chat)["turntrace.cost_source"]) == (1.0, "override")
+
+
+# -- how tool calls end -----------------------------------------------------------------------------------------
+def test_errors_rejections_interruptions_and_missing_results_are_told_apart(tmp_path: Path) -> None:
+    t = Transcript()
+    t.prompt()
+    failed, rejected, interrupted, lost = t.response(
+        tools=[
+            ("Bash", {"command": "false"}),
+            ("Edit", {"file_path": "x"}),
+            ("Bash", {"command": "sleep 99"}),
+            ("Read", {"file_path": "y"}),
+        ]
+    )
+    t.tool_result(failed, "Error: exit code 1", is_error=True)
+    t.reject(rejected)
+    t.interrupt(interrupted)
+    t.wait(5).prompt("never mind")  # the fourth result never came
+    t.response(text="OK.")
+    _, spans = imported(t.write(tmp_path))
+
+    by_id = {attrs(s)["gen_ai.tool.call.id"]: s for s in spans.named("execute_tool")}
+    failure = attrs(by_id[failed])
+    assert failure["error.type"] == "tool_error"
+    assert by_id[failed].status.status_code.name == "ERROR"
+    assert "turntrace.tool.kind" not in failure
+    refusal = attrs(by_id[rejected])
+    assert refusal["error.type"] == "rejected_by_user"  # a user's no, not a failure of the tool
+    assert refusal["turntrace.tool.kind"] == "human_wait"  # its span is the user deciding
+    assert attrs(by_id[interrupted])["turntrace.incomplete"] is True
+    assert "error.type" not in attrs(by_id[interrupted])
+    missing = attrs(by_id[lost])
+    assert missing["turntrace.incomplete"] is True
+    assert "error.type" not in missing
+
+
+def test_a_tool_that_asks_the_user_is_a_human_wait(tmp_path: Path) -> None:
+    t = Transcript()
+    t.prompt()
+    (ask,) = t.response(tools=[("AskUserQuestion", {"questions": [{"question": "Which DB?"}]})])
+    t.tool_result(ask, "Postgres", seconds=95)
+    (plan,) = t.response(tools=[("ExitPlanMode", {"plan": "1. do it"})])
+    t.tool_result(plan, "User has approved your plan.", seconds=40)
+    t.response()
+    _, spans = imported(t.write(tmp_path))
+
+    kinds = {s.name: attrs(s).get("turntrace.tool.kind") for s in spans.named("execute_tool")}
+    assert kinds == {"execute_tool AskUserQuestion": "human_wait", "execute_tool ExitPlanMode": "human_wait"}
+
+
+# -- subagents ------------------------------------------------------------------------------------------------
+def spawning_session(tmp_path: Path, *, layout: str) -> tuple[Transcript, Transcript]:
+    """A session whose Task call runs a subagent (with a tool call of its own), in one of the three layouts."""
+    t = Transcript()
+    t.prompt("audit the repo")
+    prompt = "List every TODO in the repo and report back."
+    (task,) = t.response(tools=[("Task", {"description": "find TODOs", "prompt": prompt, "subagent_type": "Explore"})])
+    agent_id = "a1b2c3d"
+    sub = Transcript(t.session_id, start=t.now, sidechain=True, agent_id=agent_id if layout != "inline" else None)
+    sub.wait(0.5).prompt(prompt)
+    (grep,) = sub.response(model=HAIKU, tools=[("Grep", {"pattern": "TODO"})], usage=Usage(500, 100))
+    sub.tool_result(grep, "3 matches")
+    sub.response(model=HAIKU, text="3 TODOs.", usage=Usage(600, 40))
+    t.now = sub.now + timedelta(seconds=1)
+    result = {"status": "completed", "agentId": agent_id} if layout != "inline" else None
+    t.tool_result(task, f"3 TODOs.\nagentId: {agent_id}", tool_use_result=result, seconds=0)
+    t.response(text="There are 3 TODOs.")
+    folder = project_folder(tmp_path)
+    if layout == "inline":
+        t.records[3:3] = sub.records  # a sidechain written into the session's own file, between its lines
+    elif layout == "subagents-folder":
+        sub.write(folder / t.session_id / "subagents", f"agent-{agent_id}.jsonl")
+    else:  # 2.0-era: beside the session's file
+        sub.write(folder, f"agent-{agent_id}.jsonl")
+    t.write(folder)
+    return t, sub
+
+
+@pytest.mark.parametrize("layout", ["subagents-folder", "beside", "inline"])
+def test_a_subagent_nests_under_the_tool_call_that_spawned_it_with_its_cost_in_every_total(
+    tmp_path: Path, layout: str
+) -> None:
+    spawning_session(tmp_path, layout=layout)
+    report, spans = imported(tmp_path)
+
+    assert spans.tree() == "\n".join(
+        [
+            "invoke_agent claude-code",
+            "  turn 1",
+            f"    chat {SONNET}",
+            "    execute_tool Task",
+            "      invoke_agent Explore",
+            "        turn 1",
+            f"          chat {HAIKU}",
+            "          execute_tool Grep",
+            "        turn 2",
+            f"          chat {HAIKU}",
+            "  turn 2",
+            f"    chat {SONNET}",
+        ]
+    )
+    assert (report.model_calls, report.tool_calls, report.notes) == (4, 2, [])
+    sub_cost = sum(attrs(s)["turntrace.cost_usd"] for s in spans.named(f"chat {HAIKU}"))
+    assert attrs(spans.one("invoke_agent Explore"))["turntrace.total_cost_usd"] == pytest.approx(sub_cost)
+    assert attrs(spans.one("execute_tool Task"))["turntrace.total_cost_usd"] == pytest.approx(sub_cost)
+    assert attrs(spans.one("execute_tool Task"))["turntrace.total_input_tokens"] == 1100
+    first_turn = next(s for s in spans.named("turn 1") if spans.parent(s) == spans.one("invoke_agent claude-code"))
+    sonnet_1 = attrs(spans.named(f"chat {SONNET}")[0])["turntrace.cost_usd"]
+    assert attrs(first_turn)["turntrace.total_cost_usd"] == pytest.approx(sonnet_1 + sub_cost)
+    all_calls = sum(attrs(s)["turntrace.cost_usd"] for s in spans.named("chat"))
+    assert attrs(spans.one("invoke_agent claude-code"))["turntrace.total_cost_usd"] == pytest.approx(all_calls)
+
+
+# -- continued sessions, idempotency, growth ----------------------------------------------------------------------
+def continued(original: Transcript, *, rewrite_session_id: bool) -> Transcript:
+    """``claude --resume``: a new session whose file starts with copies of the earlier lines, then goes on."""
+    resumed = Transcript(start=original.now + timedelta(hours=1))
+    for record in original.records:
+        copy = dict(record)
+        if rewrite_session_id:
+            copy["sessionId"] = resumed.session_id
+        resumed.records.append(copy)
+    resumed.prompt("and now the docs")
+    resumed.response(text="Docs updated.")
+    return resumed
+
+
+@pytest.mark.parametrize("rewrite_session_id", [False, True])
+def test_lines_copied_into_a_continued_session_are_counted_once(tmp_path: Path, rewrite_session_id: bool) -> None:
+    original = two_prompt_session()
+    folder = project_folder(tmp_path)
+    first = original.write(folder)
+    resumed = continued(original, rewrite_session_id=rewrite_session_id)
+    second = resumed.write(folder)
+    os.utime(first, (1, 1))  # the original was written first
+
+    report, spans = imported(folder)
+    assert (report.runs, report.model_calls, report.copied_calls) == (3, 4, 3)
+    sessions = [attrs(s)["session.id"] for s in spans.named("invoke_agent")]
+    assert sessions == [original.session_id, original.session_id, resumed.session_id]
+
+    store = tmp_path / "traces.db"
+    into_store(store, first)
+    into_store(store, second)  # another day, the continued session alone: its copies land on the same spans
+    counts = stored_counts(store)
+    assert counts["chat"] == 4
+
+
+def test_importing_twice_adds_nothing_and_a_grown_session_adds_only_its_new_runs(tmp_path: Path) -> None:
+    t = two_prompt_session()
+    path = t.write(project_folder(tmp_path))
+    store = tmp_path / "traces.db"
+    into_store(store, tmp_path)
+    before = stored_counts(store)
+    again = into_store(store, tmp_path)
+    assert stored_counts(store) == before == {"runs": 2, "spans": 10, "chat": 3, "tool": 2}
+    assert again.runs == 2
+
+    t.wait(300).prompt("one more thing")
+    (bash,) = t.response(tools=[("Bash", {"command": "ls"})])
+    t.tool_result(bash)
+    t.response()
+    t.write(path.parent)
+    into_store(store, path)
+    assert stored_counts(store) == {"runs": 3, "spans": 16, "chat": 5, "tool": 3}
+
+
+def test_a_run_still_going_when_imported_is_completed_by_the_next_import(tmp_path: Path) -> None:
+    t = Transcript()
+    t.prompt()
+    (bash,) = t.response(tools=[("Bash", {"command": "make"})])
+    path = t.write(tmp_path)
+    store = tmp_path / "traces.db"
+    into_store(store, path)
+    with SpanStore.open(store, create=False) as opened:
+        (run,) = opened.runs(None)
+        tool = next(s for s in opened.run_spans(run.run_id) if s.role == "tool")
+    assert tool.attributes["turntrace.incomplete"] is True
+
+    t.tool_result(bash, seconds=7)
+    t.response()
+    t.write(tmp_path)
+    into_store(store, path)
+    with SpanStore.open(store, create=False) as opened:
+        (run,) = opened.runs(None)
+        spans = opened.run_spans(run.run_id)
+    tool = next(s for s in spans if s.role == "tool")
+    assert "turntrace.incomplete" not in tool.attributes
+    assert tool.duration_ms == pytest.approx(7000)
+    assert run.turns == 2
+
+
+def test_runs_past_the_stores_retention_are_counted_not_written(tmp_path: Path) -> None:
+    old = Transcript(start=datetime.now(timezone.utc) - timedelta(days=45))
+    old.prompt()
+    old.response()
+    recent = two_prompt_session()
+    old.write(tmp_path)
+    recent.write(tmp_path)
+    store = tmp_path / "traces.db"
+    report = into_store(store, tmp_path)
+    assert (report.runs, report.runs_past_retention, report.retention_days) == (2, 1, 30)
+    assert stored_counts(store)["runs"] == 2
+    kept = into_store(store, tmp_path, retention_days=60)
+    assert (kept.runs, kept.runs_past_retention) == (3, 0)
+
+
+# -- bad input ------------------------------------------------------------------------------------------------
+def test_bad_input_is_skipped_with_one_line_per_file_and_the_rest_imported(tmp_path: Path) -> None:
+    good = two_prompt_session()
+    good.write(tmp_path)
+    cut = two_prompt_session()
+    cut.raw_lines.append('{"type":"assistant","message":{"id":"msg_x","content":[{"ty')  # being written
+    cut_path = cut.write(tmp_path)
+    cut_path.write_text(cut_path.read_text().rstrip("\n"))
+    odd = two_prompt_session()
+    odd.other("teleport-marker", where="elsewhere")  # a record type this version does not know
+    odd.write(tmp_path)
+    (tmp_path / "notes.jsonl").write_text('{"a": 1}\n[1, 2]\nplain text\n')
+    (tmp_path / "binary.jsonl").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "unreadable.jsonl").symlink_to("/proc/self/mem")  # reading it fails (EIO), even for root
+
+    report, spans = imported(tmp_path)
+    reasons = {note.path.name: note.reason for note in report.notes}
+    assert reasons[cut_path.name].startswith("its last line is cut short")
+    assert reasons[f"{odd.session_id}.jsonl"].startswith("1 record(s) of a type this version does not know")
+    assert reasons["notes.jsonl"].startswith("not a Claude Code transcript")
+    assert reasons["binary.jsonl"].startswith("not a Claude Code transcript")
+    assert reasons["unreadable.jsonl"].startswith("cannot be read")
+    assert report.files_skipped == 3
+    assert report.runs == 6
+    assert len(spans.named("invoke_agent")) == 6
+
+
+def test_a_session_whose_file_cannot_be_read_writes_none_of_its_runs(tmp_path: Path) -> None:
+    t = two_prompt_session()
+    folder = tmp_path / "project"
+    folder.mkdir()
+    path = t.write(folder)
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # root reads anything: fail the read the way a disk does instead
+        path.unlink()
+        path.symlink_to("/proc/self/mem")
+    report, spans = imported(folder)
+    assert report.runs == 0
+    assert spans.all() == []
+    assert report.notes[0].skipped_file
+    assert report.notes[0].reason.startswith("cannot be read")
+
+
+# -- the CLI on an imported store ------------------------------------------------------------------------------
+def turntrace(*args: str, store: Path, projects: Path) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "turntrace"
+    env = {**os.environ, "COLUMNS": "200", "TURNTRACE_STORE": str(store), "CLAUDE_CONFIG_DIR": str(projects.parent)}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_the_cli_imports_then_answers_runs_show_cost_and_top_tools(tmp_path: Path) -> None:
+    projects = tmp_path / ".claude" / "projects"
+    t, _ = spawning_session(projects, layout="subagents-folder")
+    (ask,) = t.response(tools=[("AskUserQuestion", {"questions": []})])
+    t.tool_result(ask, "yes", seconds=600)
+    t.response()
+    t.write(project_folder(projects))
+    (project_folder(projects) / "broken.jsonl").write_text("not a transcript\n")
+    store = tmp_path / "traces.db"
+
+    first = turntrace("import", "claude-code", "--feature", "audit", store=store, projects=projects)  # default path
+    assert first.returncode == 0, first.stderr
+    assert "imported 1 agent run(s) of 1 session(s): 6 model call(s), 3 tool call(s)" in " ".join(first.stdout.split())
+    assert "broken.jsonl: not a Claude Code transcript" in " ".join(first.stdout.split())
+    assert "\x1b" not in first.stdout + first.stderr  # a pipe: no progress bar
+    again = turntrace(
+        "import", "claude-code", "--json", "--feature", "audit", str(projects), store=store, projects=projects
+    )
+    assert json.loads(again.stdout)["runs"] == 1
+
+    runs = json.loads(turntrace("runs", "--session", t.session_id, "--json", store=store, projects=projects).stdout)
+    assert [(r["agent"], r["feature"], r["turns"], r["tool_calls"]) for r in runs] == [("claude-code", "audit", 4, 2)]
+    shown = turntrace("show", runs[0]["run_id"][:8], store=store, projects=projects)
+    assert shown.returncode == 0, shown.stderr
+    assert "invoke_agent Explore" in shown.stdout
+    assert "execute_tool Grep" in shown.stdout
+
+    cost = json.loads(
+        turntrace("cost", "--by", "model", "--since", "30d", "--json", store=store, projects=projects).stdout
+    )
+    assert {row["key"]: row["calls"] for row in cost} == {SONNET: 4, HAIKU: 2}
+    assert sum(row["cost_usd"] for row in cost) == pytest.approx(runs[0]["cost_usd"])
+
+    top = json.loads(turntrace("top", "tools", "--since", "7d", "--json", store=store, projects=projects).stdout)
+    assert {row["tool"] for row in top} == {"Task", "Grep"}  # the ten-minute question is the user, not a tool
+    waits = turntrace("top", "tools", "--since", "7d", "--human-waits", "--json", store=store, projects=projects)
+    assert json.loads(waits.stdout)[0]["tool"] == "AskUserQuestion"
