@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import threading
@@ -86,16 +87,40 @@ class _LinearRates:
 
 class _ExactRates:
     """A model whose price is not a fixed rate per token we count: long-context tiers (the call's size picks the
-    rate), a fee per request, reasoning tokens at a rate of their own. genai-prices prices every call."""
+    rate), a fee per request, reasoning tokens at a rate of their own. genai-prices prices every call, except
+    when tiers are all there is: genai-prices picks a tier by the call's input tokens alone (a "cliff": the tier's
+    rate for every token), so within one tier a call's cost is linear, and each tier's rates are probed once
+    (a call priced by genai-prices costs ~0.5 ms; an import prices thousands)."""
 
-    __slots__ = ("_model_price", "source")
+    __slots__ = ("_by_tier", "_model_price", "_starts", "source")
 
     def __init__(self, model_price: ModelPrice, source: str) -> None:
         self._model_price = model_price
         self.source = source
+        self._by_tier: dict[int, _LinearRates] = {}
+        self._starts: list[int] | None = None  # None: priced by genai-prices, call by call
+        if not any(getattr(model_price, name, None) is not None for name in _NOT_PER_TOKEN):
+            from genai_prices.types import TieredPrices
+
+            starts = {
+                tier.start
+                for _, name in _PRICE_FIELDS
+                if isinstance(value := getattr(model_price, name, None), TieredPrices)
+                for tier in value.tiers
+            }
+            self._starts = sorted(starts)
 
     def cost(self, usage: TokenUsage) -> float:
-        return float(self._model_price.calc_price(_genai_usage(usage))["total_price"])
+        starts = self._starts
+        if starts is None:
+            return float(self._model_price.calc_price(_genai_usage(usage))["total_price"])
+        tier = bisect.bisect_left(starts, usage.input_tokens)  # tiers apply above their start: > start
+        rates = self._by_tier.get(tier)
+        if rates is None:
+            # A probe size inside the tier: 1 above the tier's start (its first size), the base tier's at 1.
+            size = starts[tier - 1] + 1 if tier else 1
+            rates = self._by_tier[tier] = _probed_rates(self._model_price, self.source, size)
+        return rates.cost(usage)
 
 
 def _genai_usage(usage: TokenUsage) -> GenAIUsage:
@@ -130,6 +155,7 @@ class PriceBook:
         self._overrides = {model.lower(): rates for model, rates in overrides.items()}
         self._cache: dict[tuple[tuple[str, ...], str | None, str | None, int | None], tuple[_Rates, float]] = {}
         self._table_source = f"genai-prices@{version('genai-prices')}"
+        self._rates_of_price: dict[int, tuple[ModelPrice, _Rates]] = {}  # by the table's price object, kept alive
 
     def price(
         self,
@@ -189,10 +215,22 @@ class PriceBook:
         elif isinstance(found, ModelRates):
             rates = _override_rates(found)
         else:
-            rates = _rates_from(found[2], self._table_source)
+            rates = self._table_rates(found[2])
         if len(self._cache) >= _MAX_CACHED_MODELS:
             self._cache.clear()
         self._cache[key] = (rates, now + _CACHE_TTL_S)
+        return rates
+
+    def _table_rates(self, model_price: ModelPrice) -> _Rates:
+        """Rates from one of the table's prices, worked out once per price: a past call's minute is a new cache key,
+        but its price is most often one already seen."""
+        known = self._rates_of_price.get(id(model_price))
+        if known is not None and known[0] is model_price:
+            return known[1]
+        rates = _rates_from(model_price, self._table_source)
+        if len(self._rates_of_price) >= _MAX_CACHED_MODELS:
+            self._rates_of_price.clear()
+        self._rates_of_price[id(model_price)] = (model_price, rates)
         return rates
 
     def _find(
@@ -302,24 +340,31 @@ def _override_lines(rates: ModelRates) -> tuple[tuple[str, str], ...]:
 
 
 def _rates_from(model_price: ModelPrice, source: str) -> _Rates:
-    from genai_prices import Usage
     from genai_prices.types import TieredPrices
 
     if any(isinstance(getattr(model_price, name, None), TieredPrices) for _, name in _PRICE_FIELDS) or any(
         getattr(model_price, name, None) is not None for name in _NOT_PER_TOKEN
     ):
         return _ExactRates(model_price, source)
+    return _probed_rates(model_price, source, _MTOK)
+
+
+def _probed_rates(model_price: ModelPrice, source: str, size: int) -> _LinearRates:
+    """Per-token rates for calls of ``size`` input tokens (the size picks a tier; without tiers any size will do)."""
+    from genai_prices import Usage
 
     def per_token(**usage: int) -> float:
-        # Probe genai-prices with unit usages, so its fallbacks (e.g. cache reads at the input rate) stay its own.
-        return float(model_price.calc_price(Usage(**usage))["total_price"]) / _MTOK
+        # Probe genai-prices with unit usages of ``size`` input tokens (cached ones count in input_tokens), so its
+        # fallbacks (e.g. cache reads at the input rate) stay its own.
+        return float(model_price.calc_price(Usage(input_tokens=size, **usage))["total_price"]) / size
 
+    input_rate = per_token()
     return _LinearRates(
-        input=per_token(input_tokens=_MTOK),
-        output=per_token(output_tokens=_MTOK),
-        cache_read=per_token(input_tokens=_MTOK, cache_read_tokens=_MTOK),
-        cache_write=per_token(input_tokens=_MTOK, cache_write_tokens=_MTOK),
-        cache_write_1h=per_token(input_tokens=_MTOK, cache_write_tokens=_MTOK, cache_write_1h_tokens=_MTOK),
+        input=input_rate,
+        output=per_token(output_tokens=size) - input_rate,
+        cache_read=per_token(cache_read_tokens=size),
+        cache_write=per_token(cache_write_tokens=size),
+        cache_write_1h=per_token(cache_write_tokens=size, cache_write_1h_tokens=size),
         source=source,
     )
 
