@@ -515,3 +515,50 @@ def test_the_cli_imports_then_answers_runs_show_cost_and_top_tools(tmp_path: Pat
     assert {row["tool"] for row in top} == {"Task", "Grep"}  # the ten-minute question is the user, not a tool
     waits = turntrace("top", "tools", "--since", "7d", "--human-waits", "--json", store=store, projects=projects)
     assert json.loads(waits.stdout)[0]["tool"] == "AskUserQuestion"
+
+
+def test_long_context_calls_are_priced_at_their_tier(tmp_path: Path) -> None:
+    """Claude Sonnet 4.5 costs more per token above 200,000 input tokens, for every token of the call."""
+    t = Transcript()
+    t.prompt()
+    sizes = (150_000, 200_000, 200_001, 260_000)
+    for size in sizes:
+        t.response(usage=Usage(input_tokens=size - 50_000, output_tokens=900, cache_read=40_000, cache_write_1h=10_000))
+    _, spans = imported(t.write(tmp_path))
+
+    for size, chat in zip(sizes, spans.named("chat"), strict=True):
+        expected = calc_price(
+            PricesUsage(
+                input_tokens=size,
+                output_tokens=900,
+                cache_read_tokens=40_000,
+                cache_write_tokens=10_000,
+                cache_write_1h_tokens=10_000,
+            ),
+            SONNET,
+            provider_id="anthropic",
+        )
+        assert attrs(chat)["turntrace.cost_usd"] == pytest.approx(float(expected.total_price), abs=1e-9)
+
+
+def test_the_otlp_backend_receives_every_span_and_a_collector_down_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.otlp_receiver import OtlpReceiver, closed_port
+
+    projects = tmp_path / "projects"
+    spawning_session(projects, layout="subagents-folder")
+    store = tmp_path / "unused.db"
+    with OtlpReceiver() as collector:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.base_url())
+        sent = turntrace("import", "claude-code", "--backend", "otlp", str(projects), store=store, projects=projects)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert collector.spans == 12  # the run's 6 spans and its subagent's 6
+    assert not store.exists()
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    lost = turntrace("import", "claude-code", "--backend", "otlp", str(projects), store=store, projects=projects)
+    assert lost.returncode == 1
+    assert "1 run(s) were not taken by the otlp backend" in " ".join(lost.stdout.split())
+    assert "Traceback" not in lost.stderr
