@@ -34,7 +34,7 @@ def test_our_names_live_under_turntrace() -> None:
         value
         for name, value in vars(attr).items()
         if name.isupper()
-        and name not in ("CAUSED_BY_GENERATION", "RESUMES")  # values of link attributes, not names
+        and name not in ("CAUSED_BY_GENERATION", "RESUMES", "HUMAN_WAIT")  # values of attributes, not names
         and not value.startswith(("gen_ai.", "session.", "user.", "error."))
         and not value.startswith("langsmith.")  # LangSmith's own OTel names for a run's metadata and tags
     ]
