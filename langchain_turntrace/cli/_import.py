@@ -104,6 +104,7 @@ def _progress(*, enabled: bool) -> Generator[Any, None, None]:
     if not enabled:
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     with Progress(
@@ -113,7 +114,7 @@ def _progress(*, enabled: bool) -> Generator[Any, None, None]:
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         transient=True,
-        console=None,
+        console=Console(stderr=True),
     ) as bar:
         task = bar.add_task("import", total=None)
 
