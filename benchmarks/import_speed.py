@@ -85,7 +85,7 @@ def measure(root: Path) -> dict[str, float]:
     from langchain_turntrace.transcripts import import_claude_code, sink_for
 
     size = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
-    sink, _ = sink_for("local", store_path=root.parent / "traces.db", retention_days=None, flush_timeout_s=5)
+    sink, _ = sink_for("local", store_path=root.parent / "traces.db", retention_days=None)
     prices = PriceBook({})
     time.sleep(1.5)  # the price table loads on a thread of its own: not part of the import
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -38,7 +38,7 @@ def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
 
 
 def into_store(store: Path, *paths: Path, retention_days: int | None = None) -> ImportReport:
-    sink, exporter = sink_for("local", store_path=store, retention_days=retention_days, flush_timeout_s=5.0)
+    sink, exporter = sink_for("local", store_path=store, retention_days=retention_days)
     assert exporter is not None
     report = import_claude_code(
         list(paths),
@@ -562,3 +562,47 @@ def test_the_otlp_backend_receives_every_span_and_a_collector_down_exits_1(
     assert lost.returncode == 1
     assert "1 run(s) were not taken by the otlp backend" in " ".join(lost.stdout.split())
     assert "Traceback" not in lost.stderr
+
+
+def test_the_langsmith_backend_gets_each_run_whole_in_its_tree(tmp_path: Path) -> None:
+    """Through the real langsmith client to a LangSmith on loopback that checks every payload: one trace per
+    prompt, turns under the run, tools under their turn, the subagent under its Task call; each run posted once."""
+    from tests.langsmith_server import FakeLangSmith
+    from tests.test_langsmith import KEY, run_tree
+
+    projects = tmp_path / "projects"
+    spawning_session(projects, layout="subagents-folder")
+    with FakeLangSmith() as server:
+        env = {
+            "TURNTRACE_BACKEND": "langsmith",
+            "LANGSMITH_ENDPOINT": server.url,
+            "LANGSMITH_API_KEY": KEY,
+            "LANGSMITH_PROJECT": "imported",
+            "LANGSMITH_TRACING": "false",
+        }
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            sent = turntrace("import", "claude-code", str(projects), store=tmp_path / "unused.db", projects=projects)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        runs = server.runs()
+    assert server.problems == []
+    assert len(runs) == 12
+    assert run_tree(runs) == "\n".join(
+        [
+            "invoke_agent claude-code",
+            "  turn 1",
+            f"    chat {SONNET}",
+            "    execute_tool Task",
+            "      invoke_agent Explore",
+            "        turn 1",
+            f"          chat {HAIKU}",
+            "          execute_tool Grep",
+            "        turn 2",
+            f"          chat {HAIKU}",
+            "  turn 2",
+            f"    chat {SONNET}",
+        ]
+    )
+    assert all(run["end_time"] is not None for run in runs.values())
+    assert not (tmp_path / "unused.db").exists()

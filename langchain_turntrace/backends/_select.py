@@ -42,7 +42,13 @@ def provider_for(backend: str, *, flush_timeout_s: float = 5.0, store_path: Path
 def exporter_for(backend: str, store_path: Path | None = None) -> SpanExporter:
     """A new exporter for the exporter-based backends: ``local`` (the SQLite store at ``store_path``, default
     ``TURNTRACE_STORE``), ``otlp`` (OTLP/HTTP; ``OTEL_EXPORTER_OTLP_*`` endpoint, headers, timeout,
-    compression, as every OTel SDK reads them) and ``console`` (JSON on stdout)."""
+    compression, as every OTel SDK reads them), ``console`` (JSON on stdout) and ``langsmith``, for spans that
+    ended elsewhere (an import: each run posted once, whole; live tracing posts runs as they start, through
+    ``provider_for``)."""
+    if backend == "langsmith":
+        from langchain_turntrace.backends._langsmith import LangSmithExporter
+
+        return LangSmithExporter()
     if backend == "local":
         from langchain_turntrace.store import SqliteSpanExporter
 

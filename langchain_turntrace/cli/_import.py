@@ -34,7 +34,6 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
         backend.backend,
         store_path=store_path,
         retention_days=args.retention_days,
-        flush_timeout_s=backend.flush_timeout_s,
     )
     paths: list[Path] = args.paths or [default_projects_dir()]
     with _progress(enabled=not args.json and sys.stderr.isatty()) as on_progress:

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal, NamedTuple, cast
 
 from opentelemetry.context import Context
@@ -149,6 +149,34 @@ class LangSmithSpanProcessor(SpanProcessor):
             place = place_of(context.trace_id, context.span_id, span.start_time or 0, None, self._run_id_of(span))
             entry = _Open(place, False, {})
         self._sender.put(self._end(span, entry))
+
+    def send_finished(self, spans: Sequence[ReadableSpan]) -> None:
+        """Spans that ended elsewhere (an imported session), each posted once, whole: a span's run sits under its
+        parent's when the parent is among ``spans``, else it is the root of its trace."""
+        given = {(s.context.trace_id, s.context.span_id): s for s in spans if s.context is not None}
+        entries: dict[_SpanKey, _Open] = {}
+
+        def entry_of(key: _SpanKey, span: ReadableSpan) -> _Open:
+            entry = entries.get(key)
+            if entry is None:
+                parent = span.parent
+                parent_key = (parent.trace_id, parent.span_id) if parent is not None else None
+                parent_span = given.get(parent_key) if parent_key is not None else None
+                parent_entry = (
+                    entry_of(parent_key, parent_span) if parent_key and parent_span else None
+                )  # a tree's depth
+                place = place_of(
+                    key[0],
+                    key[1],
+                    span.start_time or 0,
+                    parent_entry.place if parent_entry is not None else None,
+                    self._run_id_of(span),
+                )
+                entry = entries[key] = _Open(place, False, _identity(span.attributes or {}, parent_entry))
+            return entry
+
+        for key, span in given.items():
+            self._sender.put(self._end(span, entry_of(key, span)))
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self._sender.flush(timeout_millis / 1000)
