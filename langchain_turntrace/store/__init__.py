@@ -3,6 +3,7 @@
 from langchain_turntrace.store._alerts import ALERT_BYS, ALERT_PERS, window_start_ns
 from langchain_turntrace.store._errors import StoreError
 from langchain_turntrace.store._exporter import SqliteSpanExporter
+from langchain_turntrace.store._figures import CallRef, CostlyTurn, DayCost, ReportFigures, ToolFigures, TurnTokens
 from langchain_turntrace.store._paths import default_store_path
 from langchain_turntrace.store._records import StoredLink, StoredSpan
 from langchain_turntrace.store._results import (
@@ -22,16 +23,22 @@ __all__ = [
     "ALERT_BYS",
     "ALERT_PERS",
     "DEFAULT_RETENTION_DAYS",
+    "CallRef",
     "CostGroup",
     "CostRow",
+    "CostlyTurn",
+    "DayCost",
     "Earlier",
+    "ReportFigures",
     "RunSummary",
     "SpanStore",
     "SqliteSpanExporter",
     "StoreError",
     "StoredLink",
     "StoredSpan",
+    "ToolFigures",
     "ToolStat",
+    "TurnTokens",
     "TurnlessToolCall",
     "UnpricedModel",
     "WiringSmells",

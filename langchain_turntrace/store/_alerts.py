@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Sequence
 from typing import Any, Final
 
-from langchain_turntrace.store._results import CostGroup, TurnlessToolCall, UnpricedModel, WiringSmells
+from langchain_turntrace.store._results import (
+    CostGroup,
+    CostRow,
+    RunSummary,
+    TurnlessToolCall,
+    UnpricedModel,
+    WiringSmells,
+)
 from langchain_turntrace.store._retention import NS_PER_DAY
 from langchain_turntrace.store._rollups import DIMENSIONS, EARLIEST_NS, IS_MODEL_CALL, MODEL_CALL_TOTALS, cost_by
 from langchain_turntrace.store._rows import SPAN_COLUMNS, stored_from_row
-from langchain_turntrace.store._runs import run_of, runs
+from langchain_turntrace.store._runs import has_agent_above, run_of, run_summary, runs
 
 ALERT_PERS: Final = ("day", "run", "session")
 """What one budget covers: a UTC day, an agent run, or a session."""
 
 ALERT_BYS: Final = ("feature", "user", "model")
 """Whose spend a budget is for."""
+
+# A turn as the index sees it: our only spans without an operation that name a model. A turn without a model (its
+# model call never started) is not one here; the few spans that fail this test are then checked in full.
+_TURN: Final = "{span}.operation IS NULL AND {span}.model IS NOT NULL"
 
 # Every span under each seed span (itself included), tagged with the seed's id. The depth bound stops a cycle
 # (possible only with colliding ids) from looping forever, as in _runs' ancestry walk.
@@ -88,23 +100,37 @@ def _per_run(connection: sqlite3.Connection, key: str, since_ns: int) -> list[An
 
 def wiring_smells(connection: sqlite3.Connection, since_ns: int) -> WiringSmells:
     """Unpriced models, runs with no turn span, and tool calls without a turn, from ``since_ns`` on."""
-    unpriced = tuple(
-        UnpricedModel(row.key, row.unpriced_calls)
-        for row in cost_by(connection, "model", since_ns)
-        if row.unpriced_calls
-    )
-    turnless_runs = tuple(
-        run
-        for run in runs(connection, since_ns, None, None, None, limit=sys.maxsize)
-        # The run's own count is the cheap filter; the store then confirms it, since a run whose only model loop
-        # is a subgraph's has its turns under a nested agent, not under itself.
-        if run.turns == 0 and not _has_turn_under(connection, run.run_id)
-    )
+    return smells_from(connection, since_ns, cost_by(connection, "model", since_ns))
+
+
+def smells_from(connection: sqlite3.Connection, since_ns: int, by_model: Sequence[CostRow]) -> WiringSmells:
+    """``wiring_smells`` for a caller that already has the window's cost by model (``cost_by`` rows, in order)."""
     return WiringSmells(
-        unpriced_models=unpriced,
-        runs_without_turns=turnless_runs,
+        unpriced_models=tuple(UnpricedModel(row.key, row.unpriced_calls) for row in by_model if row.unpriced_calls),
+        runs_without_turns=tuple(_turnless_runs(connection, since_ns)),
         tool_calls_without_turn=tuple(_turnless_tool_calls(connection, since_ns)),
     )
+
+
+def _turnless_runs(connection: sqlite3.Connection, since_ns: int) -> list[RunSummary]:
+    """Runs of the window, newest first, with no turn span anywhere under them."""
+    found: list[RunSummary] = []
+    # The indexes answer for every agent span, in id order, whether a turn sits right under it; only those without
+    # one (a handful in a well-wired store) are read, then checked whole: a run whose only model loop is a
+    # subgraph's has its turns under a nested agent, not under itself.
+    for row in connection.execute(
+        f"SELECT {SPAN_COLUMNS} FROM spans AS a INDEXED BY spans_span_kind WHERE operation = 'invoke_agent' "
+        "AND start_ns >= ? AND NOT EXISTS (SELECT 1 FROM spans AS c INDEXED BY spans_parent_kind "
+        f"WHERE c.parent_span_id = a.span_id AND {_TURN.format(span='c')}) ORDER BY start_ns DESC, span_id",
+        (since_ns,),
+    ):
+        span = stored_from_row(row)
+        if has_agent_above(connection, span.parent_span_id):
+            continue
+        run = run_summary(span)
+        if run.turns == 0 and not _has_turn_under(connection, run.run_id):
+            found.append(run)
+    return found
 
 
 def _has_turn_under(connection: sqlite3.Connection, run_id: str) -> bool:
@@ -118,10 +144,14 @@ def _has_turn_under(connection: sqlite3.Connection, run_id: str) -> bool:
 
 def _turnless_tool_calls(connection: sqlite3.Connection, since_ns: int) -> list[TurnlessToolCall]:
     found: list[TurnlessToolCall] = []
+    # The indexes answer for every tool call, in the order of its parent's id, whether that parent is a turn; only
+    # the others are read and checked.
     for span_id, trace_id, tool, start_ns, parent_span_id, *parent in connection.execute(
-        f"SELECT t.span_id, t.trace_id, t.tool, t.start_ns, t.parent_span_id, {_columns_of('p')} FROM spans AS t "
-        "LEFT JOIN spans AS p ON p.span_id = t.parent_span_id "
-        "WHERE t.operation = 'execute_tool' AND t.start_ns >= ? ORDER BY t.start_ns, t.span_id",
+        f"SELECT t.span_id, t.trace_id, t.tool, t.start_ns, t.parent_span_id, {_columns_of('p')} "
+        "FROM spans AS t INDEXED BY spans_parent_kind LEFT JOIN spans AS p ON p.span_id = t.parent_span_id "
+        "WHERE t.operation = 'execute_tool' AND t.start_ns >= ? AND NOT EXISTS (SELECT 1 FROM spans AS q "
+        f"INDEXED BY spans_span_kind WHERE q.span_id = t.parent_span_id AND {_TURN.format(span='q')}) "
+        "ORDER BY t.start_ns, t.span_id",
         (since_ns,),
     ):
         if parent_span_id is not None:

@@ -57,7 +57,7 @@ def runs(
         for row in cursor:
             span = stored_from_row(row)
             if not has_agent_above(connection, span.parent_span_id):
-                found.append(_summary(span))
+                found.append(run_summary(span))
                 if len(found) == limit:
                     break
     return found
@@ -68,10 +68,11 @@ def run_spans(connection: sqlite3.Connection, run_id_prefix: str) -> list[Stored
     wanted = run_id_prefix.strip().lower()
     traces: list[str] = []
     if wanted and set(wanted) <= _HEX:
-        # A range rather than LIKE, so the primary-key index serves it: "g" sorts after every hex digit.
+        # A range rather than LIKE, so the primary-key index serves it: "g" sorts after every hex digit. The unary
+        # + keeps SQLite from reading every agent span through the operation index instead.
         candidates = connection.execute(
             "SELECT trace_id, parent_span_id FROM spans "
-            "WHERE span_id >= ? AND span_id < ? AND operation = 'invoke_agent'",
+            "WHERE span_id >= ? AND span_id < ? AND +operation = 'invoke_agent'",
             (wanted, wanted + "g"),
         ).fetchall()
         traces = [trace_id for trace_id, parent in candidates if not has_agent_above(connection, parent)]
@@ -122,7 +123,8 @@ def has_agent_above(connection: sqlite3.Connection, parent_span_id: str | None) 
     return row is not None
 
 
-def _summary(root: StoredSpan) -> RunSummary:
+def run_summary(root: StoredSpan) -> RunSummary:
+    """A run as listed: its root agent span's tags and roll-ups."""
     a = root.attributes
     return RunSummary(
         run_id=root.span_id,

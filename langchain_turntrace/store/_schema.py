@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Final
 
+from langchain_turntrace import attributes as attr
 from langchain_turntrace.store._errors import StoreError
 
 APPLICATION_ID: Final = 0x54547263  # "TTrc": tells our files apart from other SQLite databases
@@ -73,7 +74,47 @@ _V3: Final = (
     "DROP INDEX spans_session",  # a prefix of the new one
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+
+def _attribute(key: str) -> str:
+    return f"json_extract(attributes, '$.\"{key}\"')"
+
+
+# Inclusive totals of agent, turn and tool spans, as the V4 indexes hold them: a query served by one of those
+# indexes must spell the expression the same way.
+TOTAL_COST_USD: Final = _attribute(attr.TOTAL_COST_USD)
+TOTAL_INPUT_TOKENS: Final = _attribute(attr.TOTAL_INPUT_TOKENS)
+TOTAL_OUTPUT_TOKENS: Final = _attribute(attr.TOTAL_OUTPUT_TOKENS)
+TOOL_AT_WORK: Final = f"{_attribute(attr.TOOL_KIND)} IS NOT '{attr.HUMAN_WAIT}'"
+"""A tool call that is the tool working, not the user deciding: the calls a tool's latency is counted on."""
+
+_V4: Final = (
+    # Aggregates (cost by any dimension, the report) read a few columns of the spans of one operation in a time
+    # window: this index holds them, so they never read the rows (~1.5 kB of attributes JSON each). Over 100,000
+    # runs, cost by model went from 1.7 s to 0.2 s.
+    "CREATE INDEX spans_operation_columns ON spans (operation, start_ns, end_ns, status, model, tool, feature, "
+    "user_id, agent_version, session, input_tokens, output_tokens, cost_usd, parent_span_id, span_id)",
+    "DROP INDEX spans_operation",  # a prefix of the new one
+    # Whether a tool call's parent is a turn (no operation, a model), by the parent's id, and whether an agent span
+    # has a turn right under it: the wiring smells ask it of every tool call and agent run in a window. Walking one
+    # index in id order while looking the other up by the same ids reads each page once (3x faster than in time
+    # order).
+    "CREATE INDEX spans_span_kind ON spans (span_id, operation, model, parent_span_id, start_ns)",
+    "CREATE INDEX spans_parent_kind ON spans (parent_span_id, operation, model, start_ns)",
+    "DROP INDEX spans_parent_span_id",  # a prefix of the new one
+    # Ranked lists read from the top or at a rank: the costliest runs and turns, a tool's latency percentiles (human
+    # waits left out, as `top tools` does), a model's tokens-per-turn percentiles (a turn has no operation; its
+    # totals are attributes).
+    f"CREATE INDEX spans_total_cost ON spans (operation, {TOTAL_COST_USD}, start_ns) "
+    f"WHERE {TOTAL_COST_USD} IS NOT NULL",
+    "CREATE INDEX spans_tool_latency ON spans (tool, end_ns - start_ns, start_ns, status) "
+    f"WHERE operation = 'execute_tool' AND {TOOL_AT_WORK}",
+    f"CREATE INDEX spans_turn_input_tokens ON spans (model, {TOTAL_INPUT_TOKENS}, start_ns) "
+    f"WHERE operation IS NULL AND {TOTAL_INPUT_TOKENS} IS NOT NULL",
+    f"CREATE INDEX spans_turn_output_tokens ON spans (model, {TOTAL_OUTPUT_TOKENS}, start_ns) "
+    f"WHERE operation IS NULL AND {TOTAL_OUTPUT_TOKENS} IS NOT NULL",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """``MIGRATIONS[n]`` takes a store from version n to n + 1. Append, never edit: files in the field have run them."""
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from langchain_turntrace.store import _alerts, _earlier, _retention, _rollups, _runs
+from langchain_turntrace.store import _alerts, _earlier, _report, _retention, _rollups, _runs
 from langchain_turntrace.store._connection import connect, sqlite_errors
+from langchain_turntrace.store._figures import ReportFigures
 from langchain_turntrace.store._paths import default_store_path
 from langchain_turntrace.store._records import StoredLink, StoredSpan
 from langchain_turntrace.store._results import CostGroup, CostRow, Earlier, RunSummary, ToolStat, WiringSmells
@@ -136,6 +137,15 @@ class SpanStore:
         """Unpriced models, runs with no turn span and tool calls without a turn, from ``since_ns`` on."""
         with self._lock, sqlite_errors(self._path):
             return _alerts.wiring_smells(self._connection, since_ns)
+
+    def report(self, since_ns: int | None = None) -> ReportFigures:
+        """Every figure of ``turntrace report`` over what started at or after ``since_ns``, from one snapshot.
+
+        >>> figures = store.report(since_ns)  # doctest: +SKIP
+        >>> [(row.key, row.cost_usd) for row in figures.by_feature]  # doctest: +SKIP
+        """
+        with self._lock, sqlite_errors(self._path):
+            return _report.report(self._connection, since_ns)
 
     def spans_count(self) -> int:
         with self._lock, sqlite_errors(self._path):
