@@ -7,9 +7,7 @@ import html
 import itertools
 import json
 import re
-import shutil
 import struct
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -29,6 +27,7 @@ from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_
 from langchain_turntrace.waterfall import WaterfallRow, build_rows, render_html
 from langchain_turntrace.waterfall._format import tick
 from tests.agents import create_agent, get_weather, research, three_turn_agent
+from tests.browser import chromium
 from tests.spans import Spans
 
 INPUT = {"messages": [HumanMessage("go")]}
@@ -36,14 +35,9 @@ EVIL_NAME = "<script>alert(1)</script>"
 EVIL_NAME_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 EVIL_VALUE = "say \"hi\" & 'bye' <img src=x onerror=alert(1)>"
 EVIL_VALUE_ESCAPED = "say &quot;hi&quot; &amp; &#x27;bye&#x27; &lt;img src=x onerror=alert(1)&gt;"
-CHROMIUM_TIMEOUT_S = 60
 WIDTHS_PX = (800, 1_024, 1_400)  # a small laptop window, an old screen, the width the page was first drawn for
 TIMELINE_SHARE = 0.45  # of the waterfall table, at any width
 MIN_BAR_PX = 2
-CHROMIUM_MISSING = (
-    "chromium is not installed; the waterfall page is checked in a real browser. Install Debian's chromium: "
-    "`apt-get update && apt-get install -y chromium` (CI does this in .ci/run)."
-)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -303,31 +297,6 @@ def test_empty_input_renders_an_empty_page() -> None:
 
 
 # -- in a real browser ----------------------------------------------------------------------------------------
-def chromium(tmp_path: Path, page: Path, *flags: str) -> subprocess.CompletedProcess[bytes]:
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.fail(CHROMIUM_MISSING)
-    profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
-    command = [
-        binary,
-        "--headless",
-        "--no-sandbox",  # CI runs as root in a container
-        "--disable-gpu",
-        "--disable-dev-shm-usage",  # containers often give /dev/shm 64 MB, too little for the renderer
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        *flags,
-        page.as_uri(),
-    ]
-    result = subprocess.run(command, capture_output=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
-    assert result.returncode == 0, f"chromium exited {result.returncode}: {result.stderr.decode(errors='replace')}"
-    return result
-
-
 def showcase_page(provider: TracerProvider, spans: Spans, tmp_path: Path) -> Path:
     run_showcase(provider)
     path = tmp_path / "waterfall.html"

@@ -174,6 +174,20 @@ def _parser() -> argparse.ArgumentParser:
         help="the local store's retention for this import (default: $TURNTRACE_RETENTION_DAYS, else 30); runs "
         "that ended before it are counted, not imported",
     )
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="the cost report: one self-contained HTML page over a window (or --json)",
+        description="Model-call cost per day (stacked by model, switchable to feature) and by feature, user, model "
+        "and agent version; the slowest and most failing tools; the costliest runs and turns; tokens per turn; the "
+        "wiring smells `alert` warns about. One HTML file that needs no network; the waterfall pages of the runs it "
+        "links to are written beside it, in FILE_STEM-runs/ (at most 60).",
+    )
+    report.add_argument("--since", default="30d", help="the window: 30m, 24h, 7d, 2w or a date (default 30d)")
+    report.add_argument(
+        "--html", type=Path, metavar="FILE", help="write the page here (required unless --json; default: none)"
+    )
     return parser
 
 
