@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from typing import Final
 
-# A key whose last word names a secret: openai_api_key, x-api-key, client_secret, db_password, access_token,
-# Authorization, Cookie. Not ls_max_tokens, tokenizer, prompt_token_count, author or oauth_provider.
+# A key whose last word names a secret, one or several: openai_api_key, api_keys, x-api-key, client_secret,
+# "client secret", db_password, access_token, refresh_tokens, Authorization, Cookies. Not ls_max_tokens, tokens
+# (a count, as often as not), tokenizer, prompt_token_count, author or oauth_provider.
 SECRET_KEY: Final = re.compile(
-    r"(?:^|[_\-.])(?:api[_\-]?key|apikey|key|secret|passw(?:or)?d|passwd|credentials?|authorization|auth|"
-    r"(?:access|refresh|id|auth|session|bearer)?[_\-]?token|private[_\-]?key|cookie|signature)$",
+    r"(?:^|[_\-.\s])(?:api[_\-]?keys?|apikeys?|keys?|secrets?|passw(?:or)?ds?|passwds?|credentials?|authorization|"
+    r"auth|token|(?:access|refresh|id|auth|session|bearer)[_\-]?tokens?|private[_\-]?keys?|cookies?|signatures?)$",
     re.IGNORECASE,
 )
 """A key naming a secret (its last word): ``SECRET_KEY.search(key)``."""

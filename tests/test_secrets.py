@@ -297,7 +297,13 @@ def test_credentials_in_free_text_are_redacted(text: str, expected: str) -> None
         ("access_token", True),
         ("Authorization", True),
         ("Cookie", True),
+        ("api_keys", True),  # several of them
+        ("refresh_tokens", True),
+        ("client secret", True),  # words apart
+        ("secrets", True),
         ("ls_max_tokens", False),
+        ("tokens", False),  # a count as often as not
+        ("max tokens", False),
         ("tokenizer", False),
         ("prompt_token_count", False),
         ("author", False),
@@ -319,11 +325,33 @@ def test_keys_that_name_a_secret(key: str, secret: bool) -> None:
         {API_KEY, "plain"},  # a set
         types.SimpleNamespace(api_key=API_KEY),  # any object, made text
         f"postgresql://admin:{API_KEY}@db/prod",
+        [API_KEY, "plain"],  # a list of strings, kept as an OTel array
+        {f"token for {API_KEY}": 1},  # in a key
+        {"client secret": METADATA_KEY[3:], "n": 1},  # under a key of words
     ],
-    ids=["header-pairs", "header-dict", "json-text", "set", "object", "url"],
+    ids=["header-pairs", "header-dict", "json-text", "set", "object", "url", "strings", "in-a-key", "worded-key"],
 )
 def test_no_credential_leaves_in_run_metadata_whatever_its_shape(value: object) -> None:
     """The run's metadata goes to every backend: a credential in any value is redacted or left out."""
     attributes = run_attributes(uuid4(), {"config": value}, [f"key:{API_KEY}"])
     assert API_KEY[:9] not in str(attributes)
     assert HEADER_KEY[:9] not in str(attributes)
+    assert METADATA_KEY[3:12] not in str(attributes)
+    as_json = attributes.get("turntrace.metadata_json_keys", ())
+    assert isinstance(as_json, tuple)
+    for key in as_json:  # what is sent as JSON is JSON still
+        json.loads(str(attributes[f"langsmith.metadata.{key}"]))
+
+
+def test_big_metadata_values_are_capped_and_not_remembered_whole() -> None:
+    """A run's metadata is for filtering: a long list of strings keeps its first items (4,096 characters in
+    all), then "…"; a big dict is cut text, not JSON."""
+    many = [f"doc-{i:06d}-" + "x" * 90 for i in range(1000)]
+    attributes = run_attributes(uuid4(), {"doc_ids": many, "doc": {"ids": many}}, None)
+    kept = attributes["langsmith.metadata.doc_ids"]
+    assert isinstance(kept, tuple)
+    assert kept[-1] == "…"
+    assert list(kept[:-1]) == many[: len(kept) - 1]
+    assert sum(len(str(item)) for item in kept) <= 4096 + 1
+    assert len(str(attributes["langsmith.metadata.doc"])) == 4096
+    assert "turntrace.metadata_json_keys" not in attributes

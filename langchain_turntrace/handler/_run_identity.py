@@ -31,8 +31,9 @@ def run_attributes(
         kind: type = type(cast("object", value))
         try:
             kept = _cached_entry(key, value, kind)  # LangGraph repeats the same keys and values every call
-        except TypeError:  # unhashable (a dict, a list): remembered by its JSON text
-            kept = _cached_entry(key, json.dumps(value, default=str, separators=(",", ":")), _Json)
+        except TypeError:  # unhashable (a dict, a list): remembered by its JSON text, unless that is big
+            text = json.dumps(value, default=str, separators=(",", ":"))
+            kept = _cached_entry(key, text, _Json) if len(text) <= _MAX_VALUE_CHARS else _entry(key, value)
         if kept is not None:
             out[kept[0]] = kept[1]
             if kept[2]:
@@ -76,18 +77,42 @@ def _safe_value(value: object) -> tuple[AttributeValue, bool] | None:
     if isinstance(value, str):
         return None if looks_secret(value) else (redacted(value)[:_MAX_VALUE_CHARS], False)
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in cast("Sequence[object]", value)):
-        strings = cast("Sequence[str]", value)  # an OTel string array: filters match its items as they are
-        return tuple(redacted(v)[:_MAX_VALUE_CHARS] for v in strings if not looks_secret(v)), False
-    # default=str makes any object text; redacting that text catches what the structure walk cannot see into
-    text = redacted(json.dumps(_scrubbed(cast("object", value)), default=str, separators=(",", ":")))
+        return _strings(cast("Sequence[str]", value)), False  # an OTel string array: filters match its items
+    # Any object the walk cannot see into becomes its text, redacted; the JSON itself is never redacted again,
+    # which could break it.
+    text = json.dumps(_scrubbed(cast("object", value)), default=_redacted_text, separators=(",", ":"))
     return (text, True) if len(text) <= _MAX_VALUE_CHARS else (text[:_MAX_VALUE_CHARS], False)  # cut: not JSON
+
+
+def _strings(values: Sequence[str]) -> tuple[str, ...]:
+    """A list of strings as an attribute: credentials left out, at most ``_MAX_VALUE_CHARS`` in all."""
+    kept: list[str] = []
+    room = _MAX_VALUE_CHARS
+    for value in values:
+        if looks_secret(value):
+            continue
+        item = redacted(value)
+        if len(item) > room:
+            kept.append("…")  # the list goes on: a filter on its first items still matches
+            break
+        kept.append(item)
+        room -= len(item)
+    return tuple(kept)
+
+
+def _redacted_text(value: object) -> str:
+    return redacted(str(value))
 
 
 def _scrubbed(value: object) -> object:
     """A nested value without the secrets in it (a config dict passed as metadata, say)."""
     if isinstance(value, Mapping):
         items = cast("Mapping[object, object]", value)
-        return {k: _scrubbed(v) for k, v in items.items() if not (isinstance(k, str) and SECRET_KEY.search(k))}
+        return {
+            redacted(k) if isinstance(k, str) else k: _scrubbed(v)
+            for k, v in items.items()
+            if not (isinstance(k, str) and SECRET_KEY.search(k))
+        }
     if isinstance(value, (list, tuple, set, frozenset)):
         sequence = cast("Sequence[object]", list(cast("Any", value)))
         return [_scrubbed(v) for v in sequence if not (isinstance(v, str) and looks_secret(v))]
