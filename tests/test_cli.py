@@ -136,7 +136,8 @@ def test_prune_keeps_recent_runs(
 def test_verify_passes_on_the_configured_store(tmp_path: Path) -> None:
     result = turntrace("verify", store=tmp_path / "v.db")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("✓") == 7
+    assert result.stdout.count("✓") == 8
+    assert "✓ every span stored: 20 of 20 span(s)" in result.stdout
     assert "✓ store usable: " in result.stdout
     assert "does not exist yet" in result.stdout
     assert "all checks passed" in result.stdout
@@ -164,6 +165,12 @@ def test_verify_creates_no_directory_it_was_not_asked_for(tmp_path: Path) -> Non
     result = turntrace("verify", store=missing)
     assert result.returncode == 0, result.stdout + result.stderr  # the store can be made there on the first run
     assert not (tmp_path / "nonexistent").exists()
+    a_file = tmp_path / "bad.db"
+    a_file.write_text("not a directory")
+    result = turntrace("verify", store=a_file / "x.db")
+    assert result.returncode == 1
+    said = " ".join(result.stdout.split())  # a long path wraps the line
+    assert f"✗ store usable: {a_file / 'x.db'} cannot be created: {a_file} is a file, not a directory" in said
     read_only = tmp_path / "read-only"
     read_only.mkdir(mode=0o500)
     result = turntrace("verify", store=read_only / "sub" / "x.db")

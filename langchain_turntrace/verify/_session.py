@@ -54,7 +54,7 @@ def verify_backend(backend: str, store_path: Path, *, timeout_s: float = _FLUSH_
     """Runs two scripted agent runs through ``backend`` and checks them: read back from the local store, or,
     for a backend we cannot read (OTLP, console), checked as sent and confirmed accepted by the backend."""
     if backend == "local":
-        return f"local store {store_path}", _verify_local(store_path)
+        return f"local store {store_path}", _verify_local(store_path, timeout_s)
     if backend == "none":
         return "backend none", [
             Check(
@@ -83,23 +83,30 @@ def verify_backend(backend: str, store_path: Path, *, timeout_s: float = _FLUSH_
     return f"{backend} backend", checks
 
 
-def _verify_local(store_path: Path) -> list[Check]:
-    """The store at ``store_path`` checked without a write to it (the user's figures stay the user's): whether it
-    can be read, or created where it is missing; then two scripted runs through the same pipeline into a scratch
-    store of its own, read back and checked, and deleted."""
-    checks = [_store_check(store_path)]
+def _verify_local(store_path: Path, timeout_s: float) -> list[Check]:
+    """The store at ``store_path`` checked without adding to it (the user's figures stay the user's): whether it
+    can be read and written, or created where it is missing; then two scripted runs through the pipeline
+    ``configure()`` builds, into a scratch store of its own, read back, checked and deleted."""
+    checks = [_store_check(store_path.expanduser())]
     with tempfile.TemporaryDirectory(prefix="turntrace-verify-") as scratch:
         scratch_path = Path(scratch) / "traces.db"
-        found = run_scripted_session(scratch_path, session_prefix="verify", runs=2).runs
+        processor = BatchingProcessor(exporter_for("local", scratch_path), backend="local")
+        provider, sent, _ = _send_through(processor, timeout_s)
+        shutdown_within(provider, 5.0, processor.give_up)  # the scratch file is closed before it is deleted
         with SpanStore.open(scratch_path, create=False) as store:
-            spans = [span for run in found for span in store.run_spans(run.run_id)]
+            runs = store.runs(None, limit=len(sent))
+            spans = [span for run in runs for span in store.run_spans(run.run_id)]
             checks.extend(check_run(spans, retention_days=store.retention_days))
+    checks.append(
+        Check("every span stored", bool(sent) and len(spans) == len(sent), f"{len(spans)} of {len(sent)} span(s)")
+    )
     return checks
 
 
 def _store_check(path: Path) -> Check:
-    """Whether the handler can write to the store at ``path``: it opens (and is a store of ours), or the nearest
-    directory that exists lets it be created; nothing is created here."""
+    """Whether the handler can write to the store at ``path``: it opens (a store of ours, its schema brought up to
+    date as every command does) in a directory SQLite can write its side files to, or the nearest directory
+    that exists lets it be created. Nothing is created here."""
     name = "store usable"
     if path.exists():
         try:
@@ -107,15 +114,13 @@ def _store_check(path: Path) -> Check:
                 count = store.spans_count()
         except StoreError as error:
             return Check(name, False, str(error))
-        writable = os.access(path, os.W_OK)
-        detail = (
-            f"{path} holds {count} span(s), left as they are"
-            if writable
-            else f"{path} is read-only: traces cannot be written"
-        )
-        return Check(name, writable, detail)
+        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)):
+            return Check(name, False, f"{path} or its directory is read-only: traces cannot be written there")
+        return Check(name, True, f"{path} holds {count} span(s), left as they are")
     existing = next(parent for parent in path.parents if parent.exists())
-    if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+    if not existing.is_dir():
+        return Check(name, False, f"{path} cannot be created: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
         return Check(
             name, False, f"{path} does not exist and {existing} is not writable: set TURNTRACE_STORE to a writable path"
         )
