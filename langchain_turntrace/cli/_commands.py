@@ -28,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
         from langchain_turntrace.cli._import import run_import
 
         return run_import(args, path)
+    if command == "report":
+        from langchain_turntrace.cli._report import run_report
+
+        return run_report(args, path)
     if command == "alert":
         _alert.window_start(args.max_cost_usd, args.since)  # bad input is refused before the store is opened
     with SpanStore.open(path, create=False) as store:
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             return _emit(args.json, [asdict(r) for r in rows], table)
         if command == "top":
             start_ns = since_ns(args.since)
-            rows = store.top_tools(args.by, start_ns, limit=args.limit)
+            rows = store.top_tools(args.by, start_ns, limit=args.limit, human_waits=args.human_waits)
             earlier = None if rows or args.json or start_ns is None else store.tool_calls_before(start_ns)
             table = partial(_render.tools_table, rows, args.by, args.since, args.limit, earlier)
             return _emit(args.json, [asdict(r) for r in rows], table)

@@ -102,10 +102,13 @@ class SpanStore:
         with self._lock, sqlite_errors(self._path):
             return _rollups.cost_by(self._connection, dimension, since_ns)
 
-    def top_tools(self, by: str, since_ns: int | None = None, limit: int = 10) -> list[ToolStat]:
-        """Tools by ``latency`` (p95), ``errors`` or ``calls``, highest first."""
+    def top_tools(
+        self, by: str, since_ns: int | None = None, limit: int = 10, *, human_waits: bool = False
+    ) -> list[ToolStat]:
+        """Tools by ``latency`` (p95), ``errors`` or ``calls``, highest first; tool calls that are the user
+        deciding (``turntrace.tool.kind=human_wait``) only with ``human_waits``."""
         with self._lock, sqlite_errors(self._path):
-            return _rollups.top_tools(self._connection, by, since_ns, limit)
+            return _rollups.top_tools(self._connection, by, since_ns, limit, human_waits=human_waits)
 
     def runs_before(
         self, before_ns: int, session: str | None = None, user: str | None = None, feature: str | None = None
