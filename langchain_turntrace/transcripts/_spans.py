@@ -18,6 +18,7 @@ from opentelemetry.util.types import AttributeValue
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.transcripts._model import AgentRun, ModelCall, ToolCall
+from langchain_turntrace.turns import usage_attributes
 from langchain_turntrace.version import INSTRUMENTATION_SCOPE, __version__
 
 TOOL_ERROR: Final = "tool_error"
@@ -178,16 +179,7 @@ class SpanBuilder:
         attributes[attr.COST_SOURCE] = price.source
         totals = Totals()
         if usage is not None:
-            attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-            attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-            if usage.cache_read_tokens:
-                attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-            if usage.cache_write_tokens:
-                attributes[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
-                if usage.cache_write_1h_tokens:
-                    attributes[attr.USAGE_CACHE_WRITE_1H_INPUT_TOKENS] = usage.cache_write_1h_tokens
-            if price.cost_usd is not None:
-                attributes[attr.COST_USD] = price.cost_usd
+            attributes.update(usage_attributes(usage, price.cost_usd))
             totals = Totals(usage.input_tokens, usage.output_tokens, price.cost_usd or 0.0)
         attributes.update(tags)
         name = f"chat {call.model}" if call.model else "chat"

@@ -1,7 +1,7 @@
 """The turn model: run state, parent choice and roll-ups, over the OpenTelemetry API only."""
 
 from langchain_turntrace.turns._budget import BudgetExceeded, BudgetExceededError, BudgetPolicy
-from langchain_turntrace.turns._calls import ModelCall
+from langchain_turntrace.turns._calls import ModelCall, usage_attributes
 from langchain_turntrace.turns._facts import GraphNamespace, ModelRequest, ModelResult, ToolRequest, ToolResult
 from langchain_turntrace.turns._metrics import TurnMetrics
 from langchain_turntrace.turns._scopes import ChainScope, Scope, ToolScope, TurnTracer
@@ -25,4 +25,5 @@ __all__ = [
     "TurnTracer",
     "current_tags",
     "tags",
+    "usage_attributes",
 ]

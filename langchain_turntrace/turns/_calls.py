@@ -9,6 +9,7 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
+from langchain_turntrace.pricing import TokenUsage
 from langchain_turntrace.turns._facts import ModelRequest, ModelResult, ToolRequest, ToolResult
 from langchain_turntrace.turns._node import Node, Trace, error_type
 
@@ -64,20 +65,7 @@ class ModelCall(Node):
             price = self.trace.prices.price(model, self.request.provider, usage, requested=self.request.request_model)
             out[attr.COST_SOURCE] = price.source
             if usage is not None:
-                out[attr.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-                out[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-                if usage.cache_read_tokens:
-                    out[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-                if usage.cache_write_tokens:
-                    out[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
-                    if usage.cache_write_1h_tokens:
-                        out[attr.USAGE_CACHE_WRITE_1H_INPUT_TOKENS] = usage.cache_write_1h_tokens
-                if usage.reasoning_tokens:
-                    out[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
-                if usage.service_tier is not None:
-                    out[attr.SERVICE_TIER] = usage.service_tier
-                if price.cost_usd is not None:
-                    out[attr.COST_USD] = price.cost_usd
+                out.update(usage_attributes(usage, price.cost_usd))
                 if self.parent is not None:
                     self.parent.add_usage(usage.input_tokens, usage.output_tokens, price.cost_usd or 0.0)
                     if self.trace.budget is not None and price.cost_usd:
@@ -166,3 +154,24 @@ class ToolCall(Node):
         out[attr.LATENCY_MS] = (end_ns - self.start_ns) / 1e6
         if self.trace.metrics is not None:
             self.trace.metrics.tool_call_ended(self.tool_name, end_ns - self.start_ns, out)
+
+
+def usage_attributes(usage: TokenUsage, cost_usd: float | None) -> dict[str, AttributeValue]:
+    """A model call's usage and cost as its span's attributes (only ``chat`` spans carry them: leaf facts)."""
+    out: dict[str, AttributeValue] = {
+        attr.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
+        attr.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
+    }
+    if usage.cache_read_tokens:
+        out[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    if usage.cache_write_tokens:
+        out[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+        if usage.cache_write_1h_tokens:
+            out[attr.USAGE_CACHE_WRITE_1H_INPUT_TOKENS] = usage.cache_write_1h_tokens
+    if usage.reasoning_tokens:
+        out[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if usage.service_tier is not None:
+        out[attr.SERVICE_TIER] = usage.service_tier
+    if cost_usd is not None:
+        out[attr.COST_USD] = cost_usd
+    return out
