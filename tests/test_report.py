@@ -15,7 +15,7 @@ import struct
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -37,6 +37,7 @@ from langchain_turntrace.store import _report as report_queries  # pyright: igno
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests.agents import create_agent, get_weather, research, three_turn_agent
 from tests.browser import chromium
+from tests.claude_code_transcripts import Transcript, project_folder
 
 INPUT = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
 MINI, CLAUDE = "gpt-4o-mini", "claude-sonnet-4-5"
@@ -132,7 +133,8 @@ def _copy_run(store: SpanStore, run_id: str, days_back: int, salt: str) -> None:
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
     """Two trips (alice, travel), a research run with a claude subagent (bob, support), a run whose tool fails
     (carol, support), a run on a model no table prices (dave, a hostile feature name), a tool called outside any
-    agent and a chain with no model (two smells), the demo's run; then the two trips again, two days earlier."""
+    agent and a chain with no model (two smells), the demo's run, an imported Claude Code session; then the two
+    trips again, two days earlier."""
     path = tmp_path_factory.mktemp("report") / "traces.db"
     demo = turntrace_script("demo", store=path)
     assert demo.returncode == 0, demo.stderr
@@ -153,12 +155,28 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
     get_weather.invoke({"city": "Oslo"}, config={"callbacks": handler(RunTags(user_id="eve"))})
     RunnableLambda(_add_one, name="adder").invoke(1, config={"callbacks": handler(RunTags(user_id="eve"))})
     provider.shutdown()
+    _import_a_coding_session(path, tmp_path_factory.mktemp("claude"))
     with SpanStore.open(path) as store:
         for n, run in enumerate(r for r in store.runs() if (r.agent or "").startswith("trip")):
             _copy_run(store, run.run_id, days_back=2, salt=f"copy-{n}")
     days = sorted({row["key"] for row in cli_json(path, "cost", "--by", "day", "--since", "30d")})
     assert len(days) >= 2
     return Fleet(path, days)
+
+
+def _import_a_coding_session(path: Path, home: Path) -> None:
+    """A Claude Code session, imported: its model asks the user a question (ten minutes of the user deciding, a
+    human wait that no tool figure counts) and greps."""
+    transcript = Transcript(start=datetime.now(timezone.utc) - timedelta(hours=2))
+    transcript.prompt()
+    ask, grep = transcript.response(tools=[("AskUserQuestion", {"questions": []}), ("Grep", {"pattern": "TODO"})])
+    transcript.tool_result(ask, "yes", seconds=600)
+    transcript.tool_result(grep, "3 matches")
+    transcript.response()
+    projects = home / "projects"
+    transcript.write(project_folder(projects))
+    result = turntrace_script("import", "claude-code", "--feature", "coding", str(projects), store=path)
+    assert result.returncode == 0, result.stderr
 
 
 def turntrace_script(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
@@ -225,7 +243,7 @@ def test_totals_and_days(fleet: Fleet, figures: dict[str, Any]) -> None:
 
 def test_runs_and_costliest_runs_are_the_runs_listing(fleet: Fleet, figures: dict[str, Any]) -> None:
     runs = cli_json(fleet.path, "runs", "--since", "30d", "--limit", "1000")
-    assert figures["runs"] == len(runs) == 9  # trips x4, research, order desk, llama, demo, the adder
+    assert figures["runs"] == len(runs) == 10  # trips x4, research, order desk, llama, demo, the adder, claude-code
     priced = sorted((r for r in runs if r["cost_usd"] is not None), key=lambda r: (-r["cost_usd"], -r["start_ns"]))
     assert figures["costly_runs"] == priced[: report_queries.LIMIT]
     assert figures["costly_runs"][0]["agent"] == "research"  # $2.59: its claude subagent's turns count in it
@@ -244,6 +262,8 @@ def test_tools_are_top_tools(fleet: Fleet, figures: dict[str, Any]) -> None:
         calls = slowest[theirs["tool"]]["examples"]
         assert calls[0]["duration_ms"] == theirs["max_ms"]
         assert [c["duration_ms"] for c in calls] == sorted((c["duration_ms"] for c in calls), reverse=True)
+    assert "Grep" in slowest
+    assert "AskUserQuestion" not in slowest  # the user deciding, not a tool working
     (failing,) = figures["failing_tools"]
     assert (failing["tool"], failing["errors"], failing["calls"]) == ("lookup_order", 1, 1)
     assert [c["failed"] for c in failing["examples"]] == [True]
@@ -573,7 +593,7 @@ def test_the_window_starts_where_since_says(fleet: Fleet) -> None:
     """--since 1d leaves out the copies made two days back, from every figure."""
     everything = cli_json(fleet.path, "report", "--since", "30d")
     recent = cli_json(fleet.path, "report", "--since", "1d")
-    assert (everything["runs"], recent["runs"]) == (9, 7)
+    assert (everything["runs"], recent["runs"]) == (10, 8)
     copies_day = _day(min(r["start_ns"] for r in cli_json(fleet.path, "runs", "--since", "30d", "--limit", "100")))
     assert copies_day in {d["day"] for d in everything["cost_by_day"]}
     assert copies_day not in {d["day"] for d in recent["cost_by_day"]}
