@@ -55,7 +55,7 @@ TOOL_KEYS = {
     "turntrace.latency_ms": float,
     **TOTALS,
 }
-IDENTITY_KEY = "turntrace.langchain_run_id"
+IDENTITY_KEYS = frozenset({"turntrace.langchain_run_id", "turntrace.metadata_json_keys"})
 INPUT = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
 META = {"session_id": "sess-1", "user_id": "user-1", "feature": "weather", "agent_version": "v7"}
 
@@ -63,7 +63,7 @@ META = {"session_id": "sess-1", "user_id": "user-1", "feature": "weather", "agen
 def assert_keys(attributes: dict[str, Any], expected: dict[str, type]) -> None:
     """The span's own attributes are exactly ``expected``, besides the LangChain run identity (tests/contract.py,
     tests/test_run_identity.py)."""
-    attributes = {k: v for k, v in attributes.items() if not k.startswith("langsmith.") and k != IDENTITY_KEY}
+    attributes = {k: v for k, v in attributes.items() if not k.startswith("langsmith.") and k not in IDENTITY_KEYS}
     assert set(attributes) == set(expected) | TAGS, sorted(set(attributes) ^ (set(expected) | TAGS))
     for key, kind in expected.items():
         assert type(attributes[key]) is kind, (key, attributes[key])
