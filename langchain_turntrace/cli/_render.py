@@ -20,10 +20,10 @@ from langchain_turntrace.cli._terminal import Column, natural
 from langchain_turntrace.money import usd
 from langchain_turntrace.pricing import RateCard
 from langchain_turntrace.store import CostRow, Earlier, RunSummary, StoredSpan, ToolStat
-from langchain_turntrace.verify import Check
 
 if TYPE_CHECKING:
     from langchain_turntrace.cli._alert import AlertReport
+    from langchain_turntrace.verify import Check  # verify loads LangChain: only `turntrace verify` needs it
 
 _FINDINGS_SHOWN = 5  # per kind of finding; --json lists every one
 
