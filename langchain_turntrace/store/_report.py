@@ -16,7 +16,7 @@ from langchain_turntrace.store import _alerts
 from langchain_turntrace.store._earlier import model_calls_before, runs_before
 from langchain_turntrace.store._figures import CallRef, CostlyTurn, DayCost, ReportFigures, ToolFigures, TurnTokens
 from langchain_turntrace.store._results import CostRow, RunSummary
-from langchain_turntrace.store._rollups import DIMENSIONS, EARLIEST_NS, IS_MODEL_CALL, MODEL_CALL_TOTALS, cost_by
+from langchain_turntrace.store._rollups import DIMENSIONS, EARLIEST_NS, IS_MODEL_CALL, MODEL_CALL_NANO_TOTALS, cost_by
 from langchain_turntrace.store._rows import SPAN_COLUMNS, integer, number, stored_from_row, text
 from langchain_turntrace.store._runs import has_agent_above, run_of, run_summary
 from langchain_turntrace.store._schema import TOOL_AT_WORK, TOTAL_COST_USD, TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS
@@ -27,17 +27,19 @@ LIMIT: Final = 10
 EXAMPLES: Final = 3
 """Calls to open per tool: its slowest, or its latest failures."""
 
+# Cells keep their cost in nano-dollars (see _rollups.COST_NANOS): a table's rows and the total then read as `turntrace
+# cost` prints them, to the nano-dollar, however the cells are grouped.
 _SUMS: Final = (
-    "coalesce(sum(calls), 0), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), total(cost_usd), "
-    "coalesce(sum(unpriced), 0)"
+    "coalesce(sum(calls), 0), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+    "coalesce(sum(cost_nanos), 0) / 1e9, coalesce(sum(unpriced), 0)"
 )
 
 # One pass over the window's model calls, grouped by (day, model, feature, agent version); the chart's days and
 # two stackings, three of the tables and the total are groupings of those few cells. Users are grouped apart: there
 # may be thousands of them.
 _CELLS: Final = f"""
-WITH cells (day, model, feature, agent_version, calls, input_tokens, output_tokens, cost_usd, unpriced) AS (
-    SELECT {DIMENSIONS["day"]}, model, feature, agent_version, {MODEL_CALL_TOTALS}
+WITH cells (day, model, feature, agent_version, calls, input_tokens, output_tokens, cost_nanos, unpriced) AS (
+    SELECT {DIMENSIONS["day"]}, model, feature, agent_version, {MODEL_CALL_NANO_TOTALS}
     FROM spans WHERE {IS_MODEL_CALL} AND start_ns >= ? GROUP BY 1, 2, 3, 4
 )
 SELECT 'day', day, NULL, {_SUMS} FROM cells GROUP BY day

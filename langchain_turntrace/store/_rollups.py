@@ -27,11 +27,20 @@ DIMENSIONS: Final = {
 IS_MODEL_CALL: Final = "operation IN ('chat', 'text_completion')"
 """The spans usage and cost are counted on (DESIGN.md §3: leaf facts); agent, turn and tool totals are not."""
 
-MODEL_CALL_TOTALS: Final = (
-    "count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), total(cost_usd), "
-    "coalesce(sum(cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)), 0)"
-)
-"""Calls, input tokens, output tokens, cost in USD and unpriced calls (tokens but no cost) of a group."""
+COST_NANOS: Final = "coalesce(sum(CAST(round(cost_usd * 1e9) AS INTEGER)), 0)"
+"""A group's cost in whole nano-dollars, summed exactly. A sum of floats depends on how its terms are grouped: the
+same calls' total, rounded to four places, could read $0.0089 under `cost --by model` and $0.0090 under `--by
+session`. Exact integers add up to one figure however they are grouped (a call's cost is kept to the nano-dollar,
+far below the $0.0001 shown)."""
+
+_COUNTS: Final = "count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0)"
+_UNPRICED: Final = "coalesce(sum(cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)), 0)"
+
+MODEL_CALL_NANO_TOTALS: Final = f"{_COUNTS}, {COST_NANOS}, {_UNPRICED}"
+"""Calls, input tokens, output tokens, cost in nano-dollars and unpriced calls (tokens but no cost) of a group."""
+
+MODEL_CALL_TOTALS: Final = f"{_COUNTS}, {COST_NANOS} / 1e9, {_UNPRICED}"
+"""``MODEL_CALL_NANO_TOTALS`` with the cost in USD."""
 
 _TOOL_ORDERS: Final[dict[str, Callable[[ToolStat], tuple[float, float, str]]]] = {
     "latency": lambda s: (-s.p95_ms, -s.calls, s.tool),
@@ -55,6 +64,16 @@ def cost_by(connection: sqlite3.Connection, dimension: str, since_ns: int | None
         CostRow(key, calls, tokens_in, tokens_out, cost, unpriced)
         for key, calls, tokens_in, tokens_out, cost, unpriced in rows
     ]
+
+
+def cost_total(connection: sqlite3.Connection, since_ns: int | None) -> CostRow:
+    """Every model call since ``since_ns`` as one row (key None): the total of ``cost_by``'s rows under any
+    dimension, to the nano-dollar."""
+    row = connection.execute(
+        f"SELECT {MODEL_CALL_TOTALS} FROM spans WHERE {IS_MODEL_CALL} AND start_ns >= ?",
+        (EARLIEST_NS if since_ns is None else since_ns,),
+    ).fetchone()
+    return CostRow(None, *row)
 
 
 def top_tools(

@@ -102,6 +102,12 @@ class SpanStore:
         with self._lock, sqlite_errors(self._path):
             return _rollups.cost_by(self._connection, dimension, since_ns)
 
+    def cost_total(self, since_ns: int | None = None) -> CostRow:
+        """Every model call since ``since_ns`` in one row: the same figures ``cost_by`` totals to, whatever the
+        dimension."""
+        with self._lock, sqlite_errors(self._path):
+            return _rollups.cost_total(self._connection, since_ns)
+
     def top_tools(
         self, by: str, since_ns: int | None = None, limit: int = 10, *, human_waits: bool = False
     ) -> list[ToolStat]:
