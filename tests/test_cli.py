@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from langchain_turntrace.cli import main
+from langchain_turntrace.money import usd
 from tests.otlp_receiver import OtlpReceiver, closed_port
 
 ENV_WIDTH = {"COLUMNS": "200"}
@@ -215,19 +222,13 @@ def test_verify_with_tracing_off_fails(tmp_path: Path) -> None:
     assert "✗ backend configured: TURNTRACE_BACKEND=none turns tracing off" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["runs", "--since", "last tuesday"], "--since 'last tuesday' is not understood"),
-        (["show", "ffffffffffff"], "turntrace runs"),
-    ],
-)
 def test_bad_input_is_one_line_and_exit_2(
-    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+    demo_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = cli(capsys, monkeypatch, demo_store, *args)
+    """A run the store does not hold (bad values the parser refuses: tests/test_cli_options.py)."""
+    code, _, err = cli(capsys, monkeypatch, demo_store, "show", "ffffffffffff")
     assert code == 2
-    assert message in err
+    assert "turntrace runs" in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -253,16 +254,20 @@ def test_prices_prints_the_rates_genai_prices_has_and_says_where_they_come_from(
     assert "anthropic / claude-sonnet-4-5" in result.stdout
     assert "cache write (1 h)" in result.stdout
     assert "above 200,000 input tokens" in result.stdout  # the long-context tier is named, not hidden
+    # Rates read as money.amount writes them: at least two decimal places, every digit the table has.
+    assert "$3.00 / MTok ($6.00 above 200,000 input tokens)" in result.stdout
+    rates = turntrace("--json", "prices", "gpt-4o-mini", store=tmp_path / "unused.db")
+    assert dict(json.loads(rates.stdout)["rates"])["cache read"] == "$0.075 / MTok"
     assert not (tmp_path / "unused.db").exists()  # prices never touches the store
 
     flex = turntrace("--json", "prices", "o4-mini", "--service-tier", "flex", store=tmp_path / "unused.db")
     card = json.loads(flex.stdout)
     snapshot = genai_prices.data_snapshot.get_snapshot()
     _, model = snapshot.find_provider_model("o4-mini", None, "openai", None)
-    from datetime import datetime, timezone
-
     flex_price = model.get_prices(datetime.now(tz=timezone.utc), {"service_tier": "flex"})
-    assert dict(card["rates"])["input"] == f"${flex_price.input_mtok} / MTok"
+    rate = dict(card["rates"])["input"]
+    assert re.fullmatch(r"\$\d+\.\d{2,} / MTok", rate), rate
+    assert Decimal(rate.removeprefix("$").split()[0]) == flex_price.input_mtok
     assert (card["service_tier"], card["tier_applied"]) == ("flex", True)
 
     unknown_tier = turntrace("prices", "o4-mini", "--service-tier", "Flex", store=tmp_path / "unused.db")
@@ -277,7 +282,8 @@ def test_prices_of_an_override_and_of_an_unknown_model(tmp_path: Path) -> None:
     result = turntrace("prices", "house-llm", store=tmp_path / "unused.db", env=env)
     assert result.returncode == 0, result.stderr
     assert "your own rates" in result.stdout
-    assert "$1.5 / MTok" in result.stdout
+    assert re.search(r"^input +\$0\.50 / MTok *$", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^output +\$1\.50 / MTok *$", result.stdout, re.MULTILINE), result.stdout
 
     unknown = turntrace("prices", "no-such-model-xyz", store=tmp_path / "unused.db", env=env)
     assert unknown.returncode == 1
@@ -332,3 +338,248 @@ def test_show_names_the_run_a_run_resumes_and_the_run_that_resumed_it(
     assert root["links"] == [
         {"trace_id": paused["trace_id"], "span_id": paused["run_id"], "attributes": {"turntrace.link_kind": "resumes"}}
     ]
+
+
+# -- user values, totals, money, time zones, pipes ------------------------------------------------------------
+MARKUP = {"session": "s[/]x", "user": "[bold red]u", "feature": "checkout[beta]", "agent": ":warning: x"}
+
+
+@pytest.fixture(scope="module")
+def markup_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real traced run whose session, user, feature and agent name look like rich markup and emoji codes."""
+    from langchain_core.messages import HumanMessage
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from langchain_turntrace import TurnTraceCallbackHandler
+    from langchain_turntrace.store import SqliteSpanExporter
+    from tests.agents import three_turn_agent
+
+    store = tmp_path_factory.mktemp("markup") / "traces.db"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(SqliteSpanExporter(store)))
+    handler = TurnTraceCallbackHandler(
+        tracer_provider=provider,
+        session_id=MARKUP["session"],
+        user_id=MARKUP["user"],
+        feature=MARKUP["feature"],
+        agent_name=MARKUP["agent"],
+    )
+    three_turn_agent().invoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [handler]})
+    provider.shutdown()
+    return store
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("runs",),
+        ("runs", "--session", MARKUP["session"]),
+        ("runs", "--feature", MARKUP["feature"], "--user", MARKUP["user"]),
+        ("cost", "--by", "session"),
+        ("cost", "--by", "feature"),
+        ("cost", "--by", "user"),
+        ("alert", "--max-cost-usd", "0", "--per", "session", "--by", "feature"),
+        ("alert", "--max-cost-usd", "0", "--per", "run", "--by", "user"),
+        ("alert", "--max-cost-usd", "5", "--per", "day", "--by", "feature"),
+        ("show",),
+    ],
+)
+@pytest.mark.parametrize("columns", [80, 200])
+def test_user_values_print_as_they_are(markup_store: Path, args: tuple[str, ...], columns: int) -> None:
+    """Tags are the user's text, never rich markup or emoji codes: no crash, nothing eaten, no emoji."""
+    if args == ("show",):
+        listed = turntrace("--json", "runs", store=markup_store)
+        args = ("show", json.loads(listed.stdout)[0]["run_id"][:10])
+    result = turntrace(*args, store=markup_store, env={"COLUMNS": str(columns)})
+    assert result.returncode in (0, 1), result.stderr
+    assert result.stderr == ""
+    shown = {name for name, value in MARKUP.items() if value in result.stdout}
+    expected: set[str] = {"agent"}  # show
+    if args[0] == "runs":
+        expected = {"session", "agent", *(["user", "feature"] if columns > 80 else [])}
+    elif args[0] == "cost":
+        expected = {args[-1]}
+    elif args[0] == "alert":
+        expected = {args[args.index("--by") + 1], *(["session"] if "session" in args else [])}
+    assert expected <= shown, (expected, result.stdout)
+    assert "⚠" not in result.stdout
+
+
+def test_the_import_names_a_file_as_it_is(tmp_path: Path) -> None:
+    folder = tmp_path / "projects" / "[bold]p"
+    folder.mkdir(parents=True)
+    (folder / "[red]x:warning:.jsonl").write_text("not json\n")
+    result = turntrace("import", "claude-code", str(tmp_path / "projects"), store=tmp_path / "traces.db")
+    assert result.returncode == 0, result.stderr
+    assert "[bold]p/[red]x:warning:.jsonl" in " ".join(result.stdout.split()), result.stdout
+
+
+class Planted:
+    """Model calls and agent runs at chosen times with chosen tags, through the real SDK into a store (its
+    retention long enough to keep them)."""
+
+    def __init__(self, store: Path) -> None:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+        from langchain_turntrace.store import SqliteSpanExporter
+        from langchain_turntrace.version import INSTRUMENTATION_SCOPE
+
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(SimpleSpanProcessor(SqliteSpanExporter(store, retention_days=3650)))
+        self._tracer = self.provider.get_tracer(INSTRUMENTATION_SCOPE)
+
+    def run(self, start_ns: int, cost_usd: float, **tags: str) -> None:
+        """An agent run of one model call costing ``cost_usd``, tagged with ``tags`` (attribute -> value)."""
+        from opentelemetry import trace
+
+        from langchain_turntrace import attributes as attr
+
+        rollups = {attr.TURN_COUNT: 0, attr.TOTAL_COST_USD: cost_usd}
+        agent = self._tracer.start_span(
+            "invoke_agent planted",
+            attributes={
+                attr.GEN_AI_OPERATION_NAME: "invoke_agent",
+                attr.GEN_AI_AGENT_NAME: "planted",
+                **rollups,
+                **tags,
+            },
+            start_time=start_ns,
+        )
+        chat = self._tracer.start_span(
+            "chat gpt-4o",
+            context=trace.set_span_in_context(agent),
+            attributes={
+                attr.GEN_AI_OPERATION_NAME: "chat",
+                attr.GEN_AI_REQUEST_MODEL: tags.pop("model", "gpt-4o"),
+                attr.GEN_AI_USAGE_INPUT_TOKENS: 100,
+                attr.GEN_AI_USAGE_OUTPUT_TOKENS: 10,
+                attr.COST_USD: cost_usd,
+                **tags,
+            },
+            start_time=start_ns + 1_000,
+        )
+        chat.end(end_time=start_ns + 2_000_000)
+        agent.end(end_time=start_ns + 3_000_000)
+
+    def close(self) -> None:
+        self.provider.shutdown()
+
+
+# Four calls whose costs sit on rounding boundaries: added up as floats in a different order (as the rows of a
+# different grouping are), their total of $0.01995 read $0.0199 under some groupings and $0.0200 under others.
+BOUNDARY_COSTS_USD = (0.00625, 0.00075, 0.0077, 0.00525)
+
+
+@pytest.fixture(scope="module")
+def boundary_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from langchain_turntrace import attributes as attr
+
+    store = tmp_path_factory.mktemp("boundary") / "traces.db"
+    planted = Planted(store)
+    now_ns = time.time_ns()
+    for n, cost_usd in enumerate(BOUNDARY_COSTS_USD):
+        tags = {
+            "model": f"model-{n // 2}",  # calls 0 and 1, 2 and 3
+            attr.SESSION_ID: f"session-{n % 2}",  # 0 and 2, 1 and 3
+            attr.FEATURE: f"feature-{min(n, 3 - n)}",  # 0 and 3, 1 and 2
+            attr.USER_ID: f"user-{n}",  # each call its own
+            attr.AGENT_VERSION: "v1",  # all four
+        }
+        planted.run(now_ns - (n + 1) * 60 * 10**9, cost_usd, **tags)
+    planted.close()
+    return store
+
+
+def total_line(output: str) -> str:
+    line = next(line for line in output.splitlines() if line.startswith("│ total "))
+    return " ".join(cell.strip() for cell in line.split("│")[2:]).strip()
+
+
+def test_the_total_is_one_figure_however_the_costs_are_grouped(boundary_store: Path) -> None:
+    totals = {
+        by: total_line(turntrace("cost", "--by", by, store=boundary_store).stdout)
+        for by in ("model", "feature", "user", "day", "agent_version", "session")
+    }
+    exact_usd = float(sum(Decimal(str(cost)) for cost in BOUNDARY_COSTS_USD))  # 0.01995
+    assert set(totals.values()) == {f"4 400 40 {usd(exact_usd)} 100% 0"}, totals
+    # The report's total, and its rows, are the same sums: exact to the nano-dollar under every grouping.
+    report = json.loads(turntrace("--json", "report", store=boundary_store).stdout)
+    assert report["total"]["cost_usd"] == exact_usd
+    for by, rows in (("model", "by_model"), ("feature", "by_feature"), ("user", "by_user")):
+        cost = json.loads(turntrace("--json", "cost", "--by", by, store=boundary_store).stdout)
+        assert {r["key"]: r["cost_usd"] for r in cost} == {r["key"]: r["cost_usd"] for r in report[rows]}
+    assert [d["cost_usd"] for d in report["cost_by_day"]] == [exact_usd]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "shown"), [("1234567", "$1,234,567.00"), ("0.00001", "$0.00001"), ("0.5", "$0.50")]
+)
+def test_thresholds_read_as_money(boundary_store: Path, tmp_path: Path, threshold: str, shown: str) -> None:
+    alert = turntrace("alert", "--max-cost-usd", threshold, "--per", "day", "--by", "feature", store=boundary_store)
+    assert f"over {shown};" in alert.stdout, alert.stdout
+    assert not re.search(r"\$[\d.,]+[eE]", alert.stdout), alert.stdout  # no exponent
+    if threshold == "1234567":
+        demo = turntrace("demo", "--max-cost-usd", threshold, store=tmp_path / "demo.db")
+        assert demo.returncode == 0, demo.stderr
+        assert f"the run stayed within {shown}" in demo.stdout
+
+
+def test_times_are_utc_and_say_so_in_any_time_zone(tmp_path: Path) -> None:
+    """A run at 20:00 UTC the day before DAY is DAY 10:00 in Kiritimati (UTC+14): it lies outside --since DAY (a
+    UTC date), and every time printed says the UTC one."""
+    store = tmp_path / "traces.db"
+    day = (datetime.now(timezone.utc) - timedelta(days=2)).date()
+    started = datetime.combine(day, datetime.min.time(), timezone.utc) - timedelta(hours=4)
+    planted = Planted(store)
+    planted.run(int(started.timestamp()) * 10**9, 0.01)
+    planted.close()
+    kiritimati = {"TZ": "Pacific/Kiritimati"}
+
+    empty = turntrace("runs", "--since", f"{day}", store=store, env=kiritimati)
+    said = " ".join(empty.stdout.split())
+    assert f"no agent runs since {day} UTC; 1 older agent run, the latest {started:%Y-%m-%d %H:%M} UTC" in said
+    listed = turntrace("runs", "--since", f"{started.date()}", store=store, env=kiritimati)
+    header, _, row = listed.stdout.splitlines()[1:4]
+    assert header.startswith("start (UTC)")
+    this_year = started.year == datetime.now(timezone.utc).year
+    assert row.startswith(f"{started:%m-%d %H:%M}" if this_year else f"{started:%Y-%m-%d}"), row
+    run_id = json.loads(turntrace("--json", "runs", "--since", "7d", store=store).stdout)[0]["run_id"]
+    shown = turntrace("show", run_id, store=store, env=kiritimati)
+    assert f"started {started:%Y-%m-%d %H:%M:%S} UTC" in shown.stdout
+    by_day = turntrace("--json", "cost", "--by", "day", "--since", "7d", store=store, env=kiritimati)
+    assert [row["key"] for row in json.loads(by_day.stdout)] == [f"{started.date()}"]
+
+
+def test_a_closed_pipe_ends_the_output_quietly(demo_store: Path) -> None:
+    """`turntrace --json runs | head -1`: the reader goes early; no traceback, no "Exception ignored"."""
+    run_id = json.loads(turntrace("--json", "runs", store=demo_store).stdout)[0]["run_id"]
+    script = Path(sys.executable).parent / "turntrace"
+    env = {**os.environ, **ENV_WIDTH, "TURNTRACE_STORE": str(demo_store)}
+    for args in (["--json", "runs", "--limit", "2000"], ["--json", "show", run_id], ["runs"]):
+        read, write = os.pipe()
+        with subprocess.Popen([str(script), *args], stdout=write, stderr=subprocess.PIPE, env=env) as process:
+            os.close(write)
+            os.close(read)  # before the command has written anything: its first write meets a closed pipe
+            _, err = process.communicate(timeout=120)
+        assert err.decode() == "", (args, err.decode())
+        assert process.returncode == 1, args
+
+
+def test_an_internal_error_keeps_its_traceback(tmp_path: Path) -> None:
+    """Only bad input is one line and exit 2: a stored link whose attributes are not JSON is a bug to report."""
+    store = tmp_path / "traces.db"
+    planted = Planted(store)
+    planted.run(time.time_ns(), 0.01)
+    planted.close()
+    run = json.loads(turntrace("--json", "runs", store=store).stdout)[0]
+    run_id = run["run_id"]
+    with closing(sqlite3.connect(store)) as connection, connection:
+        connection.execute(
+            "INSERT INTO links VALUES (?, ?, ?, ?, '{not json')", (run["trace_id"], run_id, "0" * 32, "0" * 16)
+        )
+    result = turntrace("show", run_id, store=store)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "JSONDecodeError" in result.stderr

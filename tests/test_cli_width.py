@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from rich.cells import cell_len
 
 from langchain_turntrace import TurnTraceCallbackHandler
+from langchain_turntrace.money import usd
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests.agents import create_agent, explode, get_weather, research, state_graph_agent, three_turn_script
 
 NARROW, WIDE = 80, 200
+NARROWER, TOO_NARROW = 60, 40  # a split pane; a terminal no table fits
 LONG_AGENT = "itinerary_planner_for_corporate_travel_requests"
 LONG_SESSION = "7d1f0c2e-5b8a-4c3e-9f6d-2a4b8c1e0f37"
 
@@ -119,7 +121,7 @@ def commands(fleet: Fleet) -> list[list[str]]:
     ]
 
 
-@pytest.mark.parametrize("columns", [NARROW, WIDE])
+@pytest.mark.parametrize("columns", [NARROWER, NARROW, WIDE])
 def test_no_line_is_wider_than_the_terminal(fleet: Fleet, columns: int, tmp_path: Path) -> None:
     outputs = [fleet.shown(*args, columns=columns) for args in commands(fleet)]
     outputs.append(shown("verify", "--store", str(tmp_path / "verify.db"), store=fleet.store, columns=columns))
@@ -168,7 +170,7 @@ def test_the_demo_waterfall_at_80_columns(tmp_path: Path) -> None:
     assert "4400→145 tokens" in output
     assert "stop=tool_calls" in output
     assert "…" not in output
-    assert re.search(r"started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", output)
+    assert re.search(r"started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", output)
 
 
 def test_the_wide_waterfall_shows_full_names_and_every_column(fleet: Fleet) -> None:
@@ -213,7 +215,7 @@ def test_runs_at_80_columns_shows_when_each_run_started_and_cuts_long_names(flee
     rows = runs_rows(fleet.shown("runs", columns=NARROW))
     assert len(rows) == len(fleet.runs)
     for run in fleet.runs.values():
-        started = datetime.fromtimestamp(run["start_ns"] / 1e9)
+        started = datetime.fromtimestamp(run["start_ns"] / 1e9, tz=timezone.utc)
         row = next(row for row in rows if run["run_id"][:8] in row)
         assert row.split()[:3] == [f"{started:%m-%d}", f"{started:%H:%M}", run["run_id"][:8]]
         assert row.split()[-1] in ("ok", "error")
@@ -271,9 +273,11 @@ def test_an_empty_window_says_what_is_older_and_which_since_reaches_it(
 ) -> None:
     output = shown(*args, "--since", "2999-01-01", store=fleet.store, columns=NARROW)
     message = " ".join(output.split())  # folded at 80 columns: read it as one line
-    found = re.search(rf"since 2999-01-01; (\d+) older {older}s?, the latest (\S+) — try --since (\S+)", message)
+    found = re.search(
+        rf"since 2999-01-01 UTC; (\d+) older {older}s?, the latest (\S+) \d\d:\d\d UTC — try --since (\S+)", message
+    )
     assert found, message
-    assert found.group(2) == f"{datetime.now():%Y-%m-%d}"
+    assert found.group(2) == f"{datetime.now(timezone.utc):%Y-%m-%d}"
     assert "turntrace demo" not in message
     widened = json.loads(shown("--json", *args, "--since", found.group(3), store=fleet.store, columns=WIDE))
     if args[0] == "runs":
@@ -306,3 +310,54 @@ def test_a_long_next_command_is_continued_not_cut(fleet: Fleet) -> None:
         assert argv[:3] == ["turntrace", "--store", str(fleet.store)]
         assert shown(*argv[1:], store=Path("/nonexistent.db"), columns=NARROW)
     assert any(lines[first].endswith(" \\") for first in firsts)  # the session's command is longer than 80
+
+
+def cut_numbers(output: str) -> list[str]:
+    """Cells that end in "…" and hold nothing but a number's characters: a figure cut short."""
+    cells = re.split(r"[\s│┃]+", output)
+    return [cell for cell in cells if cell.endswith("…") and re.fullmatch(r"[\d$.,:→<%-]*…", cell)]
+
+
+TABLES = (("runs",), ("cost", "--by", "session"), ("cost", "--by", "user"), ("top", "tools"))
+
+
+@pytest.mark.parametrize("columns", [NARROWER, TOO_NARROW])
+@pytest.mark.parametrize("args", [*TABLES, ("alert", "--max-cost-usd", "0.001", "--per", "session", "--by", "user")])
+def test_a_narrow_terminal_never_cuts_a_number(fleet: Fleet, args: tuple[str, ...], columns: int) -> None:
+    """Under 80 columns a table abbreviates headers and leaves out what can go (the duration of a run, a column
+    of zero unpriced calls, p50) rather than cut a figure; where no table fits, each row is a record."""
+    output = fleet.shown(*args, columns=columns)
+    assert not cut_numbers(output), output
+    assert not [line for line in output.splitlines() if cell_len(line) > columns and "turntrace" not in line]
+    if args == ("runs",):
+        for run in fleet.runs.values():
+            assert usd(run["cost_usd"]) in output
+            assert run["run_id"][:8] in output
+    if args[0] == "cost":
+        total = json.loads(fleet.shown("--json", *args, columns=WIDE))
+        assert usd(sum(r["cost_usd"] for r in total)) in output
+    tabled = "┏" in output or "──" in output  # a box, or the rule under a table's header
+    assert tabled == (columns == NARROWER), output  # 60 columns still hold every table; 40 hold none
+
+
+def test_60_columns_keep_what_triage_needs(fleet: Fleet) -> None:
+    header = next(line for line in fleet.shown("runs", columns=NARROWER).splitlines() if line.startswith("start"))
+    assert header.split() == ["start", "(UTC)", "run", "agent", "session", "turns", "cost", "status"]
+    cost = fleet.shown("cost", "--by", "session", columns=NARROWER)
+    assert "unpriced" in cost  # house-llm's calls have no price: the column stays, under a shorter header
+    tools = fleet.shown("top", "tools", columns=NARROWER)
+    assert "p95" in tools
+    assert "p50" not in tools
+
+
+def test_a_waterfall_too_narrow_for_its_table_is_a_record_per_span(fleet: Fleet) -> None:
+    run = fleet.runs["travel_agent"]["run_id"]
+    narrower = fleet.shown("show", run[:10], columns=NARROWER)
+    assert bar_cells(narrower) >= 10
+    assert not cut_numbers(narrower)
+    records = fleet.shown("show", run[:10], columns=TOO_NARROW)
+    assert not cut_numbers(records)
+    assert all(cell_len(line) <= TOO_NARROW for line in records.splitlines() if not line.startswith("trace "))
+    spans = [line for line in records.splitlines() if line.startswith("span ")]
+    assert len(spans) == 10  # one record per span, each headed by its name
+    assert re.search(r"^  cost +\$0\.0036$", records, re.MULTILINE)

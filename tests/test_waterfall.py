@@ -19,7 +19,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import interrupt
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 
-from langchain_turntrace import TurnTraceCallbackHandler
+from langchain_turntrace import Budget, BudgetExceededError, TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.money import usd
 from langchain_turntrace.store._records import StoredSpan
@@ -176,7 +176,7 @@ def test_markers_for_errors_interrupts_and_cut_short_runs(provider: TracerProvid
     assert (evil.error, evil.error_type) == (True, "tool_error")
     page = render_html(stored(spans))
     assert '<tr class="k-tool err">' in page
-    assert '<span class="badge error">✕ tool_error</span>' in page
+    assert '<span class="badge error" title="tool_error">✕ tool_error</span>' in page
     assert '<span class="badge error">1 failed tool call</span>' in page  # on its turn, in the cost table
 
     spans_before = len(spans.all())
@@ -206,6 +206,58 @@ def test_markers_for_errors_interrupts_and_cut_short_runs(provider: TracerProvid
 
 
 # -- page -----------------------------------------------------------------------------------------------------
+def test_an_error_badge_names_the_class_and_holds_the_full_type(provider: TracerProvider, spans: Spans) -> None:
+    """The notes column is narrow: the badge shows the exception's class name, its module on hover."""
+    handler = TurnTraceCallbackHandler(
+        tracer_provider=provider, budget=Budget(max_cost_usd_per_run=0.0000001, on_exceed="raise")
+    )
+    with pytest.raises(BudgetExceededError):
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler]})
+    (agent,) = [r for r in build_rows(stored(spans)) if r.kind == "agent"]
+    assert agent.error_type is not None
+    module, _, name = agent.error_type.rpartition(".")
+    assert (module, name) == ("langchain_turntrace", "BudgetExceededError")
+    page = render_html(stored(spans))
+    badge = f'<span class="badge error" title="{agent.error_type}">✕ BudgetExceededError</span>'
+    assert badge in page
+
+
+BADGES = """<script>
+(() => {
+  const badges = [...document.querySelectorAll("td.notes .badge.error")].map((badge) => {
+    const cell = badge.closest("td").getBoundingClientRect();
+    const own = badge.getBoundingClientRect();
+    const whole = badge.scrollWidth <= badge.clientWidth && own.right <= cell.right + 0.5;
+    return { text: badge.textContent, title: badge.title, whole };
+  });
+  const out = document.createElement("pre");
+  out.id = "badges";
+  out.textContent = JSON.stringify(badges);
+  document.body.append(out);
+})();
+</script>"""
+
+
+@pytest.mark.parametrize("width_px", [*WIDTHS_PX, 2_560])
+def test_chromium_shows_an_error_badge_whole(
+    provider: TracerProvider, spans: Spans, tmp_path: Path, width_px: int
+) -> None:
+    handler = TurnTraceCallbackHandler(
+        tracer_provider=provider, budget=Budget(max_cost_usd_per_run=0.0000001, on_exceed="raise")
+    )
+    with pytest.raises(BudgetExceededError):
+        three_turn_agent().invoke(INPUT, config={"callbacks": [handler]})
+    page = tmp_path / "budget.html"
+    page.write_text(render_html(stored(spans)).replace("</body>", BADGES + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, page, "--dump-dom", f"--window-size={width_px},900").stdout.decode()
+    found = re.search(r'<pre id="badges">(.*?)</pre>', dom)
+    assert found is not None, "the measuring script wrote nothing"
+    badges = json.loads(html.unescape(found.group(1)))
+    assert [(b["text"], b["title"], b["whole"]) for b in badges] == [
+        ("✕ BudgetExceededError", "langchain_turntrace.BudgetExceededError", True)
+    ]
+
+
 def test_header_and_turn_table_show_the_run_totals(provider: TracerProvider, spans: Spans) -> None:
     handler = TurnTraceCallbackHandler(
         tracer_provider=provider, session_id="s-1", user_id="u-1", feature="travel", agent_version="1.0"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import shlex
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from langchain_turntrace.cli._since import since_ns
+from langchain_turntrace.cli._since import since_ns, utc
 from langchain_turntrace.store import (
     CostGroup,
     RunSummary,
@@ -67,7 +65,7 @@ class AlertReport:
 
     def window(self) -> str:
         """The window in words, as the output states it."""
-        start = datetime.fromtimestamp(self.window_start_ns / 1e9, tz=timezone.utc)
+        start = utc(self.window_start_ns)
         if self.per == "day":
             return f"whole UTC days from {start:%Y-%m-%d} (--since {self.since})"
         if self.per == "run":
@@ -78,7 +76,7 @@ class AlertReport:
         )
 
     def as_json(self) -> dict[str, Any]:
-        start = datetime.fromtimestamp(self.window_start_ns / 1e9, tz=timezone.utc)
+        start = utc(self.window_start_ns)
         return {
             "status": self.status,
             "exit_code": self.exit_code,
@@ -99,14 +97,6 @@ class AlertReport:
         }
 
 
-def window_start(max_cost_usd: float, since: str) -> int:
-    """``--since`` in ns, once both options are known good; raises ValueError (SinceError) with the fix."""
-    if not (math.isfinite(max_cost_usd) and max_cost_usd >= 0):
-        raise ValueError(f"--max-cost-usd {max_cost_usd:g} must be a number of US dollars >= 0, e.g. 50")
-    start_ns = since_ns(since)
-    return 0 if start_ns is None else start_ns  # None only for a None --since, which argparse never gives
-
-
 def evaluate(
     store: SpanStore,
     *,
@@ -118,7 +108,7 @@ def evaluate(
     store_option: Path | None,
 ) -> AlertReport:
     """Reads the groups and the smells; ``store_option`` (the user's ``--store``) goes into the next commands."""
-    start_ns = window_start(max_cost_usd, since)
+    start_ns = since_ns(since) or 0  # argparse has read --since: never None
     groups = store.cost_groups(per, by, start_ns)
     smells = store.wiring_smells(start_ns)
     prefix = "turntrace" if store_option is None else f"turntrace --store {shlex.quote(str(store_option))}"

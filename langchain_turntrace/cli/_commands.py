@@ -12,6 +12,8 @@ from typing import Any
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.cli import _alert, _render
 from langchain_turntrace.cli._since import since_ns
+from langchain_turntrace.cli._values import UsageError
+from langchain_turntrace.money import amount
 from langchain_turntrace.store import SpanStore, StoredSpan, default_store_path
 
 
@@ -32,8 +34,6 @@ def run(args: argparse.Namespace) -> int:
         from langchain_turntrace.cli._report import run_report
 
         return run_report(args, path)
-    if command == "alert":
-        _alert.window_start(args.max_cost_usd, args.since)  # bad input is refused before the store is opened
     with SpanStore.open(path, create=False) as store:
         if command == "alert":
             report = _alert.evaluate(
@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
             start_ns = since_ns(args.since)
             rows = store.cost_by(args.by, start_ns)
             earlier = None if rows or args.json or start_ns is None else store.model_calls_before(start_ns)
-            table = partial(_render.cost_table, rows, args.by, args.since, earlier)
+            # One total however the rows are grouped: the store's own sum, not the rows' rounded ones added up.
+            total = None if args.json else store.cost_total(start_ns)
+            table = partial(_render.cost_table, rows, total, args.by, args.since, earlier)
             return _emit(args.json, [asdict(r) for r in rows], table)
         if command == "top":
             start_ns = since_ns(args.since)
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         if command == "prune":
             removed = store.prune()
             return _emit(args.json, {"traces_removed": removed}, lambda: _render.line(f"pruned {removed} trace(s)"))
-    raise ValueError(f"unknown command {command!r}")  # argparse allows only the commands above
+    raise AssertionError(f"unknown command {command!r}")  # argparse allows only the commands above
 
 
 def _resume_links(store: SpanStore, spans: list[StoredSpan], run_id: str) -> tuple[list[str], list[str]]:
@@ -108,7 +110,7 @@ def _write_html(target: Path, spans: list[StoredSpan]) -> None:
     try:
         target.write_text(render_html(spans), encoding="utf-8")
     except OSError as error:
-        raise ValueError(f"cannot write {str(target)!r} ({error.strerror}); choose a writable path") from None
+        raise UsageError(f"cannot write {str(target)!r} ({error.strerror}); choose a writable path") from None
     _render.line(f"wrote {target}")
 
 
@@ -138,7 +140,7 @@ def _budget_demo_output(spans: list[StoredSpan], max_cost_usd: float, stopped: s
     if as_json:
         print(json.dumps({"stopped": stopped, "spans": [asdict(s) for s in spans]}, indent=2, default=str))
     else:
-        _render.line(f"stopped: {stopped}\n" if stopped else f"the run stayed within ${max_cost_usd:g}\n")
+        _render.line(f"stopped: {stopped}\n" if stopped else f"the run stayed within {amount(max_cost_usd)}\n")
         _render.waterfall(spans)
     return 1 if stopped else 0
 
@@ -165,8 +167,6 @@ def _verify(backend: str | None, path: Path, timeout_s: float, *, as_json: bool)
     from langchain_turntrace.config import resolve_backend
     from langchain_turntrace.verify import verify_backend
 
-    if not timeout_s > 0:
-        raise ValueError(f"--timeout-s {timeout_s:g} must be a positive number of seconds, e.g. 30")
     target, checks = verify_backend(resolve_backend(backend).backend, path, timeout_s=timeout_s)
     if as_json:
         print(json.dumps([asdict(c) for c in checks], indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,13 +11,21 @@ from typing import NoReturn
 
 from langchain_turntrace.cli import _commands
 from langchain_turntrace.cli._since import SinceError
+from langchain_turntrace.cli._values import MAX_TIMEOUT_S, UsageError, positive_int, seconds, since, usd
 from langchain_turntrace.config import BACKENDS, ConfigError
 from langchain_turntrace.store import ALERT_BYS, ALERT_PERS, StoreError
 from langchain_turntrace.version import __version__
 
 _DIMENSIONS = ("model", "feature", "user", "day", "agent_version", "session")
-_SINCE_HELP = "the window: 30m, 24h, 7d, 2w or a date like 2026-11-01 (default %(default)s)"
-_STORE_HELP = "the store file (default: $TURNTRACE_STORE, else ~/.local/share/turntrace/traces.db)"
+_SINCE_HELP = "the window: 30m, 24h, 7d, 2w, or a UTC date like 2026-11-01 (default %(default)s)"
+_STORE_HELP = (
+    "the store file (default: $TURNTRACE_STORE, else $XDG_DATA_HOME/turntrace/traces.db; XDG_DATA_HOME unset: "
+    "~/.local/share)"
+)
+_BACKEND_HELP = (
+    "where the spans go: local (the store), otlp (a collector at $OTEL_EXPORTER_OTLP_ENDPOINT), langsmith, "
+    "console (stdout) or none (default: $TURNTRACE_BACKEND, else local)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,17 +33,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
-
-
-def positive_int(text: str) -> int:
-    """An option's value that counts something: 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give 1 or more") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is too small; give 1 or more")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,13 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--max-cost-usd",
-        type=float,
+        type=usd,
         metavar="USD",
         help="a budget that stops the run once it costs more (exit 1; default: no budget)",
     )
 
     runs = commands.add_parser("runs", parents=[common], help="one line per agent run")
-    runs.add_argument("--since", default="7d", help=_SINCE_HELP)
+    runs.add_argument("--since", type=since, default="7d", help=_SINCE_HELP)
     runs.add_argument("--session", help="only this session, oldest run first (its latest --limit runs; default: all)")
     runs.add_argument("--user", help="only this user's runs (user.id; default: every user)")
     runs.add_argument("--feature", help="only this feature's runs (turntrace.feature; default: every feature)")
@@ -77,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cost = commands.add_parser("cost", parents=[common], help="cost totals (model calls only: nothing counted twice)")
     cost.add_argument("--by", choices=_DIMENSIONS, default="model", help="one row per value of this (default model)")
-    cost.add_argument("--since", default="30d", help=_SINCE_HELP)
+    cost.add_argument("--since", type=since, default="30d", help=_SINCE_HELP)
 
     top = commands.add_parser("top", parents=[common], help="the slowest / most failing tool calls")
     top.add_argument("what", choices=["tools"], help="what to rank: tools (tool calls by tool name)")
@@ -87,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         default="latency",
         help="rank by p95 latency, error count or call count (default latency)",
     )
-    top.add_argument("--since", default="7d", help=_SINCE_HELP)
+    top.add_argument("--since", type=since, default="7d", help=_SINCE_HELP)
     top.add_argument("--limit", type=positive_int, default=10, help="at most this many tools (default 10)")
     top.add_argument(
         "--human-waits",
@@ -108,18 +106,23 @@ def _parser() -> argparse.ArgumentParser:
         "budget alert from cron should not page anyone over them. Add --strict where wiring must be right (CI): "
         "then a smell exits 1 too.",
     )
-    alert.add_argument("--max-cost-usd", type=float, required=True, metavar="USD", help="the budget per group")
+    alert.add_argument("--max-cost-usd", type=usd, required=True, metavar="USD", help="the budget per group")
     alert.add_argument("--per", choices=ALERT_PERS, required=True, help="what one budget covers")
     alert.add_argument("--by", choices=ALERT_BYS, required=True, help="whose spend a budget is for")
-    alert.add_argument("--since", default="1d", help=_SINCE_HELP)
+    alert.add_argument("--since", type=since, default="1d", help=_SINCE_HELP)
     alert.add_argument("--strict", action="store_true", help="wiring smells exit 1 too (default: they only warn)")
 
     verify = commands.add_parser(
         "verify", parents=[common], help="run one scripted session through the configured backend and check it"
     )
-    verify.add_argument("--backend", choices=BACKENDS, help="default: $TURNTRACE_BACKEND, else local")
+    verify.add_argument("--backend", choices=BACKENDS, help=_BACKEND_HELP)
     verify.add_argument(
-        "--timeout-s", type=float, default=30.0, help="how long to wait for the backend, in seconds (default 30)"
+        "--timeout-s",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for a remote backend (otlp, langsmith) to take the spans; local and console take "
+        f"them at once (default 30, at most {MAX_TIMEOUT_S:.0f})",
     )
     commands.add_parser(
         "prune",
@@ -167,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     claude.add_argument("--feature", help="turntrace.feature of every run (default: each project's folder name)")
     claude.add_argument("--user", help="user.id of every run (default: your login name)")
-    claude.add_argument("--backend", choices=BACKENDS, help="default: $TURNTRACE_BACKEND, else local")
+    claude.add_argument("--backend", choices=BACKENDS, help=_BACKEND_HELP)
     claude.add_argument(
         "--retention-days",
         type=positive_int,
@@ -184,23 +187,40 @@ def _parser() -> argparse.ArgumentParser:
         "wiring smells `alert` warns about. One HTML file that needs no network; the waterfall pages of the runs it "
         "links to are written beside it, in FILE_STEM-runs/ (at most 60).",
     )
-    report.add_argument("--since", default="30d", help="the window: 30m, 24h, 7d, 2w or a date (default 30d)")
+    report.add_argument("--since", type=since, default="30d", help=_SINCE_HELP)
     report.add_argument(
         "--html", type=Path, metavar="FILE", help="write the page here (required unless --json; default: none)"
     )
+    # A mistake found after parsing (an unknown option, a report with neither --html nor --json) is told by the
+    # command's own parser: its name and its help in the line.
+    for command in [*commands.choices.values(), *sources.choices.values()]:
+        command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    command_parser: argparse.ArgumentParser = getattr(args, "command_parser", parser)
+    if unknown:
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:  # bare `turntrace`: what it can do
         parser.print_help()
         return 0
+    if args.command == "report" and args.html is None and not args.json:
+        command_parser.error("give --html FILE to write the report page, or --json for the figures")
     try:
-        return _commands.run(args)
-    except (StoreError, SinceError, ConfigError, ValueError) as error:
+        code = _commands.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except (StoreError, SinceError, ConfigError, UsageError) as error:
         print(f"turntrace: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `turntrace --json runs | head -1`: the reader has gone, so the output goes too (Python's note on SIGPIPE);
+        # stdout points at devnull so that the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         return 130

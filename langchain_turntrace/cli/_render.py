@@ -1,23 +1,25 @@
 """Terminal output with rich: the tables of runs, cost and tools, the alert, the checks and a price card.
 
 Every table fits the terminal (cli/_terminal.py) and its title states the window and the limit; an empty
-window says what the store holds before it. One run's waterfall is cli/_waterfall_text.py.
+window says what the store holds before it. Times are UTC, and say so. One run's waterfall is
+cli/_waterfall_text.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from langchain_turntrace.cli import _terminal, _waterfall_text
-from langchain_turntrace.cli._since import since_covering, window_words
-from langchain_turntrace.cli._terminal import Column, natural
-from langchain_turntrace.money import usd
+from langchain_turntrace.cli._since import since_covering, utc, window_words
+from langchain_turntrace.cli._terminal import Column, column
+from langchain_turntrace.money import amount, usd
 from langchain_turntrace.pricing import RateCard
 from langchain_turntrace.store import CostRow, Earlier, RunSummary, StoredSpan, ToolStat
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from langchain_turntrace.verify import Check  # verify loads LangChain: only `turntrace verify` needs it
 
 _FINDINGS_SHOWN = 5  # per kind of finding; --json lists every one
+_START = "start (UTC)"
 
 
 def line(text: str) -> None:
@@ -42,8 +45,8 @@ def waterfall(spans: Sequence[StoredSpan], resumes: Sequence[str] = (), resumed_
 
 
 def _when(start_ns: int) -> str:
-    moment = datetime.fromtimestamp(start_ns / 1e9)
-    return f"{moment:%m-%d %H:%M}" if moment.year == datetime.now().year else f"{moment:%Y-%m-%d}"
+    moment = utc(start_ns)
+    return f"{moment:%m-%d %H:%M}" if moment.year == datetime.now(timezone.utc).year else f"{moment:%Y-%m-%d}"
 
 
 def _nothing_in(what: str, since: str, earlier: Earlier | None, noun: str) -> None:
@@ -52,10 +55,9 @@ def _nothing_in(what: str, since: str, earlier: Earlier | None, noun: str) -> No
     if earlier is None or not earlier.count or earlier.latest_start_ns is None:
         line(f"no {what} {window}, nor before it")
         return
-    latest = datetime.fromtimestamp(earlier.latest_start_ns / 1e9)
     line(
         f"no {what} {window}; {earlier.count} older {noun}{'' if earlier.count == 1 else 's'}, the latest "
-        f"{latest:%Y-%m-%d} — try --since {since_covering(earlier.latest_start_ns)}"
+        f"{utc(earlier.latest_start_ns):%Y-%m-%d %H:%M} UTC — try --since {since_covering(earlier.latest_start_ns)}"
     )
 
 
@@ -84,7 +86,7 @@ def runs_table(
         line(f"{limit} shown, the limit: raise --limit to see more")
 
 
-def _runs_grid(rows: Sequence[RunSummary]) -> Table:
+def _runs_grid(rows: Sequence[RunSummary]) -> RenderableType:
     cells: list[dict[str, str | Text]] = []
     for id_chars in (12, 8):  # 8 characters still open a run (`show` takes a prefix) and leave names whole
         cells = [_run_cells(row, id_chars) for row in rows]
@@ -94,26 +96,25 @@ def _runs_grid(rows: Sequence[RunSummary]) -> Table:
 
 
 def _run_columns(cells: Sequence[dict[str, str | Text]]) -> list[Column]:
-    def column(header: str, minimum: int | None = None, optional: int = 0, right: bool = False) -> Column:
-        width = natural(header, [c[header] for c in cells])
-        return Column(header, width, None if minimum is None else min(width, minimum), optional, right=right)
+    def of(header: str, minimum: int | None = None, optional: int = 0, drop: int = 0, right: bool = False) -> Column:
+        return column(header, [c[header] for c in cells], minimum=minimum, optional=optional, drop=drop, right=right)
 
     # What triage needs is always there (a run to open, when, which agent and session, cost, status); a wider
-    # terminal adds the rest, in this order.
+    # terminal adds the rest, in this order; a narrow one (under 80 columns) loses the duration, then the turns.
     return [
-        column("start"),
-        column("run"),
-        column("agent", minimum=8),
-        column("session", minimum=8),
-        column("user", optional=2),
-        column("turns", right=True),
-        column("tools", optional=1, right=True),
-        column("tokens in→out", optional=3, right=True),
-        column("cost", right=True),
-        column("ms", right=True),
-        column("feature", optional=4),
-        column("version", optional=5),
-        column("status"),
+        of(_START),
+        of("run"),
+        of("agent", minimum=8),
+        of("session", minimum=8),
+        of("user", optional=2),
+        of("turns", drop=2, right=True),
+        of("tools", optional=1, right=True),
+        of("tokens in→out", optional=3, right=True),
+        of("cost", right=True),
+        of("ms", drop=1, right=True),
+        of("feature", optional=4),
+        of("version", optional=5),
+        of("status"),
     ]
 
 
@@ -121,7 +122,7 @@ def _run_cells(row: RunSummary, id_chars: int) -> dict[str, str | Text]:
     shown = "resumed" if row.resumed and row.status == "ok" else row.status  # continued a paused run, then ended
     colour = "red" if row.status == "error" else "yellow" if row.status != "ok" else "green"
     return {
-        "start": _when(row.start_ns),
+        _START: _when(row.start_ns),
         "run": row.run_id[:id_chars],
         "agent": row.agent or "",
         "session": row.session or "",
@@ -137,12 +138,15 @@ def _run_cells(row: RunSummary, id_chars: int) -> dict[str, str | Text]:
     }
 
 
-def cost_table(rows: Sequence[CostRow], dimension: str, since: str, earlier: Earlier | None = None) -> None:
-    if not rows:
+def cost_table(
+    rows: Sequence[CostRow], total: CostRow | None, dimension: str, since: str, earlier: Earlier | None = None
+) -> None:
+    """``total``: the store's total of the window, the same figure under every ``dimension``."""
+    if not rows or total is None:
         _nothing_in("model calls", since, earlier, "model call")
         return
     line(f"cost by {dimension} {window_words(since)} (model calls only: nothing counted twice)")
-    total_usd = sum(r.cost_usd for r in rows)
+    total_usd = total.cost_usd
 
     def share(cost_usd: float) -> str:
         return f"{100 * cost_usd / total_usd:.0f}%" if total_usd else ""
@@ -159,25 +163,32 @@ def cost_table(rows: Sequence[CostRow], dimension: str, since: str, earlier: Ear
         }
         for row in rows
     ]
-    total: dict[str, str | Text] = {
+    footer: dict[str, str | Text] = {
         dimension: "total",
-        "calls": str(sum(r.calls for r in rows)),
-        "tokens in": str(sum(r.input_tokens for r in rows)),
-        "tokens out": str(sum(r.output_tokens for r in rows)),
+        "calls": str(total.calls),
+        "tokens in": str(total.input_tokens),
+        "tokens out": str(total.output_tokens),
         "cost": usd(total_usd),
         "share": share(total_usd),
-        "unpriced calls": str(sum(r.unpriced_calls for r in rows)),
+        "unpriced calls": str(total.unpriced_calls),
     }
-    every = [*cells, total]
+    every = [*cells, footer]
+
+    def of(header: str, short: str | None = None, optional: int = 0) -> Column:
+        return column(header, [c[header] for c in every], short=short, optional=optional, right=True)
+
     columns = [
-        Column(dimension, natural(dimension, [c[dimension] for c in every]), minimum=8),
-        *(
-            Column(header, natural(header, [c[header] for c in every]), optional=int(header == "share"), right=True)
-            for header in ("calls", "tokens in", "tokens out", "cost", "share", "unpriced calls")
-        ),
+        column(dimension, [c[dimension] for c in every], minimum=8),
+        of("calls"),
+        of("tokens in", short="in"),
+        of("tokens out", short="out"),
+        of("cost"),
+        of("share", optional=1),
+        # A column of zeros says only that every model is priced: it gives way to the share.
+        of("unpriced calls", short="unpriced", optional=0 if total.unpriced_calls else 2),
     ]
-    _terminal.console.print(_terminal.table(columns, cells, boxed=True, footer=total))
-    if any(r.unpriced_calls for r in rows):
+    _terminal.console.print(_terminal.table(columns, cells, boxed=True, footer=footer))
+    if total.unpriced_calls:
         line("unpriced calls have tokens but no cost: add their models with prices={...} or TURNTRACE_PRICES")
 
 
@@ -200,12 +211,14 @@ def tools_table(rows: Sequence[ToolStat], by: str, since: str, limit: int, earli
         for row in rows
     ]
     columns = [
-        Column("tool", natural("tool", [c["tool"] for c in cells]), minimum=8),
-        *(
-            Column(header, natural(header, [c[header] for c in cells]), right=True)
-            for header in ("calls", "errors", "p50", "p95", "max")
-        ),
-        Column("slowest in run", natural("slowest in run", [c["slowest in run"] for c in cells])),
+        column("tool", [c["tool"] for c in cells], minimum=8),
+        column("calls", [c["calls"] for c in cells], right=True),
+        column("errors", [c["errors"] for c in cells], short="err", right=True),
+        # A narrow terminal keeps p95, the ranking's figure (and the errors), and loses p50, then max.
+        column("p50", [c["p50"] for c in cells], drop=1, right=True),
+        column("p95", [c["p95"] for c in cells], right=True),
+        column("max", [c["max"] for c in cells], drop=2, right=True),
+        column("slowest in run", [c["slowest in run"] for c in cells], short="slowest"),
     ]
     _terminal.console.print(_terminal.table(columns, cells, boxed=True))
     if len(rows) == limit:
@@ -250,7 +263,7 @@ def checks(results: Sequence[Check], target: str) -> None:
 
 
 def alert(report: AlertReport, earlier: Earlier | None = None) -> None:
-    threshold = f"${report.max_cost_usd:g}"
+    threshold = amount(report.max_cost_usd)
     line(f"turntrace alert: model-call cost per {report.per} by {report.by} over {threshold}; {report.window()}")
     if report.store_empty:
         line(
@@ -276,11 +289,10 @@ def _nothing_to_check(earlier: Earlier | None) -> None:
     if earlier is None or not earlier.count or earlier.latest_start_ns is None:
         line("no model calls in that window, nor before it: nothing to check")
         return
-    latest = datetime.fromtimestamp(earlier.latest_start_ns / 1e9)
     line(
         f"no model calls in that window: nothing to check. Widen --since: {earlier.count} older model "
-        f"call{'' if earlier.count == 1 else 's'}, the latest {latest:%Y-%m-%d} — try --since "
-        f"{since_covering(earlier.latest_start_ns)}"
+        f"call{'' if earlier.count == 1 else 's'}, the latest {utc(earlier.latest_start_ns):%Y-%m-%d %H:%M} UTC — "
+        f"try --since {since_covering(earlier.latest_start_ns)}"
     )
 
 
@@ -298,12 +310,19 @@ def _over_table(report: AlertReport, threshold: str) -> None:
         }
         for drill in report.over
     ]
+    unpriced = any(drill.item.unpriced_calls for drill in report.over)
     columns = [
-        Column(by, natural(by, [c[by] for c in cells]), minimum=8),
-        Column(per, natural(per, [c[per] for c in cells]), minimum=None if per == "run" else 8),
-        *(
-            Column(header, natural(header, [c[header] for c in cells]), right=True)
-            for header in ("calls", "tokens in→out", "cost", "unpriced calls")
+        column(by, [c[by] for c in cells], minimum=8),
+        column(per, [c[per] for c in cells], minimum=None if per == "run" else 8),
+        column("calls", [c["calls"] for c in cells], right=True),
+        column("tokens in→out", [c["tokens in→out"] for c in cells], short="tokens", right=True),
+        column("cost", [c["cost"] for c in cells], right=True),
+        column(
+            "unpriced calls",
+            [c["unpriced calls"] for c in cells],
+            short="unpriced",
+            optional=0 if unpriced else 1,
+            right=True,
         ),
     ]
     _terminal.console.print(_terminal.table(columns, cells, boxed=True))

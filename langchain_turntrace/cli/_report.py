@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from langchain_turntrace.cli._since import since_covering, since_ns
+from langchain_turntrace.cli._values import UsageError
 from langchain_turntrace.store import ReportFigures, SpanStore
 
 MAX_RUN_PAGES: Final = 60
@@ -23,10 +24,8 @@ _RUN_PAGE: Final = re.compile(r"^[0-9a-f]{16}\.html$")
 
 def run_report(args: argparse.Namespace, path: Path) -> int:
     """``--json`` prints the figures; otherwise ``--html FILE`` gets the page and ``FILE_STEM-runs/`` the run pages."""
-    start_ns = since_ns(args.since)  # bad input is refused before the store is opened
-    target: Path | None = None if args.json else args.html
-    if target is None and not args.json:
-        raise ValueError("give --html FILE to write the report page, or --json for the figures")
+    start_ns = since_ns(args.since)
+    target: Path | None = None if args.json else args.html  # main() has made sure of one of them
     if target is not None:
         _check_writable(target)
     with SpanStore.open(path, create=False) as store:
@@ -60,7 +59,7 @@ def _check_writable(target: Path) -> None:
     elif not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         problem = "is not writable"
     if problem is not None:
-        raise ValueError(f"cannot write the report to {str(target)!r}: it {problem}; choose a writable file")
+        raise UsageError(f"cannot write the report to {str(target)!r}: it {problem}; choose a writable file")
 
 
 def _write_run_pages(store: SpanStore, folder: Path, figures: ReportFigures) -> dict[str, str]:
@@ -80,7 +79,7 @@ def _write_run_pages(store: SpanStore, folder: Path, figures: ReportFigures) -> 
     try:
         folder.mkdir(exist_ok=True)
     except OSError as error:
-        raise ValueError(f"cannot create {str(folder)!r} ({error.strerror}); choose a writable place") from None
+        raise UsageError(f"cannot create {str(folder)!r} ({error.strerror}); choose a writable place") from None
     pages: dict[str, str] = {}
     for run_id in run_ids:
         _write(folder / f"{run_id}.html", render_html(store.run_spans(run_id)))
@@ -92,4 +91,4 @@ def _write(target: Path, text: str) -> None:
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise ValueError(f"cannot write {str(target)!r} ({error.strerror}); choose a writable path") from None
+        raise UsageError(f"cannot write {str(target)!r} ({error.strerror}); choose a writable path") from None

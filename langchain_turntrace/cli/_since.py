@@ -1,4 +1,8 @@
-"""Parses ``--since`` values: a span of time back from now (30m, 24h, 7d, 2w) or a date (2026-11-01)."""
+"""``--since`` values (a span back from now: 30m, 24h, 7d, 2w; or a date: 2026-11-01) and times as printed: UTC.
+
+A date without a zone is a UTC date, as `cost --by day`, `alert --per day` and the HTML pages count days; every time
+the CLI prints is UTC and says so, whatever the machine's zone.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ _USUAL = ("1d", "7d", "30d", "90d", "365d")  # what an empty window suggests ins
 
 
 class SinceError(ValueError):
-    """A --since value we cannot read; the message shows the accepted forms."""
+    """A --since value we cannot read (or an empty window); the message shows the accepted forms."""
 
 
 def since_ns(value: str | None, now_s: float | None = None) -> int | None:
@@ -23,16 +27,28 @@ def since_ns(value: str | None, now_s: float | None = None) -> int | None:
     now = time.time() if now_s is None else now_s
     match = _RELATIVE.match(value.lower())
     if match:
-        return _clamped(int((now - int(match.group(1)) * _UNITS_S[match.group(2)]) * 1e9))
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise SinceError(
-            f"--since {value!r} is not understood; use 30m, 24h, 7d, 2w or a date like 2026-11-01"
-        ) from None
+        count = int(match.group(1))
+        if count == 0:
+            raise SinceError(f"{value!r} is an empty window; give 1 or more, e.g. 30m, 24h or 7d")
+        return _clamped(int(now * 1e9) - count * _UNITS_S[match.group(2)] * 10**9)  # ints: no overflow
+    moment = _parsed(value)
+    if moment is None:
+        raise SinceError(f"{value!r} is not understood; use 30m, 24h, 7d, 2w or a date like 2026-11-01 (UTC)")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return _clamped(int(moment.timestamp() * 1e9))
+
+
+def _parsed(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def utc(ns: int) -> datetime:
+    """A stored time (ns since the epoch) as the CLI prints times: UTC."""
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
 
 
 def _clamped(ns: int) -> int:
@@ -40,10 +56,11 @@ def _clamped(ns: int) -> int:
 
 
 def window_words(value: str) -> str:
-    """The window a --since value names, as a title states it: "in the last 7 days", "since 2026-11-01"."""
+    """The window a --since value names, as a title states it: "in the last 7 days", "since 2026-11-01 UTC"."""
     match = _RELATIVE.match(value.lower())
     if match is None:
-        return f"since {value.strip()}"
+        moment = _parsed(value)
+        return f"since {value.strip()}{' UTC' if moment is not None and moment.tzinfo is None else ''}"
     count, unit = int(match.group(1)), _UNIT_WORDS[match.group(2)]
     return f"in the last {unit}" if count == 1 else f"in the last {count} {unit}s"
 
@@ -55,4 +72,4 @@ def since_covering(start_ns: int, now_s: float | None = None) -> str:
         # An hour to spare: the suggestion must still hold when the user runs it a moment later.
         if age_s + 3600 <= int(value[:-1]) * _UNITS_S[value[-1]]:
             return value
-    return f"{datetime.fromtimestamp(start_ns / 1e9, tz=timezone.utc):%Y-%m-%d}"
+    return f"{utc(start_ns):%Y-%m-%d}"

@@ -1,7 +1,8 @@
 """The terminal's width, and fitting prose, commands and tables into it: no line wider, so none is wrapped.
 
 Rich takes the width from the terminal, else from $COLUMNS, else 80 (a pipe, cron mail, a CI log). Text that
-is cut ends in "…"; numbers and commands are never cut.
+is cut ends in "…"; numbers and commands are never cut: a table too wide for its numbers abbreviates headers, then
+leaves out columns that can go, and below that prints one field per line.
 """
 
 from __future__ import annotations
@@ -9,15 +10,16 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-console = Console(highlight=False)
+# Every value printed is the user's literal text: a session "s[/]x" or a feature ":warning: x" is no markup.
+console = Console(highlight=False, markup=False, emoji=False)
 
 _ATOMS = re.compile(r"`[^`]*`\S*|\S+")  # a `quoted command` is one word: never split across lines
 
@@ -31,7 +33,7 @@ def say(text: str, indent: int = 2) -> None:
     more than it."""
     for paragraph in text.split("\n"):
         for line in folded(paragraph, indent):
-            console.print(line, markup=False, soft_wrap=True)
+            console.print(line, soft_wrap=True)
 
 
 def folded(paragraph: str, indent: int = 2) -> list[str]:
@@ -65,13 +67,13 @@ def fields(parts: Sequence[str], gap: str = "  ", hang: int = 0) -> None:
     current = ""
     for part in parts:
         if current and cell_len(current + gap + part) > room:
-            console.print(current, markup=False, soft_wrap=True)
+            console.print(current, soft_wrap=True)
             current = " " * hang + part
         else:
             current = current + gap + part if current else part
         current = cut(current, room)
     if current:
-        console.print(current, markup=False, soft_wrap=True)
+        console.print(current, soft_wrap=True)
 
 
 def command(text: str, lead: str = "") -> None:
@@ -79,7 +81,7 @@ def command(text: str, lead: str = "") -> None:
     still pastes as one command. Never cut."""
     room = width()
     if cell_len(lead + text) <= room:
-        console.print(lead + text, markup=False, soft_wrap=True)
+        console.print(lead + text, soft_wrap=True)
         return
     words = [shlex.quote(word) for word in shlex.split(text)]
     current = lead + words[0]
@@ -87,9 +89,9 @@ def command(text: str, lead: str = "") -> None:
         if cell_len(f"{current} {word} \\") <= room:
             current = f"{current} {word}"
         else:
-            console.print(current + " \\", markup=False, soft_wrap=True)
+            console.print(current + " \\", soft_wrap=True)
             current = " " * (len(lead) + 4) + word
-    console.print(current, markup=False, soft_wrap=True)
+    console.print(current, soft_wrap=True)
 
 
 def cut(text: str, cells: int) -> str:
@@ -105,9 +107,12 @@ def cut(text: str, cells: int) -> str:
 class Column:
     """A column as the fitting sees it.
 
-    ``minimum``: text may be cut (ending in "…") down to this many cells; None: never cut (numbers, ids).
-    ``optional``: 0 is always shown; 1, 2, … are added in that order while the whole table still fits uncut,
-    so a wide terminal shows more columns. ``grow``: the column takes the width left over (a timeline).
+    ``natural``: its width uncut, header included. ``minimum``: text may be cut (ending in "…") down to this many
+    cells; None: never cut (numbers, ids). ``optional``: 0 is always shown; 1, 2, … are added in that order while
+    the whole table still fits uncut, so a wide terminal shows more columns. ``grow``: the column takes the width
+    left over (a timeline); it is cut (to ``minimum``) only after every text column. When the table does not fit
+    even so, ``short`` replaces the header (``short_natural``: the width then), and then the columns with a
+    ``drop`` go, 1 first.
     """
 
     header: str
@@ -116,12 +121,64 @@ class Column:
     optional: int = 0
     grow: bool = False
     right: bool = False
+    short: str | None = None
+    short_natural: int | None = None
+    drop: int = 0
 
 
-def fit(columns: Sequence[Column], room: int, gap: int, edges: int = 0) -> tuple[dict[str, int], int]:
-    """The columns shown and their widths, and the gap between them. ``gap`` narrows to 1 when the
-    always-shown columns would not fit uncut; ``edges`` is what a box draws per column beyond the gap."""
-    kept = [c for c in columns if not c.optional]
+def column(
+    header: str,
+    cells: Sequence[str | Text],
+    *,
+    short: str | None = None,
+    minimum: int | None = None,
+    optional: int = 0,
+    drop: int = 0,
+    right: bool = False,
+) -> Column:
+    """A column as wide as its header and widest cell; ``short``: the header when the terminal is narrow."""
+    width = natural(header, cells)
+    narrow = None if short is None else natural(short, cells)
+    least = None if minimum is None else min(width, minimum)
+    return Column(header, width, least, optional, right=right, short=short, short_natural=narrow, drop=drop)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How a table fits: the columns shown (header -> width, in the caller's order), the header each shows and the
+    gap between them; ``records`` when no table fits without cutting a number: one field per line then."""
+
+    widths: dict[str, int]
+    labels: dict[str, str]
+    gap: int
+    records: bool = False
+
+
+def fit(columns: Sequence[Column], room: int, gap: int, edges: int = 0) -> Layout:
+    """The columns shown and their widths. ``gap`` narrows to 1 when the always-shown columns would not fit uncut;
+    ``edges`` is what a box draws per column beyond the gap. When text cut to its minimum still leaves too little
+    room, short headers are tried, then the droppable columns go; when even that does not fit, records."""
+    short = [replace(c, natural=c.short_natural) if c.short_natural is not None else c for c in columns]
+    stages: list[tuple[list[Column], bool]] = [(list(columns), False), (short, True)]
+    for level in sorted({c.drop for c in columns if c.drop}):
+        stages.append(([c for c in short if not c.drop or c.drop > level], True))
+    for stage, abbreviated in stages:
+        found = _widths(stage, room, gap, edges)
+        if found is not None:
+            widths, narrowed_gap = found
+            labels = {c.header: c.short if abbreviated and c.short else c.header for c in stage if c.header in widths}
+            return Layout(widths, labels, narrowed_gap)
+    return Layout({}, {c.header: c.header for c in columns}, gap, records=True)
+
+
+def _always(columns: Sequence[Column]) -> list[Column]:
+    return [c for c in columns if not c.optional]
+
+
+def _widths(columns: Sequence[Column], room: int, gap: int, edges: int) -> tuple[dict[str, int], int] | None:
+    """Each shown column's width and the gap, or None when cutting every text column to its minimum is not
+    enough."""
+    kept = _always(columns)
     if _total(kept, gap, edges) > room:
         gap = 1
     for extra in sorted((c for c in columns if c.optional), key=lambda c: c.optional):
@@ -133,20 +190,21 @@ def fit(columns: Sequence[Column], room: int, gap: int, edges: int = 0) -> tuple
     while excess > 0:
         cuttable = [c for c in shown if c.minimum is not None and widths[c.header] > c.minimum]
         if not cuttable:
-            break
-        widest = max(cuttable, key=lambda c: widths[c.header])
+            return None
+        text = [c for c in cuttable if not c.grow]  # a timeline gives way last
+        widest = max(text or cuttable, key=lambda c: widths[c.header])
         widths[widest.header] -= 1
         excess -= 1
-    for column in shown:
-        if column.grow and excess < 0:
-            widths[column.header] -= excess
+    for each in shown:
+        if each.grow and excess < 0:
+            widths[each.header] -= excess
             break
     return widths, gap
 
 
 def fits(columns: Sequence[Column], room: int, gap: int) -> bool:
     """Whether the always-shown columns fit uncut, ``gap`` apart."""
-    return _total([c for c in columns if not c.optional], gap, 0) <= room
+    return _total(_always(columns), gap, 0) <= room
 
 
 def _total(columns: Sequence[Column], gap: int, edges: int) -> int:
@@ -164,24 +222,31 @@ def table(
     boxed: bool = False,
     gap: int = 2,
     footer: Mapping[str, str | Text] | None = None,
-) -> Table:
-    """A table whose columns fit the width: optional ones left out, text cut with "…". ``rows`` (and ``footer``, a
-    total under a rule) map a column's header to its cell. Boxed tables draw borders; the others a rule under the
-    header."""
+) -> RenderableType:
+    """A table whose columns fit the width: optional ones left out, text cut with "…", short headers and fewer
+    columns on a narrow terminal, one field per line on a very narrow one. ``rows`` (and ``footer``, a total under
+    a rule) map a column's header to its cell. Boxed tables draw borders; the others a rule under the header."""
     # A boxed table spends a border and a space each side per column (the gap is the border), and 2 on its edges.
-    widths, gap = fit(columns, width() - (2 if boxed else 0), 1 if boxed else gap, edges=2 if boxed else 0)
+    layout = fit(columns, width() - (2 if boxed else 0), 1 if boxed else gap, edges=2 if boxed else 0)
+    if layout.records:
+        return records(columns, [*rows, *([footer] if footer is not None else [])])
+    widths = layout.widths
     if boxed:
         grid = Table(header_style="bold")
     else:
         grid = Table(
-            box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, gap - 1), header_style="bold"
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            padding=(0, 0, 0, layout.gap - 1),
+            header_style="bold",
         )
-    for column in columns:
-        if column.header in widths:
+    for each in columns:
+        if each.header in widths:
             grid.add_column(
-                column.header,
-                width=widths[column.header],
-                justify="right" if column.right else "left",
+                layout.labels[each.header],
+                width=widths[each.header],
+                justify="right" if each.right else "left",
                 no_wrap=True,
                 overflow="ellipsis",
             )
@@ -191,3 +256,26 @@ def table(
         grid.add_section()
         grid.add_row(*(footer[c.header] for c in columns if c.header in widths))
     return grid
+
+
+def records(columns: Sequence[Column], rows: Sequence[Mapping[str, str | Text]]) -> RenderableType:
+    """Rows as records, one field per line, for a terminal too narrow for the table: text is cut to the line, a
+    number goes on over the next line rather than being cut."""
+    room = width()
+    label_width = min(max(cell_len(c.header) for c in columns), room // 3)
+    lines: list[Text] = []
+    for index, row in enumerate(rows):
+        if index:
+            lines.append(Text(""))
+        for position, each in enumerate(columns):
+            value = row[each.header]
+            if not (value if isinstance(value, str) else value.plain):
+                continue
+            label = Text(
+                cut(each.header, label_width).ljust(label_width) + " ", style="bold" if not position else "dim"
+            )
+            line = Text.assemble("  " if position else "", label, value)
+            if each.minimum is not None or each.grow:
+                line.truncate(room, overflow="ellipsis")
+            lines.append(line)
+    return Group(*lines)

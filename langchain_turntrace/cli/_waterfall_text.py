@@ -2,26 +2,28 @@
 
 At 80 columns the timeline keeps at least 20 cells: span names lose their operation word first
 ("execute_tool search_flights" becomes "tool search_flights") and error types their module, then the tokens
-column goes (the header still gives the run's tokens), then names and notes are cut with "…". A wide terminal
-gets the full names, every column and a longer timeline.
+column goes (the header still gives the run's tokens), then names and notes are cut with "…". Narrower, the
+timeline gives way too, down to 10 cells; below that each span is a record of its own. A wide terminal gets the
+full names, every column and a longer timeline. The start time is UTC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from rich.table import Table
+from rich.console import RenderableType
 from rich.text import Text
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.cli import _terminal
+from langchain_turntrace.cli._since import utc
 from langchain_turntrace.cli._terminal import Column
 from langchain_turntrace.money import usd
 from langchain_turntrace.store import StoredSpan
 from langchain_turntrace.waterfall import WaterfallRow, build_rows
 
 TIMELINE_MIN = 20
+_TIMELINE_LEAST = 10  # below 80 columns, before a span becomes a record
 _SHORT_OPERATIONS = {"invoke_agent": "agent", "execute_tool": "tool", "text_completion": "completion"}
 _COLOURS = {"agent": "magenta", "turn": "cyan", "chat": "blue"}
 
@@ -45,7 +47,7 @@ def _header(rows: Sequence[WaterfallRow]) -> None:
     root = rows[0]
     facts = [
         f"run {root.span.span_id}",
-        f"started {datetime.fromtimestamp(root.span.start_ns / 1e9):%Y-%m-%d %H:%M:%S}",
+        f"started {utc(root.span.start_ns):%Y-%m-%d %H:%M:%S} UTC",
         f"{root.duration_ms:.2f} ms",
     ]
     if root.cost_usd is not None:
@@ -55,7 +57,7 @@ def _header(rows: Sequence[WaterfallRow]) -> None:
     _terminal.fields([*facts, f"trace {root.span.trace_id}"])
 
 
-def _table(rows: Sequence[WaterfallRow]) -> Table:
+def _table(rows: Sequence[WaterfallRow]) -> RenderableType:
     room = _terminal.width()
     columns: list[Column] = []
     labels: list[str] = []
@@ -66,8 +68,8 @@ def _table(rows: Sequence[WaterfallRow]) -> Table:
         columns = _columns(rows, labels, notes)
         if _terminal.fits(columns, room, gap=2):
             break
-    widths, _ = _terminal.fit(columns, room, gap=2)
-    bar_width = widths["timeline"]
+    layout = _terminal.fit(columns, room, gap=2)
+    bar_width = layout.widths.get("timeline", room - 2 - len("timeline "))  # a record's line, when no table fits
     total_ms = max(max(r.offset_ms + r.duration_ms for r in rows), 1e-3)
     cells: list[dict[str, str | Text]] = []
     for row, label, note in zip(rows, labels, notes, strict=True):
@@ -90,7 +92,7 @@ def _columns(rows: Sequence[WaterfallRow], labels: Sequence[str], notes: Sequenc
     label_width = widest("span", labels)
     columns = [
         Column("span", label_width, minimum=min(label_width, 12)),
-        Column("timeline", TIMELINE_MIN, grow=True),
+        Column("timeline", TIMELINE_MIN, minimum=_TIMELINE_LEAST, grow=True),
         Column("ms", widest("ms", [f"{r.duration_ms:.2f}" for r in rows]), right=True),
         Column("tokens", widest("tokens", [_tokens(r) for r in rows]), optional=1),
         Column("cost", widest("cost", [usd(r.cost_usd) if r.cost_usd is not None else "" for r in rows]), right=True),

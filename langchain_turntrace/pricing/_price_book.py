@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Final
 
+from langchain_turntrace import money
 from langchain_turntrace.pricing._overrides import ModelRates
 from langchain_turntrace.pricing._usage import TokenUsage
 
@@ -291,7 +292,7 @@ class RateCard:
     matched: str | None  # genai-prices' provider / model id the name matched
     service_tier: str | None
     tier_applied: bool  # False: the table has no price for that tier of this model; the default rates apply
-    rates: tuple[tuple[str, str], ...]  # (what, "$3.00 / MTok" or with its long-context tiers)
+    rates: tuple[tuple[str, str], ...]  # (what, "$3.00 / MTok" or with its long-context tiers): money.per_mtok
 
 
 _PRICE_FIELDS: Final = (
@@ -315,10 +316,10 @@ def _table_lines(model_price: ModelPrice) -> tuple[tuple[str, str], ...]:
     for label, name in _PRICE_FIELDS:
         value = getattr(model_price, name, None)
         if isinstance(value, TieredPrices):
-            tiers = "; ".join(f"${tier.price} above {tier.start:,} input tokens" for tier in value.tiers)
-            lines.append((label, f"${value.base} / MTok ({tiers})"))
+            tiers = "; ".join(f"{money.amount(tier.price)} above {tier.start:,} input tokens" for tier in value.tiers)
+            lines.append((label, f"{money.per_mtok(value.base)} ({tiers})"))
         elif value is not None:
-            lines.append((label, f"${value} / MTok"))
+            lines.append((label, money.per_mtok(value)))
     return tuple(lines)
 
 
@@ -336,7 +337,7 @@ def _override_per_mtok(rates: ModelRates) -> dict[str, float]:
 
 
 def _override_lines(rates: ModelRates) -> tuple[tuple[str, str], ...]:
-    return tuple((what, f"${rate:g} / MTok") for what, rate in _override_per_mtok(rates).items())
+    return tuple((what, money.per_mtok(rate)) for what, rate in _override_per_mtok(rates).items())
 
 
 def _rates_from(model_price: ModelPrice, source: str) -> _Rates:

@@ -42,11 +42,11 @@ def run_scripted_session(
     handler = _tagged_handler(provider_for("local", store_path=path), session_id, budget)
     started, stopped = _run_agent(handler, runs)
     if not handler.flush(timeout_s=_FLUSH_TIMEOUT_S):
-        raise ValueError(f"could not write spans to {str(path)!r} within 30 s; is the disk full or the file locked?")
+        raise StoreError(f"could not write spans to {str(path)!r} within 30 s; is the disk full or the file locked?")
     with SpanStore.open(path, create=False) as store:
         found = store.runs(None, session_id, None, None, limit=started)
     if len(found) != started:
-        raise ValueError(f"{started} run(s) were traced but {len(found)} reached {str(path)!r}; see the log above")
+        raise StoreError(f"{started} run(s) were traced but {len(found)} reached {str(path)!r}; see the log above")
     return ScriptedSession(found, stopped)
 
 

@@ -52,7 +52,8 @@ td { padding: 3px 8px; border-bottom: 1px solid var(--grid); vertical-align: mid
 /* The waterfall is a grid (the table's rows and row groups dissolve into it) whose columns, in markup order, are:
    span, timeline, duration, tokens, cost, notes. A narrow table folds each span onto two lines, its name above
    its figures, with the timeline beside both and at least half the width; from 1280px, one line per span and
-   the timeline takes whatever the other columns leave. */
+   the timeline takes whatever the other columns leave. Notes are at least 176px wide, room for an error's badge
+   (✕ BudgetExceededError); a longer class name is cut, and whole in the badge's title. */
 section.waterfall { container: waterfall / inline-size; }
 table.wf { display: grid; --figures: fit-content(7em) fit-content(7em) fit-content(7em); }
 .wf thead, .wf tbody, .wf tr { display: contents; }
@@ -61,7 +62,7 @@ table.wf { display: grid; --figures: fit-content(7em) fit-content(7em) fit-conte
 .wf td:nth-child(2) { display: flex; flex-direction: column; justify-content: center; }
 .wf :is(th, td):nth-child(2) { container: timeline / inline-size; }
 @container waterfall (width < 1280px) {
-  table.wf { grid-template-columns: var(--figures) minmax(0, 1fr) minmax(50%, 3fr); }
+  table.wf { grid-template-columns: var(--figures) minmax(min(176px, 25%), 1fr) minmax(50%, 3fr); }
   .wf :is(th, td):nth-child(1) { grid-column: 1 / 5; border-bottom: 0; padding-top: 4px; }
   .wf :is(th, td):nth-child(2) { grid-column: 5; grid-row: span 2; }
   .wf :is(th, td):nth-child(3) { grid-column: 1; }
@@ -73,7 +74,7 @@ table.wf { display: grid; --figures: fit-content(7em) fit-content(7em) fit-conte
 }
 @container waterfall (width >= 1280px) {
   table.wf {
-    grid-template-columns: clamp(240px, 23%, 360px) minmax(0, 1fr) var(--figures) clamp(120px, 10%, 200px);
+    grid-template-columns: clamp(200px, 20%, 360px) minmax(0, 1fr) var(--figures) clamp(176px, 12%, 240px);
   }
   .wf td { height: 26px; }
 }
