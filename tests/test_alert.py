@@ -282,9 +282,9 @@ def test_text_names_window_threshold_grouping_and_a_working_next_command(
     code, out, _ = alert(capsys, monkeypatch, fleet.path, "--max-cost-usd", "1", "--per", per, "--by", by)
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith(f"turntrace alert: model-call cost per {per} by {by} over $1; {window}")
+    assert lines[0].startswith(f"turntrace alert: model-call cost per {per} by {by} over $1.00; {window}")
     assert "(--since 1d)" in lines[0]
-    assert f"{len(OVER_1_USD[per, by])} of {GROUPS_CHECKED[per, by]} group(s) over $1" in out
+    assert f"{len(OVER_1_USD[per, by])} of {GROUPS_CHECKED[per, by]} group(s) over $1.00" in out
     first_cells = [line.split("│")[1].strip() for line in lines if line.count("│") > 2]
     assert row in first_cells
     commands = [line.removeprefix("next: ") for line in lines if line.startswith("next: ")]
@@ -304,7 +304,7 @@ def test_nothing_over_says_which_group_came_closest(
 ) -> None:
     code, out, _ = alert(capsys, monkeypatch, fleet.path, "--max-cost-usd", "50", "--per", "session", "--by", "feature")
     assert code == 0
-    assert "ok: none of 2 group(s) is over $50; the costliest is feature support, session s-2: $2.5900" in out
+    assert "ok: none of 2 group(s) is over $50.00; the costliest is feature support, session s-2: $2.5900" in out
     assert "next:" not in out
     assert "warning" not in out
 
@@ -351,18 +351,17 @@ def test_since_before_1677_or_after_2262_is_clamped_not_a_crash(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--max-cost-usd", "-5"], "--max-cost-usd -5 must be a number of US dollars >= 0, e.g. 50"),
-        (["--max-cost-usd", "nan"], "--max-cost-usd nan must be a number of US dollars >= 0"),
-        (["--max-cost-usd", "1", "--since", "last tuesday"], "--since 'last tuesday' is not understood"),
+        (["--max-cost-usd", "-5"], "argument --max-cost-usd: -5 is below zero; give US dollars >= 0, e.g. 50"),
+        (["--max-cost-usd", "nan"], "argument --max-cost-usd: nan is not a finite number; give a number of US dollars"),
+        (["--max-cost-usd", "1", "--since", "last tuesday"], "argument --since: 'last tuesday' is not understood"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(
-    fleet: Fleet, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
-) -> None:
-    code, out, err = alert(capsys, monkeypatch, fleet.path, *args, "--per", "run", "--by", "feature")
-    assert (code, out) == (2, "")
-    assert err.startswith(f"turntrace: {message}")
-    assert len(err.strip().splitlines()) == 1
+def test_bad_input_is_one_line_and_exit_2(fleet: Fleet, args: list[str], message: str) -> None:
+    result = console_script("alert", *args, "--per", "run", "--by", "feature", store=fleet.path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"turntrace alert: {message}")
+    assert result.stderr.rstrip().endswith("(see `turntrace alert --help`)")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_bad_threshold_is_refused_before_the_store_is_read(tmp_path: Path) -> None:
@@ -370,7 +369,10 @@ def test_bad_threshold_is_refused_before_the_store_is_read(tmp_path: Path) -> No
         "alert", "--max-cost-usd", "-1", "--per", "day", "--by", "model", store=tmp_path / "none.db"
     )
     assert result.returncode == 2
-    assert result.stderr.strip() == "turntrace: --max-cost-usd -1 must be a number of US dollars >= 0, e.g. 50"
+    assert result.stderr.strip() == (
+        "turntrace alert: argument --max-cost-usd: -1 is below zero; give US dollars >= 0, e.g. 50 "
+        "(see `turntrace alert --help`)"
+    )
     missing = console_script(
         "alert", "--max-cost-usd", "1", "--per", "day", "--by", "model", store=tmp_path / "none.db"
     )

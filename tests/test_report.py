@@ -555,18 +555,23 @@ def test_an_empty_store_says_to_trace_a_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["report", "--since", "yesterday", "--html", "x.html"], "--since 'yesterday' is not understood"),
-        (["report"], "give --html FILE to write the report page, or --json for the figures"),
-        (["report", "--html", "/nonexistent/dir/r.html"], "it is in a directory that does not exist"),
-        (["report", "--html", "/"], "it is a directory"),
+        (
+            ["report", "--since", "yesterday", "--html", "x.html"],
+            " report: argument --since: 'yesterday' is not understood",
+        ),
+        (["report"], " report: give --html FILE to write the report page, or --json for the figures"),
+        (
+            ["report", "--html", "/nonexistent/dir/r.html"],
+            ": cannot write the report to '/nonexistent/dir/r.html': it is in",
+        ),
+        (["report", "--html", "/"], ": cannot write the report to '/': it is a directory"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(fleet: Fleet, args: list[str], says: str) -> None:
-    code, out, err = cli(fleet.path, *args)
-    assert (code, out) == (2, "")
-    assert err.count("\n") == 1, err
-    assert err.startswith("turntrace: ")
-    assert says in err
+    result = turntrace_script(*args, store=fleet.path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"turntrace{says}")
 
 
 def test_a_missing_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -581,7 +586,7 @@ def test_help_names_every_option_and_its_default() -> None:
     result = turntrace_script("report", "--help", store=Path("/nonexistent.db"))
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    assert "--since SINCE the window: 30m, 24h, 7d, 2w or a date (default 30d)" in text
+    assert "--since SINCE the window: 30m, 24h, 7d, 2w, or a UTC date like 2026-11-01 (default 30d)" in text
     assert "--html FILE write the page here (required unless --json; default: none)" in text
 
 
