@@ -431,9 +431,10 @@ def test_demo_with_a_negative_budget_is_refused(tmp_path: Path) -> None:
     result = turntrace("demo", "--max-cost-usd", "-1", store=tmp_path / "traces.db")
     assert result.returncode == 2
     assert result.stderr == (
-        "turntrace: Budget(max_cost_usd_per_run=-1.0) is not a cost; give US dollars >= 0 (e.g. "
-        "max_cost_usd_per_run=0.50), or None for no limit.\n"
+        "turntrace demo: argument --max-cost-usd: -1 is below zero; give US dollars >= 0, e.g. 50 "
+        "(see `turntrace demo --help`)\n"
     )
+    assert not (tmp_path / "traces.db").exists()
 
 
 def test_session_spend_is_remembered_for_a_bounded_number_of_sessions() -> None:
