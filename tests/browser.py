@@ -1,9 +1,10 @@
-"""Headless Chromium for the tests of our HTML pages (the waterfall, the report): Debian's chromium, no network."""
+"""Our HTML pages in tests: headless Chromium (Debian's chromium, no network) and the page as a parser reads it."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,20 @@ def chromium(tmp_path: Path, page: Path, *flags: str, fragment: str = "") -> sub
     result = subprocess.run(command, capture_output=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
     assert result.returncode == 0, f"chromium exited {result.returncode}: {result.stderr.decode(errors='replace')}"
     return result
+
+
+class Page(HTMLParser):
+    """The parsed page: every start tag with its (unescaped) attributes, and the text a browser would show."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(source)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)

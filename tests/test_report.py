@@ -16,7 +16,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -36,7 +35,7 @@ from langchain_turntrace.store import SpanStore, SqliteSpanExporter, StoredSpan
 from langchain_turntrace.store import _report as report_queries  # pyright: ignore[reportPrivateUsage]  # its statements and LIMIT are under test
 from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
 from tests.agents import create_agent, get_weather, research, three_turn_agent
-from tests.browser import chromium
+from tests.browser import Page, chromium
 from tests.claude_code_transcripts import Transcript, project_folder
 
 INPUT = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
@@ -341,21 +340,6 @@ def test_every_report_query_reads_an_index(fleet: Fleet) -> None:
 
 
 # -- the page ----------------------------------------------------------------------------------------------------
-class Parsed(HTMLParser):
-    """Every start tag of a page with its attributes, and its text."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-        self.feed(source)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
 
 
 @pytest.fixture(scope="module")
@@ -373,7 +357,7 @@ def page(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_page_is_self_contained_and_its_links_open_the_run_pages(page: Path, figures: dict[str, Any]) -> None:
     source = page.read_text()
-    parsed = Parsed(source)
+    parsed = Page(source)
     scripts = [a for tag, a in parsed.tags if tag == "script"]
     assert scripts == [{}]  # one inline script, the chart's switch
     assert not [tag for tag, _ in parsed.tags if tag in ("img", "link", "iframe", "object", "embed")]
@@ -535,7 +519,7 @@ def test_an_empty_window_says_what_exists_outside_it(fleet: Fleet, tmp_path: Pat
     target = tmp_path / "empty.html"
     code, out, err = cli(fleet.path, "report", "--since", future, "--html", str(target))
     assert (code, err, out.strip()) == (0, "", f"wrote {target}")
-    text = " ".join("".join(Parsed(target.read_text()).text).split())
+    text = " ".join("".join(Page(target.read_text()).text).split())
     assert f"No agent runs, model calls or tool calls started in this window (--since {future})" in text
     assert f"The store holds {len(runs)} earlier agent runs" in text
     assert "Widen the window: turntrace report --since 1d --html FILE" in text

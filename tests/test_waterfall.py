@@ -8,7 +8,6 @@ import itertools
 import json
 import re
 import struct
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -27,7 +26,7 @@ from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_
 from langchain_turntrace.waterfall import WaterfallRow, build_rows, render_html
 from langchain_turntrace.waterfall._format import tick
 from tests.agents import create_agent, get_weather, research, three_turn_agent
-from tests.browser import chromium
+from tests.browser import Page, chromium
 from tests.spans import Spans
 
 INPUT = {"messages": [HumanMessage("go")]}
@@ -62,23 +61,6 @@ def _stored(span: ReadableSpan) -> StoredSpan:
 
 def outline(rows: list[WaterfallRow]) -> str:
     return "\n".join("  " * row.depth + row.label for row in rows)
-
-
-class Page(HTMLParser):
-    """The parsed page: every start tag with its (unescaped) attributes, and the text a browser would show."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-        self.feed(source)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
 
 
 def _explode_evil() -> str:
