@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -18,10 +19,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from langchain_turntrace.backends import BatchingProcessor, exporter_for, flush_within, provider_for, shutdown_within
 from langchain_turntrace.config import Budget
-from langchain_turntrace.handler import TurnTraceCallbackHandler
 from langchain_turntrace.store import RunSummary, SpanStore, StoredSpan, StoreError
 from langchain_turntrace.turns import BudgetExceededError
 from langchain_turntrace.verify._checks import Check, check_run
+
+if TYPE_CHECKING:  # the handler loads LangChain (a second at start-up): not before a LangSmith probe has answered
+    from langchain_turntrace.handler import TurnTraceCallbackHandler
 
 _FLUSH_TIMEOUT_S = 30.0
 _log = logging.getLogger("langchain_turntrace")
@@ -141,6 +144,8 @@ def _send_through(processor: SpanProcessor, timeout_s: float) -> tuple[TracerPro
 def _tagged_handler(
     provider: trace.TracerProvider, session_id: str, budget: Budget | None = None
 ) -> TurnTraceCallbackHandler:
+    from langchain_turntrace.handler import TurnTraceCallbackHandler
+
     return TurnTraceCallbackHandler(
         tracer_provider=provider,
         session_id=session_id,
