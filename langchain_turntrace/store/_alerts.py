@@ -100,19 +100,26 @@ def _per_run(connection: sqlite3.Connection, key: str, since_ns: int) -> list[An
 
 def wiring_smells(connection: sqlite3.Connection, since_ns: int) -> WiringSmells:
     """Unpriced models, runs with no turn span, and tool calls without a turn, from ``since_ns`` on."""
-    return smells_from(connection, since_ns, cost_by(connection, "model", since_ns))
-
-
-def smells_from(connection: sqlite3.Connection, since_ns: int, by_model: Sequence[CostRow]) -> WiringSmells:
-    """``wiring_smells`` for a caller that already has the window's cost by model (``cost_by`` rows, in order)."""
-    return WiringSmells(
-        unpriced_models=tuple(UnpricedModel(row.key, row.unpriced_calls) for row in by_model if row.unpriced_calls),
-        runs_without_turns=tuple(_turnless_runs(connection, since_ns)),
-        tool_calls_without_turn=tuple(_turnless_tool_calls(connection, since_ns)),
+    return smells_from(
+        cost_by(connection, "model", since_ns),
+        turnless_runs(connection, since_ns),
+        turnless_tool_calls(connection, since_ns),
     )
 
 
-def _turnless_runs(connection: sqlite3.Connection, since_ns: int) -> list[RunSummary]:
+def smells_from(
+    by_model: Sequence[CostRow], runs: Sequence[RunSummary], tool_calls: Sequence[TurnlessToolCall]
+) -> WiringSmells:
+    """The smells of a window whose cost by model (``cost_by`` rows, in order), turnless runs and turnless tool
+    calls the caller has read."""
+    return WiringSmells(
+        unpriced_models=tuple(UnpricedModel(row.key, row.unpriced_calls) for row in by_model if row.unpriced_calls),
+        runs_without_turns=tuple(runs),
+        tool_calls_without_turn=tuple(tool_calls),
+    )
+
+
+def turnless_runs(connection: sqlite3.Connection, since_ns: int) -> list[RunSummary]:
     """Runs of the window, newest first, with no turn span anywhere under them."""
     found: list[RunSummary] = []
     # The indexes answer for every agent span, in id order, whether a turn sits right under it; only those without
@@ -142,7 +149,7 @@ def _has_turn_under(connection: sqlite3.Connection, run_id: str) -> bool:
     return any(stored_from_row(row).role == "turn" for row in cursor)
 
 
-def _turnless_tool_calls(connection: sqlite3.Connection, since_ns: int) -> list[TurnlessToolCall]:
+def turnless_tool_calls(connection: sqlite3.Connection, since_ns: int) -> list[TurnlessToolCall]:
     found: list[TurnlessToolCall] = []
     # The indexes answer for every tool call, in the order of its parent's id, whether that parent is a turn; only
     # the others are read and checked.

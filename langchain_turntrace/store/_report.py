@@ -7,15 +7,17 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from contextlib import closing
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.store import _alerts
 from langchain_turntrace.store._earlier import model_calls_before, runs_before
 from langchain_turntrace.store._figures import CallRef, CostlyTurn, DayCost, ReportFigures, ToolFigures, TurnTokens
-from langchain_turntrace.store._results import CostRow, RunSummary
+from langchain_turntrace.store._results import CostRow, RunSummary, TurnlessToolCall
 from langchain_turntrace.store._rollups import DIMENSIONS, EARLIEST_NS, IS_MODEL_CALL, MODEL_CALL_NANO_TOTALS, cost_by
 from langchain_turntrace.store._rows import SPAN_COLUMNS, integer, number, stored_from_row, text
 from langchain_turntrace.store._runs import has_agent_above, run_of, run_summary
@@ -104,44 +106,94 @@ _COSTLIEST: Final = (
 )
 
 
-def report(connection: sqlite3.Connection, since_ns: int | None) -> ReportFigures:
-    """Every figure of the report over what started at or after ``since_ns``, from one snapshot of the store."""
+def report(connection: sqlite3.Connection, second: sqlite3.Connection, since_ns: int | None) -> ReportFigures:
+    """Every figure of the report over what started at or after ``since_ns``. The cost and token figures (about
+    half the work) are read on ``second`` in a thread; SQLite releases the GIL while it steps, so the two halves
+    run on two cores. Both read transactions start, and take their snapshot, before either reads a figure: a
+    writer's commit can only fall between the two by the microseconds between their first reads."""
     start_ns = EARLIEST_NS if since_ns is None else since_ns
-    connection.execute("BEGIN")  # one read snapshot: writers go on, every figure sees the same spans
+    with _snapshot(connection), _snapshot(second), ThreadPoolExecutor(1, "turntrace-report") as pool:
+        costs = pool.submit(_costs, second, start_ns)
+        others = _others(connection, start_ns)
+        return _figures(since_ns, costs.result(), others, connection)
+
+
+@contextmanager
+def _snapshot(connection: sqlite3.Connection) -> Generator[None, None, None]:
+    """One read snapshot for every query inside: a read transaction, started by a first read."""
+    connection.execute("BEGIN")
     try:
-        return _figures(connection, since_ns, start_ns)
+        connection.execute(
+            "SELECT 1 FROM spans LIMIT 1"
+        ).fetchall()  # a deferred transaction snapshots on its first read
+        yield
     finally:
         connection.execute("COMMIT")
 
 
-def _figures(connection: sqlite3.Connection, since_ns: int | None, start_ns: int) -> ReportFigures:
-    until_ns = time.time_ns()
+@dataclass(frozen=True, slots=True)
+class _Costs:
+    cells: dict[str, list[Any]]
+    by_user: list[CostRow]
+    tokens_per_turn: list[TurnTokens]
+
+
+@dataclass(frozen=True, slots=True)
+class _Others:
+    until_ns: int
+    runs: int
+    tools: list[ToolFigures]
+    failing_tools: list[ToolFigures]
+    costly_runs: list[RunSummary]
+    costly_turns: list[CostlyTurn]
+    runs_without_turns: list[RunSummary]
+    tool_calls_without_turn: list[TurnlessToolCall]
+
+
+def _costs(connection: sqlite3.Connection, start_ns: int) -> _Costs:
     cells: dict[str, list[Any]] = {}
     for grouping, *row in connection.execute(_CELLS, (start_ns,)):
         cells.setdefault(grouping, []).append(row)
+    return _Costs(cells, cost_by(connection, "user", start_ns), _tokens_per_turn(connection, start_ns))
+
+
+def _others(connection: sqlite3.Connection, start_ns: int) -> _Others:
+    tools = _tools(connection, start_ns)
+    return _Others(
+        until_ns=time.time_ns(),
+        runs=_run_count(connection, start_ns),
+        tools=tools,
+        failing_tools=_with_failures(connection, start_ns, tools),
+        costly_runs=_costly_runs(connection, start_ns),
+        costly_turns=_costly_turns(connection, start_ns),
+        runs_without_turns=_alerts.turnless_runs(connection, start_ns),
+        tool_calls_without_turn=_alerts.turnless_tool_calls(connection, start_ns),
+    )
+
+
+def _figures(since_ns: int | None, costs: _Costs, others: _Others, connection: sqlite3.Connection) -> ReportFigures:
+    cells = costs.cells
     by_model = _cost_rows(cells.get("model", []))
     total = CostRow(None, *cells["total"][0][2:])
-    tools = _tools(connection, start_ns)
-    runs = _run_count(connection, start_ns)
-    empty = not runs and not total.calls and not tools
+    empty = not others.runs and not total.calls and not others.tools
     return ReportFigures(
         since_ns=since_ns,
-        until_ns=until_ns,
-        runs=runs,
+        until_ns=others.until_ns,
+        runs=others.runs,
         total=total,
         cost_by_day=_day_costs(cells.get("day", [])),
         cost_by_day_model=_day_costs(cells.get("day model", [])),
         cost_by_day_feature=_day_costs(cells.get("day feature", [])),
         by_model=tuple(by_model),
         by_feature=tuple(_cost_rows(cells.get("feature", []))),
-        by_user=tuple(cost_by(connection, "user", start_ns)),
+        by_user=tuple(costs.by_user),
         by_agent_version=tuple(_cost_rows(cells.get("agent_version", []))),
-        slowest_tools=tuple(sorted(tools, key=lambda t: (-t.p95_ms, -t.calls, t.tool))[:LIMIT]),
-        failing_tools=tuple(_with_failures(connection, start_ns, tools)),
-        costly_runs=tuple(_costly_runs(connection, start_ns)),
-        costly_turns=tuple(_costly_turns(connection, start_ns)),
-        tokens_per_turn=tuple(_tokens_per_turn(connection, start_ns)),
-        smells=_alerts.smells_from(connection, start_ns, by_model),
+        slowest_tools=tuple(sorted(others.tools, key=lambda t: (-t.p95_ms, -t.calls, t.tool))[:LIMIT]),
+        failing_tools=tuple(others.failing_tools),
+        costly_runs=tuple(others.costly_runs),
+        costly_turns=tuple(others.costly_turns),
+        tokens_per_turn=tuple(costs.tokens_per_turn),
+        smells=_alerts.smells_from(by_model, others.runs_without_turns, others.tool_calls_without_turn),
         runs_before=runs_before(connection, since_ns, None, None, None) if empty and since_ns is not None else None,
         model_calls_before=model_calls_before(connection, since_ns) if empty and since_ns is not None else None,
     )
