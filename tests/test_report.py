@@ -14,6 +14,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -337,6 +338,57 @@ def test_every_report_query_reads_an_index(fleet: Fleet) -> None:
     connection.close()
     assert not [step for step in plans if re.match(r"SCAN (spans|a|t|p)\b", step)], plans
     assert any("COVERING INDEX spans_operation_columns" in step for step in plans)
+
+
+def test_figures_hold_together_while_another_connection_writes(fleet: Fleet, tmp_path: Path) -> None:
+    """The report reads on two connections (cost on one, in a thread; tools, runs and smells on the other). While a
+    writer commits copies of a run as fast as it can, each report agrees with itself (every cost table adds up to
+    its total), the figures only grow and both halves see the new runs, and the second connection is
+    closed again every time."""
+    import shutil
+    import threading
+
+    path = tmp_path / "traces.db"
+    shutil.copy(fleet.path, path)
+    with SpanStore.open(path) as store:
+        trip = next(r for r in store.runs() if r.agent == "trip-1").run_id
+    stop = threading.Event()
+    written: list[int] = []
+
+    def writer() -> None:
+        with SpanStore.open(path) as store:
+            while not stop.is_set():
+                _copy_run(store, trip, days_back=0, salt=f"live-{len(written)}")
+                written.append(1)
+
+    thread = threading.Thread(target=writer)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    thread.start()
+    reports: list[Any] = []
+    try:
+        with SpanStore.open(path) as store:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (len(reports) < 8 or not _grew(reports)):
+                reports.append(store.report(None))
+    finally:
+        stop.set()
+        thread.join()
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+    assert written, "the writer never committed while the reports ran"
+    for figures in reports:
+        for rows in (figures.by_model, figures.by_feature, figures.by_user, figures.by_agent_version):
+            assert sum(round(row.cost_usd * 1e9) for row in rows) == round(figures.total.cost_usd * 1e9)
+            assert sum(row.calls for row in rows) == figures.total.calls
+        assert sum(day.calls for day in figures.cost_by_day) == figures.total.calls
+    runs = [figures.runs for figures in reports]
+    calls = [figures.total.calls for figures in reports]
+    assert runs == sorted(runs)
+    assert calls == sorted(calls)
+    assert _grew(reports), (runs, calls)  # the writer's copies were seen, by both halves
+
+
+def _grew(reports: list[Any]) -> bool:
+    return reports[-1].runs > reports[0].runs and reports[-1].total.calls > reports[0].total.calls
 
 
 # -- the page ----------------------------------------------------------------------------------------------------
