@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Our own suite wants internal errors loud: the handler re-raises them instead of logging once.
@@ -11,7 +13,9 @@ os.environ["TURNTRACE_STRICT"] = "true"
 # that are about spans. tests/test_metrics.py turns them on where it checks them.
 os.environ["OTEL_METRICS_EXPORTER"] = "none"
 # A handler built without a provider writes to the local store: never the developer's own during tests.
-os.environ["TURNTRACE_STORE"] = os.path.join(tempfile.mkdtemp(prefix="turntrace-tests-"), "traces.db")
+_STORE_DIRECTORY = tempfile.mkdtemp(prefix="turntrace-tests-")
+os.environ["TURNTRACE_STORE"] = os.path.join(_STORE_DIRECTORY, "traces.db")
+atexit.register(shutil.rmtree, _STORE_DIRECTORY, ignore_errors=True)  # one per test run, gone with it
 
 from collections.abc import Iterator
 
