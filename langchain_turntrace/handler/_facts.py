@@ -13,7 +13,15 @@ from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace.hashing import InputHasher, shape_hash
 from langchain_turntrace.pricing import TokenUsage
-from langchain_turntrace.turns import GraphNamespace, ModelRequest, ModelResult, Tags, ToolRequest, ToolResult
+from langchain_turntrace.turns import (
+    GraphNamespace,
+    ModelRequest,
+    ModelResult,
+    Tags,
+    ToolRequest,
+    ToolResult,
+    normalised_stop_reason,
+)
 
 # LangChain's ls_provider values to OTel gen_ai.provider.name; unknown providers pass through as given.
 _PROVIDERS: Final[Mapping[str, str]] = {
@@ -38,41 +46,6 @@ _PROVIDERS: Final[Mapping[str, str]] = {
     "perplexity": "perplexity",
     "watsonx": "ibm.watsonx.ai",
     "ibm": "ibm.watsonx.ai",
-}
-
-# Provider finish reasons (lowercased) to the words of turntrace.stop_reason (README, "Stop reasons"). Words not
-# listed pass through lowercased; gen_ai.response.finish_reasons keeps the provider's own.
-_STOP_REASONS: Final[Mapping[str, str]] = {
-    # OpenAI Chat Completions: stop, length, tool_calls, content_filter are already ours
-    "function_call": "tool_calls",
-    # Cohere: COMPLETE, STOP_SEQUENCE, MAX_TOKENS, TOOL_CALL, ERROR
-    "complete": "stop",
-    # OpenAI Responses: the response status, or why it is incomplete
-    "completed": "stop",
-    "max_output_tokens": "length",
-    "failed": "error",
-    # Anthropic Messages, Bedrock Converse
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "tool_use": "tool_calls",
-    "tool_call": "tool_calls",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "refusal": "content_filter",
-    "guardrail_intervened": "content_filter",
-    "content_filtered": "content_filter",
-    "pause_turn": "paused",
-    # Gemini (upper case on the wire)
-    "finish_reason_unspecified": "other",
-    "safety": "content_filter",
-    "recitation": "content_filter",
-    "blocklist": "content_filter",
-    "prohibited_content": "content_filter",
-    "spii": "content_filter",
-    "image_safety": "content_filter",
-    "language": "content_filter",
-    "malformed_function_call": "error",
-    "unexpected_tool_call": "error",
 }
 
 # First characters of text that json.loads can accept (NaN / Infinity included, leading whitespace allowed).
@@ -181,10 +154,7 @@ def model_result(response: LLMResult, capture_content: bool) -> ModelResult:
             reason = _finish_reason(meta)
             if reason is not None:
                 finish.append(reason)
-            normalised = _STOP_REASONS.get(reason.lower(), reason.lower()) if reason else None
-            if calls_tools and normalised in (None, "stop"):  # Gemini says STOP, a Responses turn "completed"
-                normalised = "tool_calls"
-            stop_reason = normalised or stop_reason
+            stop_reason = normalised_stop_reason(reason, calls_tools=calls_tools) or stop_reason
     llm_output = response.llm_output or {}
     first_meta = messages[0].response_metadata if messages else {}
     response_model = (
