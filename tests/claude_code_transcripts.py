@@ -149,6 +149,7 @@ class Transcript:
         is_error: bool = False,
         seconds: float = 1.0,
         tool_use_result: Any = None,
+        denial_kind: str | None = None,
     ) -> None:
         self.wait(seconds)
         block: dict[str, Any] = {"tool_use_id": tool_id, "type": "tool_result", "content": content}
@@ -157,6 +158,8 @@ class Transcript:
         extra: dict[str, Any] = {}
         if tool_use_result is not None:
             extra["toolUseResult"] = tool_use_result
+        if denial_kind is not None:
+            extra["toolDenialKind"] = denial_kind
         self._record("user", {"role": "user", "content": [block]}, **extra)
 
     def reject(self, tool_id: str, *, seconds: float = 8.0) -> None:
@@ -172,6 +175,39 @@ class Transcript:
 
     def interrupt(self, tool_id: str, *, seconds: float = 3.0) -> None:
         self.tool_result(tool_id, "[Request interrupted by user for tool use]", is_error=True, seconds=seconds)
+
+    def api_error(self, error: str = "rate_limit", status: int = 429, *, seconds: float = 1.5) -> None:
+        """The record Claude Code writes in the model's place when a request fails (sleep2agi/agent-network#18:
+        model ``<synthetic>``, an "API Error: ..." text, ``isApiErrorMessage``, ``error``, ``apiErrorStatus``)."""
+        self.wait(seconds)
+        message = {
+            "id": str(uuids.uuid4()),
+            "type": "message",
+            "role": "assistant",
+            "model": "<synthetic>",
+            "content": [{"type": "text", "text": "API Error: Rate limit reached"}],
+            "stop_reason": "stop_sequence",
+            "stop_sequence": "",
+            "usage": Usage(0, 0).as_api(),
+        }
+        self._record("assistant", message, isApiErrorMessage=True, error=error, apiErrorStatus=status)
+
+    def replay(self, records: Sequence[dict[str, Any]]) -> None:
+        """A side agent's copy of its parent's conversation (the compacting agent, ``/btw``): the same records,
+        uuids and ``message.id`` included, as sidechain records, each response under a new ``requestId``
+        (ccusage/ccusage#913)."""
+        request_ids: dict[str, str] = {}
+        for record in records:
+            if record.get("type") not in ("user", "assistant"):
+                continue
+            copy: dict[str, Any] = {**record, "isSidechain": True}
+            if self.agent_id is not None:
+                copy["agentId"] = self.agent_id
+            if record["type"] == "assistant":
+                message_id = record["message"]["id"]
+                copy["requestId"] = request_ids.setdefault(message_id, "req_" + uuids.uuid4().hex[:24])
+            self.records.append(copy)
+            self._parent = copy["uuid"]
 
     def other(self, kind: str, **fields: Any) -> None:
         self.records.append({"type": kind, **fields})

@@ -257,6 +257,65 @@ def test_errors_rejections_interruptions_and_missing_results_are_told_apart(tmp_
     assert "error.type" not in missing
 
 
+def test_cancelled_denied_and_turned_down_calls_are_told_apart_by_claude_codes_own_words(tmp_path: Path) -> None:
+    """Each text Claude Code writes for a call that did not run (its message constants, _records.py), and the
+    ``toolDenialKind`` newer versions add, maps to one outcome; only a real failure is a tool_error."""
+    t = Transcript()
+    t.prompt()
+    calls = {
+        "cancelled": (
+            "The user doesn't want to take this action right now. STOP what you are doing and wait for "
+            "the user to tell you how to proceed.",
+            None,
+        ),
+        "dont_ask": (
+            "Permission to use Bash has been denied because Claude Code is running in don't ask mode. "
+            "IMPORTANT: You *may* attempt to accomplish this action using other tools.",
+            None,
+        ),
+        "headless": ("Claude requested permissions to use Edit, but you haven't granted it yet.", None),
+        "hook": ("PreToolUse:Glob hook error: [tg] test deny", "permission-rule"),
+        "prompt_no": ("[Request interrupted by user for tool use]", "user-rejected"),
+        "aborted": ("[Request interrupted by user for tool use]", "interrupted"),
+        "subagent_no": (
+            "Permission for this tool use was denied. The tool use was rejected (eg. if it was a file "
+            "edit, the new_string was NOT written to the file). Try a different approach.",
+            None,
+        ),
+        "failed": ("Exit code 2\nmake: *** [test] Error 2", None),
+    }
+    ids = t.response(tools=[("Bash", {"command": name}) for name in calls])
+    (plan,) = t.response(tools=[("ExitPlanMode", {"plan": "1. rewrite it all"})])
+    for tool_id, (text, kind) in zip(ids, calls.values(), strict=True):
+        t.tool_result(tool_id, text, is_error=True, denial_kind=kind)
+    t.tool_result(
+        plan,
+        "The agent proposed a plan that was rejected by the user. The user chose to stay in plan mode rather than "
+        "proceed with implementation.\n\nRejected plan:\n1. rewrite it all",
+        is_error=True,
+        seconds=30,
+    )
+    t.response(text="OK.")
+    _, spans = imported(t.write(tmp_path))
+
+    by_id = {attrs(s)["gen_ai.tool.call.id"]: attrs(s) for s in spans.named("execute_tool")}
+    seen = {
+        name: (by_id[i].get("error.type"), by_id[i].get("turntrace.tool.kind"), by_id[i].get("turntrace.incomplete"))
+        for name, i in zip(calls, ids, strict=True)
+    }
+    assert seen == {
+        "cancelled": (None, None, True),
+        "dont_ask": ("permission_denied", None, None),
+        "headless": ("permission_denied", None, None),
+        "hook": ("permission_denied", None, None),
+        "prompt_no": ("rejected_by_user", "human_wait", None),
+        "aborted": (None, None, True),
+        "subagent_no": ("rejected_by_user", "human_wait", None),
+        "failed": ("tool_error", None, None),
+    }
+    assert (by_id[plan]["error.type"], by_id[plan]["turntrace.tool.kind"]) == ("rejected_by_user", "human_wait")
+
+
 def test_a_tool_that_asks_the_user_is_a_human_wait(tmp_path: Path) -> None:
     t = Transcript()
     t.prompt()
@@ -271,12 +330,41 @@ def test_a_tool_that_asks_the_user_is_a_human_wait(tmp_path: Path) -> None:
     assert kinds == {"execute_tool AskUserQuestion": "human_wait", "execute_tool ExitPlanMode": "human_wait"}
 
 
+def test_a_prompt_that_fails_with_an_api_error_is_a_run_with_a_failed_chat(tmp_path: Path) -> None:
+    t = Transcript()
+    t.prompt("summarise the diff")
+    t.api_error("rate_limit", 429)
+    t.wait(60).prompt("summarise the diff")
+    t.response()
+    report, spans = imported(t.write(tmp_path))
+
+    assert (report.runs, report.model_calls) == (2, 2)
+    assert spans.tree() == "\n".join(
+        [
+            "invoke_agent claude-code",
+            "  turn 1",
+            "    chat",
+            "invoke_agent claude-code",
+            "  turn 1",
+            f"    chat {SONNET}",
+        ]
+    )
+    failed = spans.one("chat")
+    assert attrs(failed)["error.type"] == "rate_limit"
+    assert failed.status.status_code.name == "ERROR"
+    assert not any(k.startswith("gen_ai.usage.") for k in attrs(failed))
+    first_turn = spans.named("turn 1")[0]
+    assert attrs(first_turn)["error.type"] == "rate_limit"
+    assert attrs(first_turn)["turntrace.latency_ms"] == pytest.approx(1500)
+
+
 # -- subagents ------------------------------------------------------------------------------------------------
-def spawning_session(tmp_path: Path, *, layout: str) -> tuple[Transcript, Transcript]:
+def spawning_session(
+    tmp_path: Path, *, layout: str, prompt: str = "List every TODO in the repo and report back."
+) -> tuple[Transcript, Transcript]:
     """A session whose Task call runs a subagent (with a tool call of its own), in one of the three layouts."""
     t = Transcript()
     t.prompt("audit the repo")
-    prompt = "List every TODO in the repo and report back."
     (task,) = t.response(tools=[("Task", {"description": "find TODOs", "prompt": prompt, "subagent_type": "Explore"})])
     agent_id = "a1b2c3d"
     sub = Transcript(t.session_id, start=t.now, sidechain=True, agent_id=agent_id if layout != "inline" else None)
@@ -330,6 +418,96 @@ def test_a_subagent_nests_under_the_tool_call_that_spawned_it_with_its_cost_in_e
     first_turn = next(s for s in spans.named("turn 1") if spans.parent(s) == spans.one("invoke_agent claude-code"))
     sonnet_1 = attrs(spans.named(f"chat {SONNET}")[0])["turntrace.cost_usd"]
     assert attrs(first_turn)["turntrace.total_cost_usd"] == pytest.approx(sonnet_1 + sub_cost)
+    all_calls = sum(attrs(s)["turntrace.cost_usd"] for s in spans.named("chat"))
+    assert attrs(spans.one("invoke_agent claude-code"))["turntrace.total_cost_usd"] == pytest.approx(all_calls)
+
+
+def test_a_task_prompt_longer_than_200_characters_still_links_its_subagent(tmp_path: Path) -> None:
+    prompt = "Audit the error handling of every module under src/. " * 8  # 432 characters
+    spawning_session(tmp_path, layout="inline", prompt=prompt)  # no agent id: linked by its prompt alone
+    report, spans = imported(tmp_path)
+
+    task = spans.one("execute_tool Task")
+    assert spans.parent(spans.one("invoke_agent Explore")) == task
+    sub_cost = sum(attrs(s)["turntrace.cost_usd"] for s in spans.named(f"chat {HAIKU}"))
+    assert sub_cost > 0
+    assert attrs(task)["turntrace.total_cost_usd"] == pytest.approx(sub_cost)
+    assert report.notes == []
+
+
+def test_side_agents_that_replay_the_parent_count_each_call_once_with_unique_span_ids(tmp_path: Path) -> None:
+    """A ``/btw`` aside (inline) and the compacting agent (``agent-acompact-*``) write the parent's conversation
+    again, same message ids under new request ids: each call is counted once, in the agent that made it."""
+    t = Transcript()
+    t.prompt("why does the build fail?")
+    (read,) = t.response(tools=[("Read", {"file_path": "setup.py"})], usage=Usage(100, 50, cache_write_5m=900))
+    t.tool_result(read)
+    t.response(text="The import is wrong.")
+    t.wait(120).prompt("thanks, fix it")
+    conversation = list(t.records)
+    aside = Transcript(t.session_id, start=t.now, sidechain=True)
+    aside.replay(conversation)
+    aside.wait(1).prompt("btw, which python is this?")
+    aside.response(model=HAIKU, text="3.12", usage=Usage(40, 5))
+    t.records.extend(aside.records)
+    t.now = aside.now
+    t.response(text="Fixed.", usage=Usage(20, 5, cache_read=3000))
+    compact = Transcript(t.session_id, start=t.now, sidechain=True, agent_id="acompact-7e1f2a")
+    compact.replay([r for r in t.records if not r["isSidechain"]])
+    compact.wait(1).prompt("Your task is to create a detailed summary of the conversation so far.")
+    compact.response(text="Summary: ...", usage=Usage(30, 400, cache_read=5000))
+    folder = project_folder(tmp_path)
+    t.write(folder)
+    compact.write(folder / t.session_id / "subagents", "agent-acompact-7e1f2a.jsonl")
+    report, spans = imported(tmp_path)
+
+    assert report.model_calls == 3 + 1 + 1  # the session's three, the aside's answer, the summary
+    assert len(spans.named("chat")) == 5
+    ids = [s.context.span_id for s in spans.all() if s.context is not None]
+    assert len(ids) == len(set(ids)) == len(spans.all())
+    first_run, second_run = (s for s in spans.named("invoke_agent claude-code"))
+    side_agents = [s for s in spans.named("invoke_agent") if s not in (first_run, second_run)]
+    assert len(side_agents) == 2
+    assert all(spans.parent(s) == second_run for s in side_agents)  # they ran during the second prompt
+    assert attrs(first_run)["turntrace.turn_count"] == 2
+    all_calls = sum(attrs(s)["turntrace.cost_usd"] for s in spans.named("chat"))
+    runs_total = attrs(first_run)["turntrace.total_cost_usd"] + attrs(second_run)["turntrace.total_cost_usd"]
+    assert runs_total == pytest.approx(all_calls)
+
+    store = tmp_path / "traces.db"
+    into_store(store, tmp_path)
+    into_store(store, tmp_path)
+    assert stored_counts(store)["chat"] == 5
+
+
+def test_a_warmup_before_the_first_prompt_counts_in_the_first_run(tmp_path: Path) -> None:
+    """2.0.x starts "Warmup" sidechains at launch to write the prompt cache (anthropics/claude-code#17457): they
+    begin before any prompt, and their cost (nearly all cache writes) belongs to the session's first run."""
+    t = Transcript()
+    warmup = Transcript(t.session_id, start=t.now, sidechain=True, agent_id="5d0c9e1")
+    warmup.prompt("Warmup")
+    warmup.response(model=HAIKU, text="Ready.", usage=Usage(3, 12, cache_write_5m=11_200))
+    t.now = warmup.now + timedelta(seconds=20)
+    t.prompt("fix the failing test")
+    t.response(usage=Usage(5, 80, cache_read=11_200))
+    folder = project_folder(tmp_path)
+    t.write(folder)
+    warmup.write(folder, "agent-5d0c9e1.jsonl")  # 2.0-era: beside the session's file
+    report, spans = imported(tmp_path)
+
+    assert report.notes == []
+    assert spans.tree() == "\n".join(
+        [
+            "invoke_agent claude-code",
+            "  invoke_agent warmup",
+            "    turn 1",
+            f"      chat {HAIKU}",
+            "  turn 1",
+            f"    chat {SONNET}",
+        ]
+    )
+    warm = attrs(spans.one(f"chat {HAIKU}"))
+    assert warm["gen_ai.usage.cache_write.input_tokens"] == 11_200
     all_calls = sum(attrs(s)["turntrace.cost_usd"] for s in spans.named("chat"))
     assert attrs(spans.one("invoke_agent claude-code"))["turntrace.total_cost_usd"] == pytest.approx(all_calls)
 
@@ -453,6 +631,48 @@ def test_bad_input_is_skipped_with_one_line_per_file_and_the_rest_imported(tmp_p
     assert report.files_skipped == 3
     assert report.runs == 6
     assert len(spans.named("invoke_agent")) == 6
+
+
+def test_claude_code_2_1_metadata_records_are_known(tmp_path: Path) -> None:
+    t = two_prompt_session()
+    t.other("tag", tag="release", sessionId=t.session_id)
+    t.other("agent-name", agentName="build-fixer", sessionId=t.session_id)
+    t.other("agent-color", agentColor="cyan", sessionId=t.session_id)
+    t.other("attribution-snapshot", messageId="m1", surface="cli", fileStates={}, promptCount=2)
+    report, spans = imported(t.write(tmp_path))
+    assert report.notes == []
+    assert len(spans.named("invoke_agent claude-code")) == 2
+
+
+def test_a_lone_surrogate_is_replaced_and_the_session_stored_whole(tmp_path: Path) -> None:
+    """JSON may escape half a surrogate pair (``"\\ud800"``); no UTF-8 text can hold it, so it becomes U+FFFD
+    wherever it is (here the tool's name, the project folder and the prompt) and the session is stored."""
+    t = Transcript(cwd="/home/dev/sh\ud800op")
+    t.prompt("fix \udfff this")
+    (tool,) = t.response(tools=[("Re\ud800ad", {"file_path": "a\udc00b"})])
+    t.tool_result(tool)
+    t.response()
+    path = t.write(tmp_path)
+    assert "\\ud800" in path.read_text()  # escaped, as json writes it
+    store = tmp_path / "traces.db"
+    report = into_store(store, path)
+    assert (report.runs, report.notes) == (1, [])
+    with SpanStore.open(store, create=False) as opened:
+        (run,) = opened.runs(None)
+        spans = opened.run_spans(run.run_id)
+    assert {s.name for s in spans if s.role == "tool"} == {"execute_tool Re\ufffdad"}
+    assert run.feature == "sh\ufffdop"
+
+
+def test_a_line_that_is_not_utf8_is_reported_as_such(tmp_path: Path) -> None:
+    t = two_prompt_session()
+    lines = [line.encode() for line in t.lines()]
+    lines.insert(2, b'{"type":"user","message":{"content":"caf\xe9"}}')  # Latin-1, not UTF-8
+    path = tmp_path / f"{t.session_id}.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    report, _ = imported(path)
+    assert [note.reason for note in report.notes] == ["1 line(s) are not UTF-8: skipped"]
+    assert report.runs == 2
 
 
 def test_a_session_whose_file_cannot_be_read_writes_none_of_its_runs(tmp_path: Path) -> None:

@@ -1,77 +1,60 @@
 """Claude Code transcripts read into the session model: one session's file and its subagents' files at a time.
 
-The format is not documented by Anthropic; each rule below comes from what public tools that read it rely on:
-- One JSON object per line. ``user`` and ``assistant`` records carry ``message`` (the Messages API's shape),
-  ``uuid``, ``parentUuid``, ``sessionId``, ``timestamp`` (ISO 8601, UTC), ``version`` (Claude Code's), ``cwd`` and
-  ``isSidechain``; other types (``summary``, ``system``, ``file-history-snapshot``, ``progress``, ...) carry no model
-  call (ccusage/ccusage's loader; sonnes/chitragupt docs/specs/004-subagents.md).
+How the records join up (each record rule lives, with its source, in ``_records.py``; the files in ``_layout.py``):
+- ``user`` and ``assistant`` records carry ``message`` (the Messages API's shape), ``uuid``, ``parentUuid``,
+  ``sessionId``, ``timestamp``, ``version``, ``cwd`` and ``isSidechain`` (ccusage/ccusage's loader).
 - A streamed response is written one line per content block; every line repeats ``message.id``, ``requestId``
   and ``usage``, and only the last has the final ``output_tokens`` (anthropics/claude-code#22686,
   omacom/omarchy#10606: keep the line with the most output tokens, whole). ``message.id`` with ``requestId`` is
-  the call's key, also across sessions: a resumed session's file starts with copies of the earlier lines, ids
-  and all (ccusage/ccusage#1765).
-- Subagents (the ``Task`` tool, ``Agent`` in newer versions) write their own transcript: newer versions under
-  ``<session>/subagents/agent-<agentId>.jsonl``, 2.0-era ones as ``agent-<agentId>.jsonl`` beside the session's
-  file, older ones inline in the session's file with ``isSidechain: true``. The spawning call's result names
-  the agent (``toolUseResult.agentId``, or ``agentId: <id>`` in its text; safety-research/safety-tooling#159,
-  sonnes/chitragupt); else its first user message is the ``prompt`` the tool was given.
-- A tool use the user turned down is answered by an error result saying "The user doesn't want to proceed with
-  this tool use" (``toolUseResult``: "User rejected tool use"); one the user interrupted by "[Request interrupted
-  by user for tool use]" (kmcquade/cc-mvp-prompts system-prompt-stop-after-rejection.md).
-- Assistant records with model ``<synthetic>`` are written by Claude Code itself (an API error, a cancelled
-  turn), not by a model call (anthropics/claude-code#58427).
+  the call's key, across the session and across sessions: a resumed session's file starts with copies of the
+  earlier lines, ids and all (ccusage/ccusage#1765).
+- Side agents replay the parent's conversation: the compacting agent, ``/btw`` asides and message deliveries
+  write the parent's assistant messages again as sidechain records with the same ``message.id`` and a new
+  ``requestId`` (ccusage/ccusage#913, fixed in #1155 by matching a sidechain record on ``message.id`` alone). One
+  index of calls for the whole session keeps each call once, in the agent that made it.
+- A subagent joins the tool call that spawned it by the agent id its result names, else by its first prompt,
+  which is the ``prompt`` the tool was given (whole: a long prompt's first 200 characters are shared by many).
+- An assistant record with ``isApiErrorMessage`` is the request that failed, written by Claude Code in the
+  model's place (model ``<synthetic>``, an "API Error: ..." text, the error kind in ``error``); other
+  ``<synthetic>`` records (a cancelled turn's "No response requested.") stand for no request.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, cast
 
 from langchain_turntrace.hashing import InputHasher, shape_hash
-from langchain_turntrace.pricing import TokenUsage
+from langchain_turntrace.transcripts._layout import is_subagent_file, session_id_of, subagent_name_of
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall, ToolOutcome
+from langchain_turntrace.transcripts._records import (
+    INTERRUPTED,
+    KNOWN_OTHER_TYPES,
+    SYNTHETIC_MODEL,
+    WARMUP_PROMPT,
+    LineCounts,
+    agent_id_of,
+    api_error_type,
+    digest,
+    outcome_of,
+    records,
+    str_or_none,
+    text_of,
+    timestamp_ns,
+    usage_of,
+)
+
+__all__ = ["AGENT_NAME", "is_subagent_file", "read_session", "session_id_of"]  # the last two: _layout's, for _import
 
 AGENT_NAME: Final = "claude-code"
 PROVIDER: Final = "anthropic"
 SPAWN_TOOLS: Final = frozenset({"Task", "Agent"})
 HUMAN_WAIT_TOOLS: Final = frozenset({"AskUserQuestion", "ExitPlanMode"})
 """Tools whose whole span is the user thinking: they ask a question, or ask to approve a plan."""
-
-# Record types that carry no model call or tool result; any other type is counted as unknown.
-_OTHER_TYPES: Final = frozenset(
-    {"summary", "system", "file-history-snapshot", "progress", "queue-operation", "custom-title", "attachment"}
-)
-_REJECTED: Final = "The user doesn't want to proceed with this tool use"
-_REJECTED_RESULT: Final = "User rejected tool use"
-_INTERRUPTED: Final = "[Request interrupted by user"
-_SYNTHETIC_MODEL: Final = "<synthetic>"
-_AGENT_ID_IN_TEXT: Final = re.compile(r"agentId: ?([\w@.\-]+)")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND: Final = timedelta(microseconds=1)
-
-
-def is_subagent_file(path: Path) -> bool:
-    return path.name.startswith("agent-") and path.suffix == ".jsonl"
-
-
-def session_id_of(path: Path) -> str | None:
-    """The session a 2.0-era ``agent-*.jsonl`` beside the session files belongs to: its first record says."""
-    try:
-        with path.open("rb") as lines:
-            for line in lines:
-                record = _loads(line)
-                if isinstance(record, dict):
-                    session_id = cast("dict[str, Any]", record).get("sessionId")
-                    return session_id if isinstance(session_id, str) and session_id else None
-    except OSError:
-        return None
-    return None
+_SUBAGENT: Final = "subagent"
+_WARMUP: Final = "warmup"
 
 
 def read_session(
@@ -89,8 +72,7 @@ def read_session(
     if not reader.read_file(main, subagent=False):
         return reader.session  # its session file unreadable: nothing of the session, subagents included
     for path in subagent_files:
-        # agent-acompact-*: the model call that compacts the context when it fills up; it costs like any other
-        reader.read_file(path, subagent=True, name="compact" if path.name.startswith("agent-acompact") else None)
+        reader.read_file(path, subagent=True, name=subagent_name_of(path))
     reader.finish()
     return reader.session
 
@@ -103,11 +85,11 @@ class _Chain:
     name: str
     runs: list[AgentRun] = field(default_factory=lambda: list[AgentRun]())
     run: AgentRun | None = None
-    calls: dict[str, ModelCall] = field(default_factory=lambda: dict[str, ModelCall]())
-    copied: set[str] = field(default_factory=lambda: set[str]())
     last_input_ns: int | None = None
     prompt_digest: str | None = None  # a subagent's: the digest of its first prompt
     agent_id: str | None = None
+    model: str = ""  # of its last call: the model a failed request was for
+    replayed: int = 0  # records of another agent's calls it repeats
 
 
 @dataclass(slots=True)
@@ -125,6 +107,9 @@ class _SessionReader:
         self.session = Session(session_id="", project="")
         self._main = _Chain(subagent=False, name=AGENT_NAME)
         self._subchains: list[_Chain] = []
+        self._calls: dict[str, tuple[ModelCall, _Chain]] = {}  # every call of the session by its key
+        self._responses: dict[str, tuple[ModelCall, _Chain]] = {}  # ... and by its response id
+        self._copied: set[str] = set()  # keys of calls an earlier session of this import had
         self._tools: dict[str, ToolCall] = {}
         self._results: dict[str, _Result] = {}  # results whose tool use has not been read (yet)
         self._spawns: dict[str, tuple[str | None, str | None]] = {}  # tool_call_id -> (subagent type, prompt digest)
@@ -141,17 +126,17 @@ class _SessionReader:
         if not subagent:
             self._main_path = path
         inline_chains: dict[str, _Chain] = {}  # uuid -> its sidechain, for subagents written inline
-        file_chain = _Chain(subagent=True, name=name or "subagent") if subagent else None
-        counts = _Counts()
+        file_chain = _Chain(subagent=True, name=name or _SUBAGENT) if subagent else None
+        counts = LineCounts()
         try:
-            for line_number, record in _records(path, counts):
+            for line_number, record in records(path, counts):
                 self._record(record, file_chain, inline_chains, counts, line_number)
         except OSError as error:
             self.note(path, f"cannot be read ({error.strerror or error}): skipped", skipped_file=True)
             return False
         self.session.bytes_read += counts.bytes
         if counts.conversation == 0:
-            if counts.bytes == 0 or (counts.other and not counts.bad and not counts.unknown):
+            if counts.bytes == 0 or (counts.other and not counts.bad and not counts.unknown and not counts.not_utf8):
                 return True  # empty, or only bookkeeping records (a summary, snapshots): nothing to import
             self.note(path, "not a Claude Code transcript (no user or assistant records): skipped", skipped_file=True)
             return False
@@ -161,11 +146,13 @@ class _SessionReader:
         self._note_counts(path, counts)
         return True
 
-    def _note_counts(self, path: Path, counts: _Counts) -> None:
+    def _note_counts(self, path: Path, counts: LineCounts) -> None:
         if counts.bad and counts.bad_last == counts.lines and counts.bad == 1:
             self.note(path, "its last line is cut short (a session still being written?): that line skipped")
         elif counts.bad:
             self.note(path, f"{counts.bad} line(s) are not JSON records: skipped")
+        if counts.not_utf8:
+            self.note(path, f"{counts.not_utf8} line(s) are not UTF-8: skipped")
         if counts.unknown:
             kinds = ", ".join(sorted(counts.unknown_types)[:5])
             self.note(path, f"{counts.unknown} record(s) of a type this version does not know ({kinds}): skipped")
@@ -176,12 +163,12 @@ class _SessionReader:
         record: dict[str, Any],
         file_chain: _Chain | None,
         inline_chains: dict[str, _Chain],
-        counts: _Counts,
+        counts: LineCounts,
         line_number: int,
     ) -> None:
         kind = record.get("type")
         if kind != "user" and kind != "assistant":
-            if kind in _OTHER_TYPES:
+            if kind in KNOWN_OTHER_TYPES:
                 counts.other += 1
             else:
                 counts.unknown += 1
@@ -193,7 +180,10 @@ class _SessionReader:
             counts.bad_last = line_number
             return
         counts.conversation += 1
-        at_ns = self._timestamp(record)
+        at_ns = timestamp_ns(record)
+        if at_ns is not None:
+            self._last_ns = at_ns
+        at_ns = self._last_ns  # a record without a readable time: the one before it
         session = self.session
         if not session.session_id:
             session_id = record.get("sessionId")
@@ -216,22 +206,10 @@ class _SessionReader:
         parent = record.get("parentUuid")
         chain = inline_chains.get(parent) if isinstance(parent, str) else None
         if chain is None:
-            chain = _Chain(subagent=True, name="subagent")
+            chain = _Chain(subagent=True, name=_SUBAGENT)
         if isinstance(uuid, str):
             inline_chains[uuid] = chain
         return chain
-
-    def _timestamp(self, record: dict[str, Any]) -> int:
-        raw = record.get("timestamp")
-        if isinstance(raw, str):
-            try:
-                moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
-            except ValueError:
-                return self._last_ns
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            self._last_ns = (moment - _EPOCH) // _MICROSECOND * 1000
-        return self._last_ns
 
     def _user(self, record: dict[str, Any], message: dict[str, Any], chain: _Chain, at_ns: int) -> None:
         content: object = message.get("content")
@@ -241,24 +219,26 @@ class _SessionReader:
             chain.last_input_ns = at_ns
             return
         chain.last_input_ns = at_ns
-        text = _text_of(message.get("content"))
-        if record.get("isMeta") is True or record.get("isCompactSummary") is True or text.startswith(_INTERRUPTED):
+        text = text_of(message.get("content"))
+        if record.get("isMeta") is True or record.get("isCompactSummary") is True or text.startswith(INTERRUPTED):
             return
         if chain.subagent:
             if chain.run is None:
-                chain.prompt_digest = _digest(text)
-                chain.agent_id = _str(record.get("agentId"))
+                chain.prompt_digest = digest(text)
+                chain.agent_id = str_or_none(record.get("agentId"))
+                if text.strip() == WARMUP_PROMPT:
+                    chain.name = _WARMUP
                 self._start_run(chain, record, at_ns)
             return
         self._start_run(chain, record, at_ns)
 
     def _start_run(self, chain: _Chain, record: dict[str, Any], at_ns: int) -> AgentRun:
-        uuid = _str(record.get("uuid")) or f"{self.session.session_id}@{at_ns}"
+        uuid = str_or_none(record.get("uuid")) or f"{self.session.session_id}@{at_ns}"
         run = AgentRun(
             key=uuid,
             name=chain.name,
-            session_id=_str(record.get("sessionId")) or self.session.session_id,
-            agent_version=_str(record.get("version")),
+            session_id=str_or_none(record.get("sessionId")) or self.session.session_id,
+            agent_version=str_or_none(record.get("version")),
             start_ns=at_ns,
         )
         chain.runs.append(run)
@@ -266,41 +246,37 @@ class _SessionReader:
         return run
 
     def _assistant(self, record: dict[str, Any], message: dict[str, Any], chain: _Chain, at_ns: int) -> None:
+        if record.get("isApiErrorMessage") is True:
+            self._failed_request(record, chain, at_ns)
+            return
         response_id = message.get("id")
         model = message.get("model")
-        if not isinstance(response_id, str) or model == _SYNTHETIC_MODEL or record.get("isApiErrorMessage") is True:
+        if not isinstance(response_id, str) or model == SYNTHETIC_MODEL:
             return
-        key = f"{response_id}:{_str(record.get('requestId')) or ''}"
-        call = chain.calls.get(key)
-        if call is None:
-            if key in chain.copied:
+        key = f"{response_id}:{str_or_none(record.get('requestId')) or ''}"
+        # a side agent's record of a call is that call whatever its request id
+        owned = self._responses.get(response_id) if chain.subagent else self._calls.get(key)
+        if owned is not None:
+            call, owner = owned
+            if owner is not chain:
+                chain.replayed += 1  # another agent's call, written again in this one's transcript
+                return
+        else:
+            if key in self._copied:
                 return
             if hash(key) in self._seen:  # a copy of a call an earlier session of this import has
-                chain.copied.add(key)
+                self._copied.add(key)
                 self.session.copied_calls += 1
                 return
-            run = chain.run or self._start_run(chain, record, at_ns)
-            start_ns = (
-                chain.last_input_ns if chain.last_input_ns is not None and chain.last_input_ns <= at_ns else at_ns
-            )
-            call = ModelCall(
-                key=key,
-                response_id=response_id,
-                model=model if isinstance(model, str) else "",
-                provider=PROVIDER,
-                start_ns=start_ns,
-                end_ns=at_ns,
-                usage=None,
-                finish_reason=None,
-            )
-            chain.calls[key] = call
-            run.model_calls.append(call)
+            call = self._new_call(key, response_id, chain, record, at_ns)
         call.end_ns = max(call.end_ns, at_ns)
-        usage = _usage(message.get("usage"))
+        usage = usage_of(message.get("usage"))
         if usage is not None and (call.usage is None or usage.output_tokens >= call.usage.output_tokens):
             call.usage = usage  # the line with the most output tokens, whole: a mid-stream model switch included
             if isinstance(model, str):
                 call.model = model
+        if isinstance(model, str) and model:
+            chain.model = model
         stop_reason = message.get("stop_reason")
         if isinstance(stop_reason, str):
             call.finish_reason = stop_reason
@@ -310,11 +286,44 @@ class _SessionReader:
                 if isinstance(block, dict) and cast("dict[str, Any]", block).get("type") == "tool_use":
                     self._tool_use(call, cast("dict[str, Any]", block), at_ns)
 
+    def _new_call(
+        self, key: str, response_id: str | None, chain: _Chain, record: dict[str, Any], at_ns: int
+    ) -> ModelCall:
+        run = chain.run or self._start_run(chain, record, at_ns)
+        start_ns = chain.last_input_ns if chain.last_input_ns is not None and chain.last_input_ns <= at_ns else at_ns
+        call = ModelCall(
+            key=key,
+            response_id=response_id,
+            model=chain.model,
+            provider=PROVIDER,
+            start_ns=start_ns,
+            end_ns=at_ns,
+            usage=None,
+            finish_reason=None,
+        )
+        self._calls[key] = (call, chain)
+        if response_id is not None:
+            self._responses.setdefault(response_id, (call, chain))
+        run.model_calls.append(call)
+        return call
+
+    def _failed_request(self, record: dict[str, Any], chain: _Chain, at_ns: int) -> None:
+        """A request that got an error instead of a response: a call of its own, with the error's kind."""
+        key = f"error:{str_or_none(record.get('uuid')) or at_ns}"
+        if key in self._calls or key in self._copied:
+            return
+        if hash(key) in self._seen:
+            self._copied.add(key)
+            self.session.copied_calls += 1
+            return
+        call = self._new_call(key, None, chain, record, at_ns)
+        call.error_type = api_error_type(record)
+
     def _tool_use(self, call: ModelCall, block: dict[str, Any], at_ns: int) -> None:
         tool_call_id = block.get("id")
         if not isinstance(tool_call_id, str) or tool_call_id in self._tools:
             return
-        name = _str(block.get("name")) or "unknown"
+        name = str_or_none(block.get("name")) or "unknown"
         tool_input = block.get("input")
         tool = ToolCall(
             tool_call_id=tool_call_id,
@@ -327,8 +336,8 @@ class _SessionReader:
             spawn = cast("dict[str, Any]", tool_input)
             prompt = spawn.get("prompt")
             self._spawns[tool_call_id] = (
-                _str(spawn.get("subagent_type")),
-                _digest(prompt) if isinstance(prompt, str) else None,
+                str_or_none(spawn.get("subagent_type")),
+                digest(prompt) if isinstance(prompt, str) else None,
             )
         call.tool_calls.append(tool)
         self._tools[tool_call_id] = tool
@@ -349,9 +358,9 @@ class _SessionReader:
             spawn = tool is None or tool.name in SPAWN_TOOLS
             result = _Result(
                 end_ns=at_ns,
-                outcome=_outcome(result_block, extra),
+                outcome=outcome_of(result_block, record),
                 shape=shape_hash(extra if extra is not None else result_block.get("content")),
-                agent_id=_agent_id(result_block, extra) if spawn else None,
+                agent_id=agent_id_of(result_block, extra) if spawn else None,
             )
             if tool is None:
                 self._results[tool_call_id] = result  # its tool use may come later in the file
@@ -369,13 +378,43 @@ class _SessionReader:
 
     # -- the session -------------------------------------------------------------------------------------------
     def finish(self) -> None:
-        """Subagents under the tool calls that spawned them; runs without a model call dropped."""
-        session = self.session
+        """Subagents under the tool calls that spawned them, else under the run they ran in; runs without a
+        model call dropped; every run's key unique in the session."""
+        subagents = [c for c in self._subchains if c.run is not None and c.run.model_calls]
+        for chain in subagents:
+            _start_at_own_calls(chain)
+        linked = self._link_spawned(subagents)
+        runs = [run for run in self._main.runs if run.model_calls]
+        own_runs: list[AgentRun] = []
+        for chain in subagents:
+            if id(chain) in linked or chain.run is None:
+                continue
+            # a warmup before the first prompt filled the cache that prompt's run reads; a session that never
+            # got a prompt keeps its subagents as runs of their own
+            host = _run_at(runs, chain.run.start_ns) or (runs[0] if runs else None)
+            if host is not None:
+                host.subagents.append(chain.run)
+            else:
+                own_runs.append(chain.run)
+        used = {run.key for run in runs}
+        for chain in subagents:
+            run = chain.run
+            if run is not None and run.key in used:  # its first prompt is a copy of another run's, uuid and all
+                run.key = f"{run.key}/{run.model_calls[0].key}"
+            if run is not None:
+                used.add(run.key)
+        runs = sorted(runs + own_runs, key=lambda run: run.start_ns)
+        for run in runs:
+            run.session_id = run.session_id or self.session.session_id
+        self.session.runs = runs
+        self._seen.update(hash(key) for key in self._calls)
+
+    def _link_spawned(self, subagents: list[_Chain]) -> set[int]:
+        """Subagents under the Task/Agent calls that spawned them: by the agent id the call's result names, else
+        by the call's prompt (the nearest in time when several match). Returns the linked chains' ids."""
         by_agent_id: dict[str, _Chain] = {}
         by_prompt: dict[str, list[_Chain]] = {}
-        for chain in self._subchains:
-            if chain.run is None or not chain.run.model_calls:
-                continue
+        for chain in subagents:
             if chain.agent_id is not None:
                 by_agent_id.setdefault(chain.agent_id, chain)
             if chain.prompt_digest is not None:
@@ -393,124 +432,15 @@ class _SessionReader:
             linked.add(id(chain))
             chain.run.name = subagent_type or chain.run.name
             tool.subagent = chain.run
-        runs = [run for run in self._main.runs if run.model_calls]
-        for chain in self._subchains:
-            if id(chain) in linked or chain.run is None or not chain.run.model_calls:
-                continue
-            host = _run_at(runs, chain.run.start_ns)
-            if host is not None:
-                host.subagents.append(chain.run)
-            else:
-                self.note(self._main_path, "a subagent that started before the session's first prompt: not imported")
-        for run in runs:
-            run.session_id = run.session_id or session.session_id
-        session.runs = runs
-        for chain in (self._main, *self._subchains):
-            self._seen.update(hash(key) for key in chain.calls)
+        return linked
 
 
-@dataclass(slots=True)
-class _Counts:
-    lines: int = 0
-    bytes: int = 0
-    bad: int = 0
-    bad_last: int = 0  # the line number of the last line that was not a JSON record
-    conversation: int = 0  # user and assistant records
-    other: int = 0
-    unknown: int = 0
-    unknown_types: set[str] = field(default_factory=lambda: set[str]())
-
-
-def _records(path: Path, counts: _Counts) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open("rb") as lines:
-        for line in lines:
-            counts.lines += 1
-            counts.bytes += len(line)
-            if not line.strip():
-                continue
-            record = _loads(line)
-            if not isinstance(record, dict):
-                counts.bad += 1
-                counts.bad_last = counts.lines
-                continue
-            yield counts.lines, cast("dict[str, Any]", record)
-
-
-def _loads(line: bytes) -> object:
-    try:
-        return json.loads(line)
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
-        return None
-
-
-def _usage(raw: object) -> TokenUsage | None:
-    """The Messages API's usage in OTel's terms: input_tokens counts cached tokens too; cache writes split into
-    five-minute and one-hour ones when ``cache_creation`` says (else all five-minute, as the API prices them)."""
-    if not isinstance(raw, dict):
-        return None
-    usage = cast("dict[str, Any]", raw)
-    uncached = _int(usage.get("input_tokens"))
-    cache_read = _int(usage.get("cache_read_input_tokens"))
-    cache_write = _int(usage.get("cache_creation_input_tokens"))
-    one_hour = 0
-    split = usage.get("cache_creation")
-    if isinstance(split, dict):
-        one_hour = min(_int(cast("dict[str, Any]", split).get("ephemeral_1h_input_tokens")), cache_write)
-    return TokenUsage(
-        input_tokens=uncached + cache_read + cache_write,
-        output_tokens=_int(usage.get("output_tokens")),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_1h_tokens=one_hour,
-    )
-
-
-def _outcome(block: dict[str, Any], extra: object) -> ToolOutcome:
-    text = _text_of(block.get("content"))
-    if extra == _REJECTED_RESULT or text.startswith(_REJECTED):
-        return "rejected"
-    if text.startswith(_INTERRUPTED):
-        return "interrupted"
-    return "error" if block.get("is_error") is True else "ok"
-
-
-def _agent_id(block: dict[str, Any], extra: object) -> str | None:
-    if isinstance(extra, dict):
-        agent_id = cast("dict[str, Any]", extra).get("agentId")
-        if isinstance(agent_id, str) and agent_id:
-            return agent_id
-    content = block.get("content")
-    texts: list[str] = []
-    if isinstance(content, str):
-        texts.append(content)
-    elif isinstance(content, list):
-        for part in cast("list[Any]", content):
-            if isinstance(part, dict):
-                text = cast("dict[str, Any]", part).get("text")
-                if isinstance(text, str):
-                    texts.append(text)
-    for text in texts:
-        found = _AGENT_ID_IN_TEXT.search(text)
-        if found is not None:
-            return found.group(1)
-    return None
-
-
-def _text_of(content: object) -> str:
-    """The first text of a message's content (a string, or a list of blocks), at most 200 characters."""
-    if isinstance(content, str):
-        return content[:200]
-    if isinstance(content, list):
-        for part in cast("list[Any]", content):
-            if isinstance(part, dict):
-                text = cast("dict[str, Any]", part).get("text")
-                if isinstance(text, str):
-                    return text[:200]
-    return ""
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()
+def _start_at_own_calls(chain: _Chain) -> None:
+    """A side agent that replayed its parent's conversation began with its own first call, not with the
+    parent's first prompt it copied."""
+    run = chain.run
+    if run is not None and chain.replayed and run.model_calls:
+        run.start_ns = max(run.start_ns, min(call.start_ns for call in run.model_calls))
 
 
 def _start(chain: _Chain) -> int:
@@ -524,11 +454,3 @@ def _run_at(runs: list[AgentRun], at_ns: int) -> AgentRun | None:
         if run.start_ns <= at_ns:
             host = run
     return host
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

@@ -10,9 +10,10 @@ from typing import Literal
 
 from langchain_turntrace.pricing import TokenUsage
 
-ToolOutcome = Literal["ok", "error", "rejected", "interrupted"]
-"""How a tool call ended: a result, an error result, the user said no (a permission prompt's "No"), or the user
-interrupted it. A call whose result never came has no outcome."""
+ToolOutcome = Literal["ok", "error", "rejected", "denied", "interrupted"]
+"""How a tool call ended: a result, an error result, the user said no (a permission prompt's "No", a plan turned
+down), a rule said no (a deny rule, a hook, a prompt nobody could answer), or it was interrupted or cancelled
+before it finished. A call whose result never came has no outcome."""
 
 
 @dataclass(slots=True)
@@ -27,7 +28,6 @@ class ToolCall:
     outcome: ToolOutcome | None = None
     return_shape_hash: str | None = None
     human_wait: bool = False  # the tool itself waits for the user (asks a question, asks to approve a plan)
-    spawn_key: str | None = None  # what links a subagent to this call: its agent id, else its prompt's digest
     subagent: AgentRun | None = None
 
 
@@ -35,14 +35,15 @@ class ToolCall:
 class ModelCall:
     """One request to the model: every line a streamed response was written as, taken once."""
 
-    key: str  # unique across sessions: the response id with the request id
-    response_id: str
+    key: str  # unique across sessions: the response id with the request id (a failed request: its record's id)
+    response_id: str | None  # None: the request failed
     model: str
     provider: str
     start_ns: int
     end_ns: int
     usage: TokenUsage | None
     finish_reason: str | None  # the provider's own word
+    error_type: str | None = None  # the request failed: the error's kind
     tool_calls: list[ToolCall] = field(default_factory=lambda: list[ToolCall]())
 
 

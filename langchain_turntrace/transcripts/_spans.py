@@ -18,24 +18,19 @@ from opentelemetry.util.types import AttributeValue
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.transcripts._model import AgentRun, ModelCall, ToolCall
-from langchain_turntrace.turns import usage_attributes
+from langchain_turntrace.turns import Tags, normalised_stop_reason, usage_attributes
 from langchain_turntrace.version import INSTRUMENTATION_SCOPE, __version__
 
+# error.type of a tool call that did not give its result; how each is told apart: _records.outcome_of.
 TOOL_ERROR: Final = "tool_error"
-"""``error.type`` of a tool call whose result is an error (as a live ``ToolMessage`` with status error)."""
+"""The result is an error (as a live ``ToolMessage`` with status error)."""
 REJECTED_BY_USER: Final = "rejected_by_user"
-"""``error.type`` of a tool call the user turned down at its permission prompt: no failure of the tool."""
+"""The user turned it down (a permission prompt's "No", a plan not approved): no failure of the tool, and its span
+is the user deciding (``turntrace.tool.kind=human_wait``)."""
+PERMISSION_DENIED: Final = "permission_denied"
+"""A rule turned it down without asking (a deny rule, a hook, don't-ask mode, a prompt nobody could answer)."""
+# An interrupted or cancelled call has no error.type: like a live call cut short, it is turntrace.incomplete.
 
-# The Messages API's stop reasons in turntrace.stop_reason's words (the handler's table, for Anthropic).
-_STOP_REASONS: Final[Mapping[str, str]] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "tool_use": "tool_calls",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "refusal": "content_filter",
-    "pause_turn": "paused",
-}
 _SAMPLED: Final = TraceFlags(TraceFlags.SAMPLED)
 _UNSET: Final = Status(StatusCode.UNSET)
 _ERROR: Final = Status(StatusCode.ERROR)
@@ -148,9 +143,11 @@ class SpanBuilder:
         }
         if call.model:
             attributes[attr.GEN_AI_REQUEST_MODEL] = call.model
-        stop_reason = _stop_reason(call)
+        stop_reason = normalised_stop_reason(call.finish_reason, calls_tools=bool(call.tool_calls))
         if stop_reason is not None:
             attributes[attr.STOP_REASON] = stop_reason
+        if call.error_type is not None:  # as a live turn whose model call failed
+            attributes[attr.ERROR_TYPE] = call.error_type
         out.append(self._span(f"turn {index}", context, parent, attributes, call.start_ns, end_ns))
         return totals
 
@@ -165,12 +162,16 @@ class SpanBuilder:
         attributes: dict[str, AttributeValue] = {
             attr.GEN_AI_OPERATION_NAME: "chat",
             attr.GEN_AI_PROVIDER_NAME: call.provider,
-            attr.GEN_AI_RESPONSE_ID: call.response_id,
             attr.LATENCY_MS: (call.end_ns - call.start_ns) / 1e6,
         }
+        if call.response_id is not None:
+            attributes[attr.GEN_AI_RESPONSE_ID] = call.response_id
         if call.model:
             attributes[attr.GEN_AI_REQUEST_MODEL] = call.model
-            attributes[attr.GEN_AI_RESPONSE_MODEL] = call.model
+            if call.error_type is None:
+                attributes[attr.GEN_AI_RESPONSE_MODEL] = call.model
+        if call.error_type is not None:
+            attributes[attr.ERROR_TYPE] = call.error_type
         if call.finish_reason is not None:
             attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = (call.finish_reason,)
         usage = call.usage
@@ -223,20 +224,15 @@ class SpanBuilder:
             attributes[attr.ERROR_TYPE] = TOOL_ERROR
         elif tool.outcome == "rejected":
             attributes[attr.ERROR_TYPE] = REJECTED_BY_USER
+        elif tool.outcome == "denied":
+            attributes[attr.ERROR_TYPE] = PERMISSION_DENIED
         links = (Link(chat, _CAUSED_BY),)
         out.append(self._span(f"execute_tool {tool.name}", context, parent, attributes, tool.start_ns, end_ns, links))
         return totals, end_ns
 
     # -- parts -------------------------------------------------------------------------------------------------
     def _tags(self, run: AgentRun, feature: str | None) -> dict[str, AttributeValue]:
-        tags: dict[str, AttributeValue] = {attr.SESSION_ID: run.session_id, attr.GEN_AI_CONVERSATION_ID: run.session_id}
-        if self._user_id:
-            tags[attr.USER_ID] = self._user_id
-        if feature:
-            tags[attr.FEATURE] = feature
-        if run.agent_version:
-            tags[attr.AGENT_VERSION] = run.agent_version
-        return tags
+        return Tags(run.session_id, self._user_id or None, feature or None, run.agent_version or None).attributes()
 
     def _span(
         self,
@@ -267,13 +263,3 @@ class SpanBuilder:
 
 def _context(trace_id: int, span_id: int) -> SpanContext:
     return SpanContext(trace_id, span_id, is_remote=False, trace_flags=_SAMPLED)
-
-
-def _stop_reason(call: ModelCall) -> str | None:
-    """The call's finish reason in turntrace.stop_reason's words; a call that asked for tools is ``tool_calls``
-    whatever its word (a streamed transcript often never got one)."""
-    if call.tool_calls:
-        return "tool_calls"
-    if call.finish_reason is None:
-        return None
-    return _STOP_REASONS.get(call.finish_reason, call.finish_reason.lower())

@@ -1,0 +1,265 @@
+"""Claude Code's record rules: reading a line into a record, and what a record's fields mean (usage, how a tool
+call ended, which agent a spawning call ran, the text of a message).
+
+The format is not documented by Anthropic; each rule cites the public tools or reports it comes from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Final, cast
+
+from langchain_turntrace.pricing import TokenUsage
+from langchain_turntrace.transcripts._model import ToolOutcome
+
+# Record types that carry no model call or tool result; any other type is counted as unknown. The first ones are
+# the 2.0 loaders' (ccusage/ccusage, sonnes/chitragupt docs/specs/004-subagents.md); the rest are the session
+# metadata 2.1 writes (titles, names and colours, modes, git attribution), as transcript readers list them: the
+# type list in jeremedia/claude-code-log-format source-docs/JSONL_LOGGING.md and the metadata types public readers
+# skip (custom-title, tag, agent-name, agent-color, agent-setting, mode, worktree-state, pr-link,
+# attribution-snapshot, ...). ``agent-name`` names the session, not a subagent, so it names no run here.
+KNOWN_OTHER_TYPES: Final = frozenset(
+    {
+        "summary",
+        "system",
+        "file-history-snapshot",
+        "progress",
+        "queue-operation",
+        "custom-title",
+        "attachment",
+        "tag",
+        "agent-name",
+        "agent-color",
+        "agent-setting",
+        "attribution-snapshot",
+        "ai-title",
+        "last-prompt",
+        "mode",
+        "permission-mode",
+        "pr-link",
+        "worktree-state",
+        "bridge-session",
+        "content-replacement",
+        "speculation-accept",
+    }
+)
+
+# The texts Claude Code writes as a tool call's result when the call did not run. Its message constants, as
+# public readers copy them: ghostwriternr/codeflare apps/agent/worker/utils/messages.ts (INTERRUPT_MESSAGE,
+# INTERRUPT_MESSAGE_FOR_TOOL_USE, CANCEL_MESSAGE), kmcquade/cc-mvp-prompts
+# system-prompts/system-prompt-stop-after-rejection.md (REJECT_MESSAGE), and the subagent and plan variants
+# (SUBAGENT_REJECT_MESSAGE, PLAN_REJECTION_PREFIX) beside them in readers' copies of the same module.
+_REJECTED: Final = "The user doesn't want to proceed with this tool use"  # REJECT_MESSAGE, with or without reason
+_REJECTED_IN_SUBAGENT: Final = "Permission for this tool use was denied."  # the same "No", to a subagent
+_PLAN_REJECTED: Final = "The agent proposed a plan that was rejected by the user"  # ExitPlanMode's "No"
+_REJECTED_RESULT: Final = "User rejected tool use"  # toolUseResult beside a rejection
+_CANCELLED: Final = "The user doesn't want to take this action right now"  # aborted before it ran (Esc, a hook)
+INTERRUPTED: Final = "[Request interrupted by user"  # "... for tool use]" as a result, "...]" as a prompt
+# Denials by a rule, not by the user at a prompt: don't-ask mode and deny rules (shaneholloman/claude-code-prompts
+# system-prompts/system-prompt-handle-permission-denials.md: "Permission to use X has been denied ..."), and a
+# non-interactive session's unanswered prompt (slopus/happy-cli explore-claude-cli/v3/toy-project-edit-approve/
+# conclusions.md: "Claude requested permissions to use Edit, but you haven't granted it yet.").
+_DENIED: Final = re.compile(r"Permission to use .* has been denied|Claude requested permissions to .* haven't granted")
+# Newer versions say which mechanism stopped a call in the result record's ``toolDenialKind``: "user-rejected"
+# (the prompt's "No"), "permission-rule" (a deny rule or a PreToolUse hook's deny), "interrupted" and "cancelled"
+# (aborts, not denials), as public transcript inventories and denial counters record them (found by code search;
+# one reads the hook deny as "permission-rule" and counts interrupted/cancelled as no denial). Any other kind is a
+# mechanism's no, so a denial.
+_DENIAL_KINDS: Final[dict[str, ToolOutcome]] = {
+    "user-rejected": "rejected",
+    "permission-rule": "denied",
+    "interrupted": "interrupted",
+    "cancelled": "interrupted",
+}
+
+SYNTHETIC_MODEL: Final = "<synthetic>"
+"""The model of an assistant record Claude Code wrote itself: an API error, a cancelled turn (anthropics/
+claude-code#58427; sleep2agi/agent-network#18: every ``<synthetic>`` record it met was an "API Error: ..." text)."""
+API_ERROR: Final = "api_error"
+"""``error.type`` of a failed request whose record names no error kind."""
+WARMUP_PROMPT: Final = "Warmup"
+"""The prompt of the sidechains Claude Code starts at launch to fill the prompt cache (anthropics/claude-code#17457,
+#47922: ``isSidechain``, a "Warmup" user message, a call that is nearly all cache writes)."""
+
+_AGENT_ID_IN_TEXT: Final = re.compile(r"agentId: ?([\w@.\-]+)")
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+@dataclass(slots=True)
+class LineCounts:
+    """What reading one file met, line by line."""
+
+    lines: int = 0
+    bytes: int = 0
+    bad: int = 0  # not a JSON object
+    bad_last: int = 0  # the line number of the last line that was not a JSON record
+    not_utf8: int = 0
+    conversation: int = 0  # user and assistant records
+    other: int = 0
+    unknown: int = 0
+    unknown_types: set[str] = field(default_factory=lambda: set[str]())
+
+
+def records(path: Path, counts: LineCounts) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of ``path``, one a line, numbered; the lines that are none are counted, never raised."""
+    with path.open("rb") as lines:
+        for line in lines:
+            counts.lines += 1
+            counts.bytes += len(line)
+            if not line.strip():
+                continue
+            try:
+                record = loads(line)
+            except UnicodeDecodeError:
+                counts.not_utf8 += 1
+                continue
+            if not isinstance(record, dict):
+                counts.bad += 1
+                counts.bad_last = counts.lines
+                continue
+            yield counts.lines, cast("dict[str, Any]", record)
+
+
+def loads(line: bytes) -> object:
+    """One line as JSON; None when it is not JSON. Raises UnicodeDecodeError when it is not UTF-8."""
+    text = line.decode("utf-8")  # strict: json's own decoding lets encoded surrogates through
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+        return None
+    if b"\\ud" in line or b"\\uD" in line:  # an escaped surrogate: a lone one cannot be written out as UTF-8
+        return _without_lone_surrogates(value)
+    return value
+
+
+def _without_lone_surrogates(value: object) -> object:
+    """``value`` with every lone surrogate (json keeps ``"\\ud800"`` as one) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in cast("list[object]", value)]
+    if isinstance(value, dict):
+        return {
+            cast("str", _without_lone_surrogates(key)): _without_lone_surrogates(item)
+            for key, item in cast("dict[str, object]", value).items()
+        }
+    return value
+
+
+def timestamp_ns(record: dict[str, Any]) -> int | None:
+    """``timestamp`` (ISO 8601, UTC) in nanoseconds since the epoch; None when absent or unreadable."""
+    raw = record.get("timestamp")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // _MICROSECOND * 1000
+
+
+def usage_of(raw: object) -> TokenUsage | None:
+    """The Messages API's usage in OTel's terms: input_tokens counts cached tokens too; cache writes split into
+    five-minute and one-hour ones when ``cache_creation`` says (else all five-minute, as the API prices them)."""
+    if not isinstance(raw, dict):
+        return None
+    usage = cast("dict[str, Any]", raw)
+    uncached = _int(usage.get("input_tokens"))
+    cache_read = _int(usage.get("cache_read_input_tokens"))
+    cache_write = _int(usage.get("cache_creation_input_tokens"))
+    one_hour = 0
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        one_hour = min(_int(cast("dict[str, Any]", split).get("ephemeral_1h_input_tokens")), cache_write)
+    return TokenUsage(
+        input_tokens=uncached + cache_read + cache_write,
+        output_tokens=_int(usage.get("output_tokens")),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=one_hour,
+    )
+
+
+def outcome_of(block: dict[str, Any], record: dict[str, Any]) -> ToolOutcome:
+    """How the tool call a ``tool_result`` block answers ended: the record's ``toolDenialKind`` when it has one,
+    else Claude Code's own texts, else the block's ``is_error``."""
+    denial = record.get("toolDenialKind")
+    if isinstance(denial, str) and denial:
+        return _DENIAL_KINDS.get(denial, "denied")
+    text = text_of(block.get("content"))
+    if record.get("toolUseResult") == _REJECTED_RESULT or text.startswith(
+        (_REJECTED, _REJECTED_IN_SUBAGENT, _PLAN_REJECTED)
+    ):
+        return "rejected"
+    if text.startswith((INTERRUPTED, _CANCELLED)):
+        return "interrupted"
+    if block.get("is_error") is True:
+        return "denied" if _DENIED.match(text) else "error"
+    return "ok"
+
+
+def agent_id_of(block: dict[str, Any], extra: object) -> str | None:
+    """The agent a spawning call's result names: ``toolUseResult.agentId``, or ``agentId: <id>`` in its text
+    (safety-research/safety-tooling#159, sonnes/chitragupt)."""
+    if isinstance(extra, dict):
+        agent_id = cast("dict[str, Any]", extra).get("agentId")
+        if isinstance(agent_id, str) and agent_id:
+            return agent_id
+    content = block.get("content")
+    texts: list[str] = []
+    if isinstance(content, str):
+        texts.append(content)
+    elif isinstance(content, list):
+        for part in cast("list[Any]", content):
+            if isinstance(part, dict):
+                text = cast("dict[str, Any]", part).get("text")
+                if isinstance(text, str):
+                    texts.append(text)
+    for text in texts:
+        found = _AGENT_ID_IN_TEXT.search(text)
+        if found is not None:
+            return found.group(1)
+    return None
+
+
+def text_of(content: object) -> str:
+    """The first text of a message's content (a string, or a list of blocks), whole."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        for part in cast("list[Any]", content):
+            if isinstance(part, dict):
+                text = cast("dict[str, Any]", part).get("text")
+                if isinstance(text, str):
+                    return text
+    return ""
+
+
+def digest(text: str) -> str:
+    """What links a subagent to the call that spawned it when no agent id does: its whole prompt's digest."""
+    return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def api_error_type(record: dict[str, Any]) -> str:
+    """``error.type`` of a request Claude Code answered with an error record: its ``error`` kind ("rate_limit",
+    "authentication_failed", "server_error", ... as public readers of these records quote them), else api_error."""
+    kind = record.get("error")
+    return kind if isinstance(kind, str) and kind else API_ERROR
+
+
+def str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
