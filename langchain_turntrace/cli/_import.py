@@ -16,30 +16,37 @@ from typing import Any, Final
 
 from langchain_turntrace.cli import _render
 
-_NS_PER_DAY: Final = 86_400 * 10**9
 _NOTES_SHOWN: Final = 20  # files; --json lists every one
 
 
 def run_import(args: argparse.Namespace, store_path: Path) -> int:
-    """Exit 0 when every session read was taken by the backend (files left out are reported, not failures),
-    1 when the backend refused some or did not finish in time."""
+    """Exit 0 when every session read was written (files left out are reported, not failures); 1 when the
+    backend refused an export (the import stops there) or did not finish in time; 2 when the local store cannot
+    be written at all (said before any file is read)."""
     from langchain_turntrace.config import resolve_backend, resolve_price_overrides, resolve_settings
     from langchain_turntrace.hashing import InputHasher
     from langchain_turntrace.pricing import PriceBook
-    from langchain_turntrace.transcripts import default_projects_dir, import_claude_code, sink_for
+    from langchain_turntrace.store import NS_PER_DAY, SqliteSpanExporter, StoreError
+    from langchain_turntrace.transcripts import (
+        default_projects_dir,
+        exporter_for_import,
+        import_claude_code,
+        shutdown_within,
+    )
 
     backend = resolve_backend(args.backend)
     settings = resolve_settings(capture_content=False, hash_key=None, prices=None)
-    sink, store = sink_for(
-        backend.backend,
-        store_path=store_path,
-        retention_days=args.retention_days,
-    )
+    try:
+        exporter = exporter_for_import(backend.backend, store_path=store_path, retention_days=args.retention_days)
+    except StoreError as error:
+        print(f"turntrace: nothing imported: {error}", file=sys.stderr)
+        return 2
+    store = exporter if isinstance(exporter, SqliteSpanExporter) else None
     paths: list[Path] = args.paths or [default_projects_dir()]
     with _progress(enabled=not args.json and sys.stderr.isatty()) as on_progress:
         report = import_claude_code(
             paths,
-            sink,
+            exporter,
             prices=PriceBook(resolve_price_overrides()),
             hasher=InputHasher(settings.hash_key),
             feature=args.feature,
@@ -47,11 +54,14 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
             retention_days=None if store is None else store.retention_days,
             on_progress=on_progress,
         )
-    closed = sink.close(max(backend.flush_timeout_s, 5.0))
+    refused = store.error if store is not None else None  # read before shutting down: that clears nothing
+    closed = shutdown_within(exporter, max(backend.flush_timeout_s, 5.0))
     where = str(store.path) if store is not None else backend.backend
-    failed = report.runs_not_taken > 0 or not closed
+    failed = report.stopped or not closed
     if args.json:
         out: dict[str, Any] = {**asdict(report), "destination": where, "finished_in_time": closed}
+        out["stopped"] = report.stopped
+        out["error"] = None if refused is None else str(refused)
         out["notes"] = [{"path": str(n.path), "reason": n.reason, "skipped_file": n.skipped_file} for n in report.notes]
         print(json.dumps(out, indent=2))
         return 1 if failed else 0
@@ -62,20 +72,31 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
         f"{report.tool_calls} tool call(s), from {report.files} file(s), {mb:.1f} MB in {report.seconds:.1f} s"
         f"{speed}, into {where}. Runs already there are replaced by themselves: importing again adds nothing."
     )
+    if report.stopped:
+        why = (
+            f"{refused}"
+            if refused is not None
+            else "see the backend's messages above, and check that it is reachable (`turntrace verify`)"
+        )
+        _render.line(
+            f"{report.runs_not_taken} run(s) were not taken by the {backend.backend} backend: {why}. The import "
+            f"stopped there: those {report.sessions_not_taken} session(s) have nothing written, none in part, and "
+            f"{report.sessions_not_read} more session(s) ({report.files_not_read} file(s)) were not read. Run the "
+            "same import again once that is fixed: it adds what is missing."
+        )
     if report.copied_calls:
         _render.line(
             f"{report.copied_calls} model call(s) were copies, in a resumed session, of calls of the session it "
             "continues: counted once."
         )
     if report.runs_past_retention and report.oldest_end_ns is not None and report.retention_days is not None:
-        days = math.ceil((time.time_ns() - report.oldest_end_ns) / _NS_PER_DAY) + 1
+        days = math.ceil((time.time_ns() - report.oldest_end_ns) / NS_PER_DAY) + 1
         _render.line(
             f"{report.runs_past_retention} run(s) ended more than {report.retention_days} days ago, past the store's "
             f"retention: not imported. To keep them: --retention-days {days}, and TURNTRACE_RETENTION_DAYS={days} "
-            "for every process that writes this store (each prunes by its own setting)."
+            "for every program that traces into this store and for `turntrace prune`: each deletes what ended "
+            "before its own retention (an import deletes nothing)."
         )
-    if report.runs_not_taken:
-        _render.line(f"{report.runs_not_taken} run(s) were not taken by the {backend.backend} backend (see above).")
     if not closed:
         _render.line(f"the {backend.backend} backend did not finish within its flush timeout: spans may be lost.")
     if report.notes:

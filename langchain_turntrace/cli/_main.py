@@ -175,7 +175,8 @@ def _parser() -> argparse.ArgumentParser:
         "--retention-days",
         type=positive_int,
         help="the local store's retention for this import (default: $TURNTRACE_RETENTION_DAYS, else 30); runs "
-        "that ended before it are counted, not imported",
+        "that ended before it are counted, not imported. An import deletes nothing: the programs that trace into "
+        "the store and `turntrace prune` apply their own retention",
     )
 
     report = commands.add_parser(

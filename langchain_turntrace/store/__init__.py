@@ -16,13 +16,14 @@ from langchain_turntrace.store._results import (
     UnpricedModel,
     WiringSmells,
 )
-from langchain_turntrace.store._retention import DEFAULT_RETENTION_DAYS
+from langchain_turntrace.store._retention import DEFAULT_RETENTION_DAYS, NS_PER_DAY
 from langchain_turntrace.store._store import SpanStore
 
 __all__ = [
     "ALERT_BYS",
     "ALERT_PERS",
     "DEFAULT_RETENTION_DAYS",
+    "NS_PER_DAY",
     "CallRef",
     "CostGroup",
     "CostRow",

@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from langchain_turntrace._fork import renew_in_child
+from langchain_turntrace.store._connection import BUSY_TIMEOUT_S, connect, sqlite_errors
 from langchain_turntrace.store._errors import StoreError
 from langchain_turntrace.store._paths import TURNTRACE_STORE, create_private_file, default_store_path
 from langchain_turntrace.store._retention import resolve_retention_days
@@ -33,14 +34,29 @@ class SqliteSpanExporter(SpanExporter):
     >>> provider.add_span_processor(BatchSpanProcessor(SqliteSpanExporter()))  # doctest: +SKIP
 
     Never raises from ``export``: a store that cannot be written is logged once and the batch is reported as
-    FAILURE. Configuration fails here instead, at construction (StoreError): ``retention_days`` /
-    ``TURNTRACE_RETENTION_DAYS`` are checked and the file is created (owner-only), then opened on the first
-    export. Several processes may write the same file at once.
+    FAILURE (``error`` says why). Configuration fails here instead, at construction (StoreError):
+    ``retention_days`` / ``TURNTRACE_RETENTION_DAYS`` are checked and the file is created (owner-only), then
+    opened on the first export. Several processes may write the same file at once.
+
+    ``prune=False``: this exporter never deletes; the store's other writers and ``turntrace prune`` apply
+    retention. An import writes runs as old as their transcripts: pruning by its own retention would delete
+    what an earlier import kept with a longer one. ``log_failures=False``: a caller that reads ``error`` itself
+    (an import, which stops and says what to do) gets no log line as well.
     """
 
-    def __init__(self, path: Path | None = None, retention_days: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        retention_days: int | None = None,
+        *,
+        prune: bool = True,
+        log_failures: bool = True,
+    ) -> None:
         self._path = default_store_path() if path is None else path.expanduser()
         self._retention_days = resolve_retention_days(retention_days)
+        self._prune = prune
+        self._log_failures = log_failures
+        self._error: StoreError | None = None
         try:  # now, at configuration: an unwritable location must fail here, not drop spans at the first export
             create_private_file(self._path)
         except OSError as error:
@@ -74,20 +90,47 @@ class SqliteSpanExporter(SpanExporter):
     def retention_days(self) -> int:
         return self._retention_days
 
+    @property
+    def error(self) -> StoreError | None:
+        """Why the last export failed; None after one that succeeded."""
+        return self._error
+
+    def check(self) -> None:
+        """Opens the store now and takes its write lock once, waiting out another process's write as an export
+        would (up to ``BUSY_TIMEOUT_S``): a store that cannot be written raises StoreError here, before any work
+        whose spans it would refuse."""
+        with self._lock:
+            self._open_store()
+            with contextlib.closing(connect(self._path, create=False)) as probe, sqlite_errors(self._path):
+                try:
+                    probe.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error) and "busy" not in str(error):
+                        raise
+                    raise StoreError(locked_message(self._path)) from None
+                probe.execute("ROLLBACK")
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         with self._lock:
             if self._shut_down:
+                self._error = StoreError(f"the exporter of {self._path} is shut down; nothing more is written")
                 return SpanExportResult.FAILURE
             try:
                 store = self._open_store()
                 store.write(spans)
             except Exception as error:  # noqa: BLE001  # tracing must never break the agent: logged once instead
                 self._drop_store()
-                self._log_once(
-                    "write", f"could not write {len(spans)} span(s) to {self._path}: {error}. Spans are dropped", error
-                )
+                self._error = _store_error(self._path, error)
+                if self._log_failures:
+                    self._log_once(
+                        "write",
+                        f"could not write {len(spans)} span(s) to {self._path}: {error}. Spans are dropped",
+                        error,
+                    )
                 return SpanExportResult.FAILURE
-            self._prune_when_due(store)
+            self._error = None
+            if self._prune:
+                self._prune_when_due(store)
             return SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -127,3 +170,19 @@ class SqliteSpanExporter(SpanExporter):
             return
         self._logged.add(kind)
         _log.error("langchain-turntrace: %s (logged once).", message, exc_info=not isinstance(error, _EXPECTED))
+
+
+def locked_message(path: Path) -> str:
+    return (
+        f"the store {path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s (a long write: another "
+        "import, `turntrace prune`, or a program holding a transaction open); try again when it has finished, or "
+        "point --store / TURNTRACE_STORE at another file"
+    )
+
+
+def _store_error(path: Path, error: Exception) -> StoreError:
+    if isinstance(error, StoreError) and ("database is locked" in str(error) or "database is busy" in str(error)):
+        return StoreError(locked_message(path))
+    if isinstance(error, StoreError):
+        return error
+    return StoreError(f"cannot write the store {path}: {error}; check that it is a turntrace store you can write")

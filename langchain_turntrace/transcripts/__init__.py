@@ -1,11 +1,17 @@
 """Imported coding-agent sessions (Claude Code transcripts) as the same span tree live traces make."""
 
-from langchain_turntrace.transcripts._import import ImportReport, default_projects_dir, import_claude_code
+from langchain_turntrace.transcripts._import import (
+    MAX_BATCH_SPANS,
+    ImportReport,
+    default_projects_dir,
+    import_claude_code,
+)
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall
-from langchain_turntrace.transcripts._sink import ExporterSink, SpanSink, sink_for
+from langchain_turntrace.transcripts._sink import ExporterSink, exporter_for_import, shutdown_within, sink_for
 from langchain_turntrace.transcripts._spans import PERMISSION_DENIED, REJECTED_BY_USER, TOOL_ERROR
 
 __all__ = [
+    "MAX_BATCH_SPANS",
     "PERMISSION_DENIED",
     "REJECTED_BY_USER",
     "TOOL_ERROR",
@@ -15,9 +21,10 @@ __all__ = [
     "ImportReport",
     "ModelCall",
     "Session",
-    "SpanSink",
     "ToolCall",
     "default_projects_dir",
+    "exporter_for_import",
     "import_claude_code",
+    "shutdown_within",
     "sink_for",
 ]

@@ -1,26 +1,38 @@
-"""``turntrace import claude-code``: finds the transcripts, reads one session at a time, and hands each
-session's spans to the sink whole; bad input becomes a note per file, never a traceback."""
+"""``turntrace import claude-code``: finds the transcripts, reads one session at a time, and hands the spans of
+whole sessions to an OTel ``SpanExporter``, several sessions an export; bad input becomes a note per file, never a
+traceback; the first export the backend refuses stops the import."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.store import NS_PER_DAY
 from langchain_turntrace.transcripts._claude_code import is_subagent_file, read_session, session_id_of
 from langchain_turntrace.transcripts._model import AgentRun, FileNote
-from langchain_turntrace.transcripts._sink import SpanSink
 from langchain_turntrace.transcripts._spans import SpanBuilder
 
 CLAUDE_CONFIG_DIR: Final = "CLAUDE_CONFIG_DIR"
 """Claude Code's own setting for where it keeps its files (default ``~/.claude``; Anthropic's settings docs)."""
-_NS_PER_DAY: Final = 86_400 * 10**9
+MAX_BATCH_SPANS: Final = 4096
+"""Spans an export holds: whole sessions are gathered until they reach it (one session bigger than that goes
+alone). The local store writes an export in one transaction, and a transaction a session made small files slow."""
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_HEAD_LINES: Final = 20  # lines read for a session's first timestamp (a summary or snapshot may come first)
 
 Progress = Callable[[int, int], None]
 """Told (bytes read so far, bytes in all) after each session."""
@@ -46,13 +58,21 @@ class ImportReport:
     runs_past_retention: int = 0
     retention_days: int | None = None
     oldest_end_ns: int | None = None  # of the runs past retention
-    runs_not_taken: int = 0  # runs of sessions the backend refused
+    sessions_not_taken: int = 0  # read, but in the export the backend refused: none of their runs written
+    runs_not_taken: int = 0
+    sessions_not_read: int = 0  # left when the import stopped at that refusal
+    files_not_read: int = 0
     seconds: float = 0.0
     notes: list[FileNote] = field(default_factory=lambda: list[FileNote]())
 
     @property
     def files_skipped(self) -> int:
         return sum(1 for note in self.notes if note.skipped_file)
+
+    @property
+    def stopped(self) -> bool:
+        """The backend refused an export, and the import stopped there."""
+        return self.sessions_not_taken > 0
 
 
 @dataclass(slots=True)
@@ -61,9 +81,43 @@ class _SessionFiles:
     subagents: list[Path] = field(default_factory=lambda: list[Path]())
 
 
+@dataclass(slots=True)
+class _Batch:
+    """Whole sessions' spans waiting for one export, and what they count for once it succeeds."""
+
+    spans: list[ReadableSpan] = field(default_factory=lambda: list[ReadableSpan]())
+    sessions: int = 0
+    runs: int = 0
+    model_calls: int = 0
+    tool_calls: int = 0
+
+    def add(self, runs: Sequence[AgentRun], spans: Sequence[ReadableSpan]) -> None:
+        self.spans.extend(spans)
+        self.sessions += 1
+        self.runs += len(runs)
+        self.model_calls += sum(_count_calls(run) for run in runs)
+        self.tool_calls += sum(_count_tools(run) for run in runs)
+
+    def export_into(self, exporter: SpanExporter, report: ImportReport) -> bool:
+        """Hands the batch over and counts it written or refused; False when the backend refused it."""
+        taken = not self.spans or exporter.export(self.spans) is SpanExportResult.SUCCESS
+        if taken:
+            report.sessions += self.sessions
+            report.runs += self.runs
+            report.spans += len(self.spans)
+            report.model_calls += self.model_calls
+            report.tool_calls += self.tool_calls
+        else:
+            report.sessions_not_taken += self.sessions
+            report.runs_not_taken += self.runs
+        self.spans = []
+        self.sessions = self.runs = self.model_calls = self.tool_calls = 0
+        return taken
+
+
 def import_claude_code(
     paths: Sequence[Path],
-    sink: SpanSink,
+    exporter: SpanExporter,
     *,
     prices: PriceBook,
     hasher: InputHasher,
@@ -72,20 +126,28 @@ def import_claude_code(
     retention_days: int | None = None,
     now_ns: int | None = None,
     on_progress: Progress | None = None,
+    max_batch_spans: int = MAX_BATCH_SPANS,
 ) -> ImportReport:
-    """Imports the Claude Code sessions in ``paths`` (files or folders, searched for ``*.jsonl``) into ``sink``.
+    """Imports the Claude Code sessions in ``paths`` (files or folders, searched for ``*.jsonl``) through
+    ``exporter`` (any OTel ``SpanExporter``; the caller shuts it down).
 
-    Each session (its file and its subagents') goes to the sink in one piece: all its runs or, when it cannot be
-    read, none. ``retention_days``: the local store's; runs that ended before it are counted, not written.
+    >>> import_claude_code([Path("~/.claude/projects")], SqliteSpanExporter(prune=False), prices=PriceBook({}),
+    ...                    hasher=InputHasher(None))  # doctest: +SKIP
+
+    A session (its file and its subagents') is never split between exports: all its runs are written or, when it
+    cannot be read or its export is refused, none. The first refused export stops the import: the report counts
+    what was written, what was refused and what was not read. ``retention_days``: the local store's; runs that
+    ended before it are counted, not written.
     """
     started = time.monotonic()
     report = ImportReport(retention_days=retention_days)
     sessions, total_bytes = _find_sessions(paths, report.notes)
     builder = SpanBuilder(prices, user_id=user_id)
-    cutoff_ns = None if retention_days is None else (now_ns or time.time_ns()) - retention_days * _NS_PER_DAY
+    cutoff_ns = None if retention_days is None else (now_ns or time.time_ns()) - retention_days * NS_PER_DAY
     seen_calls: set[int] = set()  # hashes of model-call keys imported: a copy in a resumed session counts once
+    batch = _Batch()
     done_bytes = 0
-    for files in sessions:
+    for position, files in enumerate(sessions):
         session = read_session(files.main, files.subagents, hasher=hasher, seen_calls=seen_calls)
         report.notes.extend(session.notes)
         report.files += (files.main is not None) + len(files.subagents)
@@ -97,19 +159,18 @@ def import_claude_code(
             oldest = min(run.end_ns for run in session.runs)
             report.oldest_end_ns = min(oldest, report.oldest_end_ns or oldest)
         if runs:
-            report.sessions += 1
             session_feature = feature or session.project or (files.main.parent.name if files.main else None)
-            spans = [span for run in runs for span in builder.spans(run, feature=session_feature)]
-            if sink.export(spans):
-                report.runs += len(runs)
-                report.spans += len(spans)
-                report.model_calls += sum(_count_calls(run) for run in runs)
-                report.tool_calls += sum(_count_tools(run) for run in runs)
-            else:
-                report.runs_not_taken += len(runs)
+            batch.add(runs, [span for run in runs for span in builder.spans(run, feature=session_feature)])
         done_bytes += _size(files)
         if on_progress is not None:
             on_progress(done_bytes, total_bytes)
+        if len(batch.spans) >= max_batch_spans and not batch.export_into(exporter, report):
+            rest = sessions[position + 1 :]
+            report.sessions_not_read = len(rest)
+            report.files_not_read = sum((files.main is not None) + len(files.subagents) for files in rest)
+            break
+    else:
+        batch.export_into(exporter, report)
     report.seconds = time.monotonic() - started
     return report
 
@@ -160,15 +221,46 @@ def _main_of(path: Path) -> Path | None:
     return path.parent / f"{session_id}.jsonl" if session_id else None
 
 
-def _order(group: _SessionFiles) -> tuple[str, float, str]:
-    """Per project folder, the session written first first: a resumed session's copies of earlier lines then
-    meet the originals already imported (and are counted once)."""
+def _order(group: _SessionFiles) -> tuple[str, float, int, str]:
+    """Per project folder, the session that began first first, by its first record's timestamp (never the
+    file's mtime, which a copy, a sync or a backup resets): a continued session's copies of earlier lines then
+    meet the originals already imported, and the original keeps them. A continuation's copies keep their
+    timestamps, so it begins at the same moment as its original: then the smaller file first, the original
+    being the continuation's first part."""
     main = group.main or (group.subagents[0] if group.subagents else Path())
     try:
-        mtime = main.stat().st_mtime
+        size = main.stat().st_size
     except OSError:
-        mtime = 0.0
-    return (str(main.parent), mtime, main.name)
+        size = 0
+    first_ns = _first_timestamp_ns(main)
+    return (str(main.parent), math.inf if first_ns is None else first_ns, size, main.name)
+
+
+def _first_timestamp_ns(path: Path) -> int | None:
+    """The ``timestamp`` of the file's first record that has one (ISO 8601, UTC: Claude Code's records)."""
+    try:
+        with path.open("rb") as lines:
+            for _, line in zip(range(_HEAD_LINES), lines, strict=False):
+                try:
+                    record: object = json.loads(line)
+                except (ValueError, RecursionError):  # a line cut short, not JSON: the reader notes it
+                    continue
+                raw = cast("dict[str, object]", record).get("timestamp") if isinstance(record, dict) else None
+                if isinstance(raw, str):
+                    return _ns_of(raw)
+    except OSError:  # unreadable: reading it will say so
+        return None
+    return None
+
+
+def _ns_of(raw: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // _MICROSECOND * 1000
 
 
 def _size(group: _SessionFiles) -> int:

@@ -1,11 +1,10 @@
-"""Where imported spans go: the configured backend's exporter, fed whole sessions
-synchronously, so the local store writes each session in one transaction, and stopped within a bound."""
+"""Where imported spans go: the configured backend's own OTel ``SpanExporter``, called synchronously by the import.
+The local store's is checked for writing before any transcript is read, and never prunes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -15,45 +14,62 @@ from langchain_turntrace.backends._pipeline import run_within
 from langchain_turntrace.store import SqliteSpanExporter, default_store_path
 
 
-class SpanSink(Protocol):
-    def export(self, spans: Sequence[ReadableSpan]) -> bool:
-        """True when the backend took every span (the local store: written, in one transaction)."""
-        ...
+def exporter_for_import(backend: str, *, store_path: Path | None, retention_days: int | None) -> SpanExporter:
+    """The exporter for ``backend`` (``local``, ``otlp``, ``langsmith``, ``console``, ``none``).
 
-    def close(self, timeout_s: float) -> bool:
-        """Flushes and stops, waiting at most ``timeout_s``; True if it finished in time."""
-        ...
+    ``local``: a ``SqliteSpanExporter`` that has opened the store and taken its write lock once (a missing
+    directory, a foreign or newer file, a store another process keeps locked raise StoreError here, before any
+    file is read), that never prunes (the runs an import writes are as old as their transcripts; retention is
+    applied by the store's other writers and ``turntrace prune``), and whose failures the import reads from its
+    ``error`` rather than from a log line.
+    """
+    if backend == "local":
+        exporter = SqliteSpanExporter(
+            store_path or default_store_path(), retention_days=retention_days, prune=False, log_failures=False
+        )
+        exporter.check()
+        return exporter
+    if backend == "none":
+        return _Discard()
+    return exporter_for(backend, store_path)
 
 
-class ExporterSink:
-    """Any ``SpanExporter``: the local store, OTLP, the console, or an in-memory one in tests."""
+def shutdown_within(exporter: SpanExporter, timeout_s: float) -> bool:
+    """Flushes and stops ``exporter``, waiting at most ``timeout_s`` (an OTLP retry loop can take a minute);
+    True if it finished in time."""
+    return run_within(exporter.shutdown, timeout_s)
+
+
+class _Discard(SpanExporter):
+    """``--backend none``: the import reads and counts, and nothing is sent."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+# -- kept until tests/test_import_claude_code.py and benchmarks/import_speed.py use the exporters above --------
+class ExporterSink(SpanExporter):
+    """``exporter`` itself, with ``close(timeout_s)``: the import's sink before it took any ``SpanExporter``."""
 
     def __init__(self, exporter: SpanExporter) -> None:
         self.exporter = exporter
 
-    def export(self, spans: Sequence[ReadableSpan]) -> bool:
-        return self.exporter.export(spans) is SpanExportResult.SUCCESS
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.exporter.export(spans)
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
 
     def close(self, timeout_s: float) -> bool:
-        return run_within(self.exporter.shutdown, timeout_s)
-
-
-class _NoSink:
-    def export(self, spans: Sequence[ReadableSpan]) -> bool:
-        return True
-
-    def close(self, timeout_s: float) -> bool:
-        return True
+        return shutdown_within(self.exporter, timeout_s)
 
 
 def sink_for(
     backend: str, *, store_path: Path | None, retention_days: int | None
-) -> tuple[SpanSink, SqliteSpanExporter | None]:
-    """The sink for ``backend`` (``local``, ``otlp``, ``langsmith``, ``console``, ``none``), and the store's
-    exporter when it is the local store (its path and retention are the import's to report)."""
-    if backend == "local":
-        exporter = SqliteSpanExporter((store_path or default_store_path()), retention_days=retention_days)
-        return ExporterSink(exporter), exporter
-    if backend == "none":
-        return _NoSink(), None
-    return ExporterSink(exporter_for(backend, store_path)), None
+) -> tuple[ExporterSink, SqliteSpanExporter | None]:
+    """``exporter_for_import`` as a sink, with the store's exporter when ``backend`` is ``local``."""
+    exporter = exporter_for_import(backend, store_path=store_path, retention_days=retention_days)
+    return ExporterSink(exporter), exporter if isinstance(exporter, SqliteSpanExporter) else None
