@@ -1,12 +1,15 @@
 """How fast ``turntrace import claude-code`` reads transcripts into the local store, and how its memory grows with
 the number of files (a script, not a test).
 
-python -m benchmarks.import_speed [sessions]   # default 40: imports `sessions` and 4 x `sessions` sessions,
-                                               # each in a fresh process; prints MB/s and peak RSS for both
+python -m benchmarks.import_speed [sessions [small]]
+    # default 40 and 5000. Big files: imports `sessions` and 4 x `sessions` long sessions; small files: `small` / 5
+    # and `small` one-prompt sessions of about 5 kB. Each import in a fresh process; prints MB/s and peak RSS.
 
 The sessions are generated (no real user data) the way Claude Code writes them: streamed responses one line per
 content block, file reads whose results are tens of kilobytes (``toolUseResult`` repeats the file), command
-output, parallel tool calls, and a subagent in its own file every few prompts.
+output, parallel tool calls, and a subagent in its own file every few prompts. The small ones are a question, a
+command and its output, and an answer: many short sessions, each a few spans (about 1,200 spans a MB, where the
+big files have about 50), so they measure the cost per session and per span rather than per byte.
 """
 
 from __future__ import annotations
@@ -63,6 +66,22 @@ def write_sessions(root: Path, sessions: int, seed: int = 7) -> int:
     return total + sum(p.stat().st_size for p in root.rglob("agent-*.jsonl"))
 
 
+def write_small_sessions(root: Path, sessions: int, seed: int = 11) -> int:
+    """Writes ``sessions`` one-prompt sessions (about 5 kB each) over 20 projects under ``root``; returns the
+    bytes written."""
+    rng = random.Random(seed)
+    total = 0
+    for number in range(sessions):
+        cwd = f"/home/dev/project-{number % 20}"
+        t = Transcript(cwd=cwd)
+        t.prompt(_text(rng, rng.randrange(40, 300)))
+        (bash,) = t.response(text=_text(rng, 150), tools=[("Bash", {"command": "git status"})], usage=Usage(3, 120))
+        t.tool_result(bash, _text(rng, rng.randrange(200, 1_500)))
+        t.response(text=_text(rng, rng.randrange(100, 500)), usage=Usage(5, 200, 13_000, 300))
+        total += t.write(project_folder(root, cwd)).stat().st_size
+    return total
+
+
 def _subagent(t: Transcript, folder: Path, rng: random.Random) -> None:
     prompt = _text(rng, 400)
     agent_id = f"{rng.getrandbits(40):010x}"
@@ -82,16 +101,16 @@ def measure(root: Path) -> dict[str, float]:
     """In a fresh process: import ``root`` into a new store; the speed, and the peak RSS before and after."""
     from langchain_turntrace.hashing import InputHasher
     from langchain_turntrace.pricing import PriceBook
-    from langchain_turntrace.transcripts import import_claude_code, sink_for
+    from langchain_turntrace.transcripts import exporter_for_import, import_claude_code, shutdown_within
 
     size = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
-    sink, _ = sink_for("local", store_path=root.parent / "traces.db", retention_days=None)
     prices = PriceBook({})
     time.sleep(1.5)  # the price table loads on a thread of its own: not part of the import
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    report = import_claude_code([root], sink, prices=prices, hasher=InputHasher(None), user_id="bench")
-    sink.close(30)
+    exporter = exporter_for_import("local", store_path=root.parent / "traces.db", retention_days=None)
+    report = import_claude_code([root], exporter, prices=prices, hasher=InputHasher(None), user_id="bench")
+    shutdown_within(exporter, 30)
     seconds = time.perf_counter() - started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -106,11 +125,13 @@ def measure(root: Path) -> dict[str, float]:
     }
 
 
-def main(sessions: int = 40) -> None:
-    for count in (sessions, 4 * sessions):
+def main(sessions: int = 40, small: int = 5_000) -> None:
+    cases = [("big", count, write_sessions) for count in (sessions, 4 * sessions)]
+    cases += [("small", count, write_small_sessions) for count in (small // 5, small)]
+    for kind, count, write in cases:
         with tempfile.TemporaryDirectory(prefix="turntrace-import-") as scratch:
             root = Path(scratch) / "projects"
-            write_sessions(root, count)
+            write(root, count)
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.import_speed", "--one", str(root)],
                 capture_output=True,
@@ -119,8 +140,9 @@ def main(sessions: int = 40) -> None:
             ).stdout
         r = json.loads(out)
         print(
-            f"{count:4d} sessions: {r['files']:.0f} files, {r['mb']:.0f} MB, {r['runs']:.0f} runs, {r['spans']:.0f} "
-            f"spans in {r['seconds']:.2f} s = {r['mb_per_s']:.0f} MB/s; peak RSS {r['peak_rss_mb']:.0f} MB "
+            f"{kind:5s} {count:5d} sessions: {r['files']:5.0f} files, {r['mb']:4.0f} MB, {r['runs']:5.0f} runs, "
+            f"{r['spans']:6.0f} spans in {r['seconds']:5.2f} s = {r['mb_per_s']:3.0f} MB/s, "
+            f"{r['spans'] / r['seconds']:6.0f} spans/s; peak RSS {r['peak_rss_mb']:.0f} MB "
             f"({r['rss_before_mb']:.0f} MB before the import)"
         )
 
