@@ -14,6 +14,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -137,7 +138,9 @@ def test_a_store_locked_by_another_process_is_said_once_before_any_file_is_read(
     assert len(stored_sessions(store)) == 3
 
 
-def test_a_store_locked_during_the_import_stops_it_with_whole_sessions_written(tmp_path: Path) -> None:
+def test_a_store_locked_during_the_import_stops_it_with_whole_sessions_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Each session its own export (a cap of one span); the lock is taken once the first is written: the second
     waits once, is refused and leaves nothing; the rest is not read."""
     folder = project_folder(tmp_path / "projects")
@@ -174,6 +177,8 @@ def test_a_store_locked_during_the_import_stops_it_with_whole_sessions_written(t
     assert (report.sessions_not_read, report.files_not_read) == (2, 2)
     assert len(read) == 2
     assert "stayed locked by another process" in str(error)
+    assert "try again when it has finished" in str(error)
+    assert [r.getMessage() for r in caplog.records if r.name == "langchain_turntrace"] == []  # said once, by the import
     assert stored_sessions(store) == {first.session_id: 3}
     assert second.session_id not in stored_sessions(store)
 

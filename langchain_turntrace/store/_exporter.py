@@ -100,20 +100,19 @@ class SqliteSpanExporter(SpanExporter):
         would (up to ``BUSY_TIMEOUT_S``): a store that cannot be written raises StoreError here, before any work
         whose spans it would refuse."""
         with self._lock:
-            self._open_store()
-            with contextlib.closing(connect(self._path, create=False)) as probe, sqlite_errors(self._path):
-                try:
+            try:
+                self._open_store()
+                with contextlib.closing(connect(self._path, create=False)) as probe, sqlite_errors(self._path):
                     probe.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as error:
-                    if "locked" not in str(error) and "busy" not in str(error):
-                        raise
-                    raise StoreError(locked_message(self._path)) from None
-                probe.execute("ROLLBACK")
+                    probe.execute("ROLLBACK")
+            except StoreError as error:
+                self._drop_store()
+                raise _store_error(self._path, error) from None
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         with self._lock:
             if self._shut_down:
-                self._error = StoreError(f"the exporter of {self._path} is shut down; nothing more is written")
+                self._error = StoreError(f"the exporter of {self._path} is shut down; make a new one to write more")
                 return SpanExportResult.FAILURE
             try:
                 store = self._open_store()
@@ -172,7 +171,7 @@ class SqliteSpanExporter(SpanExporter):
         _log.error("langchain-turntrace: %s (logged once).", message, exc_info=not isinstance(error, _EXPECTED))
 
 
-def locked_message(path: Path) -> str:
+def _locked_message(path: Path) -> str:
     return (
         f"the store {path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s (a long write: another "
         "import, `turntrace prune`, or a program holding a transaction open); try again when it has finished, or "
@@ -182,7 +181,7 @@ def locked_message(path: Path) -> str:
 
 def _store_error(path: Path, error: Exception) -> StoreError:
     if isinstance(error, StoreError) and ("database is locked" in str(error) or "database is busy" in str(error)):
-        return StoreError(locked_message(path))
+        return StoreError(_locked_message(path))
     if isinstance(error, StoreError):
         return error
     return StoreError(f"cannot write the store {path}: {error}; check that it is a turntrace store you can write")
