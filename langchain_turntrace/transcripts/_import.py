@@ -4,15 +4,13 @@ traceback; the first export the backend refuses stops the import."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -20,8 +18,10 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.store import NS_PER_DAY
-from langchain_turntrace.transcripts._claude_code import is_subagent_file, read_session, session_id_of
+from langchain_turntrace.transcripts._claude_code import read_session
+from langchain_turntrace.transcripts._layout import is_subagent_file, session_id_of
 from langchain_turntrace.transcripts._model import AgentRun, FileNote
+from langchain_turntrace.transcripts._records import loads, timestamp_ns
 from langchain_turntrace.transcripts._spans import SpanBuilder
 
 CLAUDE_CONFIG_DIR: Final = "CLAUDE_CONFIG_DIR"
@@ -29,8 +29,6 @@ CLAUDE_CONFIG_DIR: Final = "CLAUDE_CONFIG_DIR"
 MAX_BATCH_SPANS: Final = 4096
 """Spans an export holds: whole sessions are gathered until they reach it (one session bigger than that goes
 alone). The local store writes an export in one transaction, and a transaction a session made small files slow."""
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND: Final = timedelta(microseconds=1)
 _HEAD_LINES: Final = 20  # lines read for a session's first timestamp (a summary or snapshot may come first)
 
 Progress = Callable[[int, int], None]
@@ -259,30 +257,20 @@ def _order(group: _SessionFiles, sizes: dict[Path, int]) -> tuple[str, float, in
 
 
 def _first_timestamp_ns(path: Path) -> int | None:
-    """The ``timestamp`` of the file's first record that has one (ISO 8601, UTC: Claude Code's records)."""
+    """The ``timestamp`` of the file's first record that has one."""
     try:
         with path.open("rb") as lines:
             for _, line in zip(range(_HEAD_LINES), lines, strict=False):
                 try:
-                    record: object = json.loads(line)
-                except (ValueError, RecursionError):  # a line cut short, not JSON: the reader notes it
+                    record = loads(line)
+                except UnicodeDecodeError:  # the reader notes it
                     continue
-                raw = cast("dict[str, object]", record).get("timestamp") if isinstance(record, dict) else None
-                if isinstance(raw, str):
-                    return _ns_of(raw)
+                at_ns = timestamp_ns(cast("dict[str, Any]", record)) if isinstance(record, dict) else None
+                if at_ns is not None:
+                    return at_ns
     except OSError:  # unreadable: reading it will say so
         return None
     return None
-
-
-def _ns_of(raw: str) -> int | None:
-    try:
-        moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (moment - _EPOCH) // _MICROSECOND * 1000
 
 
 def _size(group: _SessionFiles, sizes: dict[Path, int]) -> int:
