@@ -123,7 +123,7 @@ def _notes(row: WaterfallRow, *, short: bool) -> str:
     """What the row's numbers do not say; the most urgent first, since a narrow terminal cuts the end."""
     notes: list[str] = []
     if row.error_type:
-        notes.append(f"ERROR {row.error_type.rsplit('.', 1)[-1] if short else row.error_type}")
+        notes.append(f"ERROR {row.error_class if short else row.error_type}")
     if row.interrupted:
         notes.append("interrupted")
     if row.incomplete:

@@ -192,9 +192,8 @@ def _notes_text(row: WaterfallRow) -> list[str]:
 def _badges(row: WaterfallRow) -> str:
     badges: list[str] = []
     if row.error:
-        # The class name reads in a narrow column; its module is in the title, and in the span's attributes.
-        kind = row.error_type or "error"
-        badges.append(f'<span class="badge error" title="{esc(kind)}">✕ {esc(kind.rsplit(".", 1)[-1])}</span>')
+        kind = row.error_type or "error"  # the full type in the title
+        badges.append(f'<span class="badge error" title="{esc(kind)}">✕ {esc(row.error_class or kind)}</span>')
     if row.interrupted:
         badges.append('<span class="badge interrupted">⏸ interrupted</span>')
     if row.incomplete:

@@ -33,6 +33,12 @@ class WaterfallRow:
     incomplete: bool = False
     interrupted: bool = False
 
+    @property
+    def error_class(self) -> str | None:
+        """The error type without its module (``ToolException`` for ``langchain_core.tools.ToolException``): it
+        reads in a narrow column, and the full type stays in the span's attributes."""
+        return None if self.error_type is None else self.error_type.rsplit(".", 1)[-1]
+
 
 def build_rows(spans: Sequence[StoredSpan]) -> list[WaterfallRow]:
     """Depth-first: each parent before its children, siblings by start time (then name, then id, so the order
