@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from langchain_core.messages import HumanMessage
-from langchain_core.tools import StructuredTool, ToolException
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
@@ -38,8 +37,7 @@ from langchain_turntrace import TurnTraceCallbackHandler
 from langchain_turntrace import attributes as attr
 from langchain_turntrace.demo import build_agent
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter, StoredSpan
-from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
-from tests.agents import create_agent, get_weather, research, three_turn_agent
+from tests.agents import order_desk, research_desk, three_turn_agent, unpriced_agent
 
 FEATURES: Final = ("support", "travel", "research", "billing", "search")
 USERS: Final = tuple(f"user-{n:03d}" for n in range(200))
@@ -49,48 +47,16 @@ BATCH_RUNS: Final = 2_000  # runs per write transaction
 INPUT: Final = {"messages": [HumanMessage("go")]}
 
 
-def _lookup_order() -> str:
-    raise ToolException("order service timed out")
-
-
-_failing_lookup = StructuredTool.from_function(
-    _lookup_order, name="lookup_order", description="Looks an order up.", handle_tool_error=True
-)
-
-
-def _failing_tool_agent() -> Any:
-    model = ScriptedChatModel(
-        model_name="claude-haiku-4-5",
-        provider="anthropic",
-        script=[
-            tool_calls_message(("lookup_order", {}, "o_1"), input_tokens=900, output_tokens=30),
-            answer_message("The order service is down.", input_tokens=1_000, output_tokens=25),
-        ],
-    )
-    return create_agent(model, [_failing_lookup], name="order_desk")
-
-
-def _research_agent() -> Any:
-    model = ScriptedChatModel(
-        script=[tool_calls_message(("research", {"question": "Lima?"}, "r_1")), answer_message("Lima is sunny")]
-    )
-    return create_agent(model, [research], name="research")
-
-
-def _unpriced_agent() -> Any:
-    model = ScriptedChatModel(
-        model_name="house-model-7",
-        script=[tool_calls_message(("get_weather", {"city": "Oslo"}, "w_1")), answer_message("Cold.")],
-    )
-    return create_agent(model, [get_weather], name="house_agent")
+def _order_desk() -> Any:
+    return order_desk(model_name="claude-haiku-4-5", provider="anthropic")
 
 
 TEMPLATES: Final[tuple[tuple[Callable[[], Any], float], ...]] = (
     (three_turn_agent, 0.45),
     (build_agent, 0.30),
-    (_research_agent, 0.12),
-    (_failing_tool_agent, 0.10),
-    (_unpriced_agent, 0.03),
+    (research_desk, 0.12),
+    (_order_desk, 0.10),
+    (unpriced_agent, 0.03),
 )
 """(agent factory, share of the runs): four priced models, one tool that fails, one model no table prices."""
 

@@ -7,7 +7,7 @@ from typing import Any
 from langchain import agents
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import tool
+from langchain_core.tools import StructuredTool, ToolException, tool
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
@@ -106,3 +106,42 @@ def research(question: str, config: RunnableConfig) -> str:
     """Delegates to the research subagent."""
     result = research_agent.invoke({"messages": [HumanMessage(question)]}, config=config)
     return str(result["messages"][-1].content)
+
+
+def research_desk() -> Any:
+    """An agent whose one tool call runs the research subagent (a second agent, on claude-sonnet-4-5)."""
+    model = ScriptedChatModel(
+        script=[tool_calls_message(("research", {"question": "Lima?"}, "r_1")), answer_message("Lima is sunny")]
+    )
+    return create_agent(model, [research], name="research")
+
+
+def _lookup_order() -> str:
+    raise ToolException("the order service timed out")
+
+
+lookup_order = StructuredTool.from_function(
+    _lookup_order, name="lookup_order", description="Looks an order up.", handle_tool_error=True
+)
+
+
+def order_desk(model_name: str = "gpt-4o-mini", provider: str = "openai") -> Any:
+    """An agent whose one tool call fails (handled: the model is told, and answers)."""
+    model = ScriptedChatModel(
+        model_name=model_name,
+        provider=provider,
+        script=[
+            tool_calls_message(("lookup_order", {}, "o_1"), input_tokens=900, output_tokens=30),
+            answer_message("Down."),
+        ],
+    )
+    return create_agent(model, [lookup_order], name="order_desk")
+
+
+def unpriced_agent() -> Any:
+    """An agent on a model no price table knows: its calls have tokens and no cost."""
+    model = ScriptedChatModel(
+        model_name="my-llama-70b",
+        script=[tool_calls_message(("get_weather", {"city": "Oslo"}, "w_1")), answer_message("Cold.", 300, 30)],
+    )
+    return create_agent(model, [get_weather], name="llama")

@@ -13,9 +13,7 @@ os.environ["TURNTRACE_STRICT"] = "true"
 # that are about spans. tests/test_metrics.py turns them on where it checks them.
 os.environ["OTEL_METRICS_EXPORTER"] = "none"
 # A handler built without a provider writes to the local store: never the developer's own during tests.
-_STORE_DIRECTORY = tempfile.mkdtemp(prefix="turntrace-tests-")
-os.environ["TURNTRACE_STORE"] = os.path.join(_STORE_DIRECTORY, "traces.db")
-atexit.register(shutil.rmtree, _STORE_DIRECTORY, ignore_errors=True)  # one per test run, gone with it
+os.environ["TURNTRACE_STORE"] = os.path.join(tempfile.mkdtemp(prefix="turntrace-tests-"), "traces.db")
 
 from collections.abc import Iterator
 
@@ -29,6 +27,9 @@ from tests.contract import check_contract
 from tests.spans import Spans
 
 pytest_plugins = ["tests.phoenix"]
+
+# That store's directory is one per test run, and goes with it.
+atexit.register(shutil.rmtree, os.path.dirname(os.environ["TURNTRACE_STORE"]), ignore_errors=True)
 
 # CI replays the same examples every run (a landing must not hang on a lucky draw); a developer's run explores.
 settings.register_profile("ci", derandomize=True)

@@ -23,7 +23,6 @@ from typing import Any, TypedDict, cast
 import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableLambda
-from langchain_core.tools import StructuredTool, ToolException
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
@@ -34,8 +33,7 @@ from langchain_turntrace.money import usd
 from langchain_turntrace.report import render_report
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter, StoredSpan
 from langchain_turntrace.store import _report as report_queries  # pyright: ignore[reportPrivateUsage]  # its statements and LIMIT are under test
-from langchain_turntrace.testing import ScriptedChatModel, answer_message, tool_calls_message
-from tests.agents import create_agent, get_weather, research, three_turn_agent
+from tests.agents import get_weather, order_desk, research_desk, three_turn_agent, unpriced_agent
 from tests.browser import Page, chromium
 from tests.claude_code_transcripts import Transcript, project_folder
 
@@ -48,40 +46,6 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 # -- the store -------------------------------------------------------------------------------------------------
-def _lookup_order() -> str:
-    raise ToolException("the order service timed out")
-
-
-lookup_order = StructuredTool.from_function(
-    _lookup_order, name="lookup_order", description="Looks an order up.", handle_tool_error=True
-)
-
-
-def _failing_tool_agent() -> Any:
-    model = ScriptedChatModel(
-        script=[
-            tool_calls_message(("lookup_order", {}, "o_1"), input_tokens=900, output_tokens=30),
-            answer_message("Down."),
-        ]
-    )
-    return create_agent(model, [lookup_order], name="order_desk")
-
-
-def _research_agent() -> Any:
-    model = ScriptedChatModel(
-        script=[tool_calls_message(("research", {"question": "Lima?"}, "r_1")), answer_message("Lima is sunny")]
-    )
-    return create_agent(model, [research], name="research")
-
-
-def _unpriced_agent() -> Any:
-    model = ScriptedChatModel(
-        model_name="my-llama-70b",
-        script=[tool_calls_message(("get_weather", {"city": "Oslo"}, "w_1")), answer_message("Cold.", 300, 30)],
-    )
-    return create_agent(model, [get_weather], name="llama")
-
-
 def _add_one(number: int) -> int:
     return number + 1
 
@@ -148,10 +112,10 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
     for name in ("trip-1", "trip-2"):
         three_turn_agent(name).invoke(INPUT, config={"callbacks": handler(alice)})
     bob = RunTags(session_id="s-2", user_id="bob", feature="support", agent_version="2.0")
-    _research_agent().invoke(INPUT, config={"callbacks": handler(bob)})
+    research_desk().invoke(INPUT, config={"callbacks": handler(bob)})
     carol = RunTags(session_id="s-3", user_id="carol", feature="support", agent_version="2.0")
-    _failing_tool_agent().invoke(INPUT, config={"callbacks": handler(carol)})
-    _unpriced_agent().invoke(INPUT, config={"callbacks": handler(RunTags(user_id="dave", feature=HOSTILE))})
+    order_desk().invoke(INPUT, config={"callbacks": handler(carol)})
+    unpriced_agent().invoke(INPUT, config={"callbacks": handler(RunTags(user_id="dave", feature=HOSTILE))})
     get_weather.invoke({"city": "Oslo"}, config={"callbacks": handler(RunTags(user_id="eve"))})
     RunnableLambda(_add_one, name="adder").invoke(1, config={"callbacks": handler(RunTags(user_id="eve"))})
     provider.shutdown()
