@@ -19,8 +19,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
-from langchain_turntrace.store import SpanStore
-from langchain_turntrace.transcripts import ExporterSink, ImportReport, import_claude_code, sink_for
+from langchain_turntrace.store import SpanStore, SqliteSpanExporter
+from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_claude_code, shutdown_within
 from tests.claude_code_transcripts import HAIKU, SONNET, Transcript, Usage, project_folder
 from tests.contract import check_contract
 from tests.spans import Spans
@@ -30,7 +30,7 @@ def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
     """Imports into an in-memory exporter; every span is held to DESIGN.md's contract."""
     memory = InMemorySpanExporter()
     report = import_claude_code(
-        list(paths), ExporterSink(memory), prices=PriceBook({}), hasher=InputHasher(None), user_id="dev", **options
+        list(paths), memory, prices=PriceBook({}), hasher=InputHasher(None), user_id="dev", **options
     )
     spans = Spans(memory)
     check_contract(spans.all())
@@ -38,17 +38,17 @@ def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
 
 
 def into_store(store: Path, *paths: Path, retention_days: int | None = None) -> ImportReport:
-    sink, exporter = sink_for("local", store_path=store, retention_days=retention_days)
-    assert exporter is not None
+    exporter = exporter_for_import("local", store_path=store, retention_days=retention_days)
+    assert isinstance(exporter, SqliteSpanExporter)
     report = import_claude_code(
         list(paths),
-        sink,
+        exporter,
         prices=PriceBook({}),
         hasher=InputHasher(None),
         user_id="dev",
         retention_days=exporter.retention_days,
     )
-    assert sink.close(5.0)
+    assert shutdown_within(exporter, 5.0)
     return report
 
 
@@ -218,7 +218,7 @@ def test_user_overrides_price_imported_calls_too(tmp_path: Path) -> None:
     t.response(usage=Usage(input_tokens=1_000_000, output_tokens=0))
     memory = InMemorySpanExporter()
     book = PriceBook(parse_price_overrides({SONNET: {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}, setting="t"))
-    import_claude_code([t.write(tmp_path)], ExporterSink(memory), prices=book, hasher=InputHasher(None))
+    import_claude_code([t.write(tmp_path)], memory, prices=book, hasher=InputHasher(None))
     chat = next(s for s in memory.get_finished_spans() if s.name.startswith("chat"))
     assert (attrs(chat)["turntrace.cost_usd"], attrs(chat)["turntrace.cost_source"]) == (1.0, "override")
 
@@ -359,6 +359,25 @@ def test_a_prompt_that_fails_with_an_api_error_is_a_run_with_a_failed_chat(tmp_p
 
 
 # -- subagents ------------------------------------------------------------------------------------------------
+SPAWNING_TREE = "\n".join(
+    [
+        "invoke_agent claude-code",
+        "  turn 1",
+        f"    chat {SONNET}",
+        "    execute_tool Task",
+        "      invoke_agent Explore",
+        "        turn 1",
+        f"          chat {HAIKU}",
+        "          execute_tool Grep",
+        "        turn 2",
+        f"          chat {HAIKU}",
+        "  turn 2",
+        f"    chat {SONNET}",
+    ]
+)
+"""``spawning_session``'s spans: its subagent under the Task call that spawned it, whatever the layout or backend."""
+
+
 def spawning_session(
     tmp_path: Path, *, layout: str, prompt: str = "List every TODO in the repo and report back."
 ) -> tuple[Transcript, Transcript]:
@@ -394,22 +413,7 @@ def test_a_subagent_nests_under_the_tool_call_that_spawned_it_with_its_cost_in_e
     spawning_session(tmp_path, layout=layout)
     report, spans = imported(tmp_path)
 
-    assert spans.tree() == "\n".join(
-        [
-            "invoke_agent claude-code",
-            "  turn 1",
-            f"    chat {SONNET}",
-            "    execute_tool Task",
-            "      invoke_agent Explore",
-            "        turn 1",
-            f"          chat {HAIKU}",
-            "          execute_tool Grep",
-            "        turn 2",
-            f"          chat {HAIKU}",
-            "  turn 2",
-            f"    chat {SONNET}",
-        ]
-    )
+    assert spans.tree() == SPAWNING_TREE
     assert (report.model_calls, report.tool_calls, report.notes) == (4, 2, [])
     sub_cost = sum(attrs(s)["turntrace.cost_usd"] for s in spans.named(f"chat {HAIKU}"))
     assert attrs(spans.one("invoke_agent Explore"))["turntrace.total_cost_usd"] == pytest.approx(sub_cost)
@@ -808,21 +812,6 @@ def test_the_langsmith_backend_gets_each_run_whole_in_its_tree(tmp_path: Path) -
         runs = server.runs()
     assert server.problems == []
     assert len(runs) == 12
-    assert run_tree(runs) == "\n".join(
-        [
-            "invoke_agent claude-code",
-            "  turn 1",
-            f"    chat {SONNET}",
-            "    execute_tool Task",
-            "      invoke_agent Explore",
-            "        turn 1",
-            f"          chat {HAIKU}",
-            "          execute_tool Grep",
-            "        turn 2",
-            f"          chat {HAIKU}",
-            "  turn 2",
-            f"    chat {SONNET}",
-        ]
-    )
+    assert run_tree(runs) == SPAWNING_TREE
     assert all(run["end_time"] is not None for run in runs.values())
     assert not (tmp_path / "unused.db").exists()

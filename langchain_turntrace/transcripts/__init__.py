@@ -1,5 +1,6 @@
 """Imported coding-agent sessions (Claude Code transcripts) as the same span tree live traces make."""
 
+from langchain_turntrace.transcripts._exporters import exporter_for_import, shutdown_within
 from langchain_turntrace.transcripts._import import (
     MAX_BATCH_SPANS,
     ImportReport,
@@ -7,7 +8,6 @@ from langchain_turntrace.transcripts._import import (
     import_claude_code,
 )
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall
-from langchain_turntrace.transcripts._sink import ExporterSink, exporter_for_import, shutdown_within, sink_for
 from langchain_turntrace.transcripts._spans import PERMISSION_DENIED, REJECTED_BY_USER, TOOL_ERROR
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "REJECTED_BY_USER",
     "TOOL_ERROR",
     "AgentRun",
-    "ExporterSink",
     "FileNote",
     "ImportReport",
     "ModelCall",
@@ -26,5 +25,4 @@ __all__ = [
     "exporter_for_import",
     "import_claude_code",
     "shutdown_within",
-    "sink_for",
 ]

@@ -48,28 +48,3 @@ class _Discard(SpanExporter):
 
     def shutdown(self) -> None:
         return None
-
-
-# -- kept until tests/test_import_claude_code.py and benchmarks/import_speed.py use the exporters above --------
-class ExporterSink(SpanExporter):
-    """``exporter`` itself, with ``close(timeout_s)``: the import's sink before it took any ``SpanExporter``."""
-
-    def __init__(self, exporter: SpanExporter) -> None:
-        self.exporter = exporter
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return self.exporter.export(spans)
-
-    def shutdown(self) -> None:
-        self.exporter.shutdown()
-
-    def close(self, timeout_s: float) -> bool:
-        return shutdown_within(self.exporter, timeout_s)
-
-
-def sink_for(
-    backend: str, *, store_path: Path | None, retention_days: int | None
-) -> tuple[ExporterSink, SqliteSpanExporter | None]:
-    """``exporter_for_import`` as a sink, with the store's exporter when ``backend`` is ``local``."""
-    exporter = exporter_for_import(backend, store_path=store_path, retention_days=retention_days)
-    return ExporterSink(exporter), exporter if isinstance(exporter, SqliteSpanExporter) else None
