@@ -69,8 +69,8 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
     speed = f" ({mb / report.seconds:.0f} MB/s)" if report.seconds > 0 and mb >= 1 else ""
     _render.line(
         f"imported {report.runs} agent run(s) of {report.sessions} session(s): {report.model_calls} model call(s), "
-        f"{report.tool_calls} tool call(s), from {report.files} file(s), {mb:.1f} MB in {report.seconds:.1f} s"
-        f"{speed}, into {where}. Runs already there are replaced by themselves: importing again adds nothing."
+        f"{report.tool_calls} tool call(s), into {where}; {report.files} file(s) read, {mb:.1f} MB in "
+        f"{report.seconds:.1f} s{speed}. Runs already there are replaced by themselves: importing again adds nothing."
     )
     if report.stopped:
         why = (
