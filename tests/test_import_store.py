@@ -234,6 +234,10 @@ def test_an_import_never_deletes_what_an_earlier_import_kept_longer(tmp_path: Pa
 
     kept = turntrace("import", "claude-code", "--retention-days", "60", str(old_path), store=store)
     assert kept.returncode == 0, kept.stderr
+    assert (
+        "runs up to 60 days old were imported, but the programs that trace into this store and `turntrace prune` "
+        "keep 30 days (TURNTRACE_RETENTION_DAYS) and delete what is older: set TURNTRACE_RETENTION_DAYS=60"
+    ) in one_line(kept.stdout)
     later = turntrace("import", "claude-code", str(recent_path), store=store)  # the default 30 days
     assert later.returncode == 0, later.stderr
     assert set(stored_sessions(store)) == {old.session_id, recent.session_id}

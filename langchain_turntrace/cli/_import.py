@@ -9,7 +9,7 @@ import math
 import sys
 import time
 from collections.abc import Generator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
@@ -26,7 +26,7 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
     from langchain_turntrace.config import resolve_backend, resolve_price_overrides, resolve_settings
     from langchain_turntrace.hashing import InputHasher
     from langchain_turntrace.pricing import PriceBook
-    from langchain_turntrace.store import NS_PER_DAY, SqliteSpanExporter, StoreError
+    from langchain_turntrace.store import NS_PER_DAY, SqliteSpanExporter, StoreError, resolve_retention_days
     from langchain_turntrace.transcripts import (
         default_projects_dir,
         exporter_for_import,
@@ -42,6 +42,10 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
         print(f"turntrace: nothing imported: {error}", file=sys.stderr)
         return 2
     store = exporter if isinstance(exporter, SqliteSpanExporter) else None
+    others_days = None  # the retention of the store's other writers, when --retention-days keeps runs longer
+    if store is not None and args.retention_days is not None:
+        with suppress(StoreError):  # a bad TURNTRACE_RETENTION_DAYS: those writers fail loudly on their own
+            others_days = resolve_retention_days(None)
     paths: list[Path] = args.paths or [default_projects_dir()]
     with _progress(enabled=not args.json and sys.stderr.isatty()) as on_progress:
         report = import_claude_code(
@@ -96,6 +100,12 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
             f"retention: not imported. To keep them: --retention-days {days}, and TURNTRACE_RETENTION_DAYS={days} "
             "for every program that traces into this store and for `turntrace prune`: each deletes what ended "
             "before its own retention (an import deletes nothing)."
+        )
+    if report.runs and store is not None and others_days is not None and others_days < store.retention_days:
+        _render.line(
+            f"runs up to {store.retention_days} days old were imported, but the programs that trace into this store "
+            f"and `turntrace prune` keep {others_days} days (TURNTRACE_RETENTION_DAYS) and delete what is older: set "
+            f"TURNTRACE_RETENTION_DAYS={store.retention_days} wherever this store is written to keep them."
         )
     if not closed:
         _render.line(f"the {backend.backend} backend did not finish within its flush timeout: spans may be lost.")

@@ -16,7 +16,7 @@ from langchain_turntrace.store._results import (
     UnpricedModel,
     WiringSmells,
 )
-from langchain_turntrace.store._retention import DEFAULT_RETENTION_DAYS, NS_PER_DAY
+from langchain_turntrace.store._retention import DEFAULT_RETENTION_DAYS, NS_PER_DAY, resolve_retention_days
 from langchain_turntrace.store._store import SpanStore
 
 __all__ = [
@@ -44,5 +44,6 @@ __all__ = [
     "UnpricedModel",
     "WiringSmells",
     "default_store_path",
+    "resolve_retention_days",
     "window_start_ns",
 ]
