@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 SONNET = "claude-sonnet-4-5-20250929"
+REJECT_MESSAGE = (
+    "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the "
+    "new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed."
+)
+INTERRUPTED_FOR_TOOL_USE = "[Request interrupted by user for tool use]"
 HAIKU = "claude-haiku-4-5-20251001"
 
 
@@ -95,8 +100,12 @@ class Transcript:
         self.records.append(record)
         return record
 
-    def prompt(self, text: str = "fix the failing test") -> str:
-        return self._record("user", {"role": "user", "content": text})["uuid"]
+    def prompt(self, text: str = "fix the failing test", **extra: Any) -> str:
+        return self._record("user", {"role": "user", "content": text}, **extra)["uuid"]
+
+    def user_text(self, text: str, **extra: Any) -> None:
+        """A user record of text blocks that Claude Code writes itself: an interrupt's marker, say."""
+        self._record("user", {"role": "user", "content": [{"type": "text", "text": text}]}, **extra)
 
     def response(
         self,
@@ -162,21 +171,28 @@ class Transcript:
             extra["toolDenialKind"] = denial_kind
         self._record("user", {"role": "user", "content": [block]}, **extra)
 
-    def reject(self, tool_id: str, *, seconds: float = 8.0) -> None:
+    def reject(self, tool_id: str, *, seconds: float = 8.0, denial_kind: str | None = None) -> None:
+        """REJECT_MESSAGE: a permission prompt's "No", or (with no ``denial_kind``) Esc while the tool ran."""
         self.tool_result(
             tool_id,
-            "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file "
-            "edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to "
-            "tell you how to proceed.",
+            REJECT_MESSAGE,
             is_error=True,
             seconds=seconds,
             tool_use_result="User rejected tool use",
+            denial_kind=denial_kind,
         )
 
     def interrupt(self, tool_id: str, *, seconds: float = 3.0) -> None:
         self.tool_result(tool_id, "[Request interrupted by user for tool use]", is_error=True, seconds=seconds)
 
-    def api_error(self, error: str = "rate_limit", status: int = 429, *, seconds: float = 1.5) -> None:
+    def api_error(
+        self,
+        error: str = "rate_limit",
+        status: int | None = 429,
+        *,
+        seconds: float = 1.5,
+        text: str = "API Error: Rate limit reached",
+    ) -> None:
         """The record Claude Code writes in the model's place when a request fails (sleep2agi/agent-network#18:
         model ``<synthetic>``, an "API Error: ..." text, ``isApiErrorMessage``, ``error``, ``apiErrorStatus``)."""
         self.wait(seconds)
@@ -185,12 +201,13 @@ class Transcript:
             "type": "message",
             "role": "assistant",
             "model": "<synthetic>",
-            "content": [{"type": "text", "text": "API Error: Rate limit reached"}],
+            "content": [{"type": "text", "text": text}],
             "stop_reason": "stop_sequence",
             "stop_sequence": "",
             "usage": Usage(0, 0).as_api(),
         }
-        self._record("assistant", message, isApiErrorMessage=True, error=error, apiErrorStatus=status)
+        extra: dict[str, Any] = {"apiErrorStatus": status} if status is not None else {}
+        self._record("assistant", message, isApiErrorMessage=True, error=error, **extra)
 
     def replay(self, records: Sequence[dict[str, Any]]) -> None:
         """A side agent's copy of its parent's conversation (the compacting agent, ``/btw``): the same records,

@@ -21,7 +21,15 @@ from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter
 from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_claude_code, shutdown_within
-from tests.claude_code_transcripts import HAIKU, SONNET, Transcript, Usage, project_folder
+from tests.claude_code_transcripts import (
+    HAIKU,
+    INTERRUPTED_FOR_TOOL_USE,
+    REJECT_MESSAGE,
+    SONNET,
+    Transcript,
+    Usage,
+    project_folder,
+)
 from tests.contract import check_contract
 from tests.spans import Spans
 
@@ -248,7 +256,7 @@ def test_errors_rejections_interruptions_and_missing_results_are_told_apart(tmp_
     assert by_id[failed].status.status_code.name == "ERROR"
     assert "turntrace.tool.kind" not in failure
     refusal = attrs(by_id[rejected])
-    assert refusal["error.type"] == "rejected_by_user"  # a user's no, not a failure of the tool
+    assert refusal["error.type"] == "rejected_by_user"  # Edit asks permission, and no interrupt followed: a "No"
     assert refusal["turntrace.tool.kind"] == "human_wait"  # its span is the user deciding
     assert attrs(by_id[interrupted])["turntrace.incomplete"] is True
     assert "error.type" not in attrs(by_id[interrupted])
@@ -316,6 +324,94 @@ def test_cancelled_denied_and_turned_down_calls_are_told_apart_by_claude_codes_o
     assert (by_id[plan]["error.type"], by_id[plan]["turntrace.tool.kind"]) == ("rejected_by_user", "human_wait")
 
 
+def outcomes(spans: Spans) -> dict[str, tuple[object, object, object]]:
+    """Each tool call's (error.type, tool kind, incomplete), by its id."""
+    return {
+        attrs(s)["gen_ai.tool.call.id"]: (
+            attrs(s).get("error.type"),
+            attrs(s).get("turntrace.tool.kind"),
+            attrs(s).get("turntrace.incomplete"),
+        )
+        for s in spans.named("execute_tool")
+    }
+
+
+INCOMPLETE = (None, None, True)
+REJECTED = ("rejected_by_user", "human_wait", None)
+
+
+def test_esc_while_a_tool_runs_is_an_interrupt_not_a_rejection(tmp_path: Path) -> None:
+    """Esc while a tool runs writes REJECT_MESSAGE too (anthropics/claude-code#47282): without ``toolDenialKind``
+    it is a "No" only on a tool that asks permission, with no interrupt marker after it."""
+    t = Transcript()
+    t.prompt("run the slow build")
+    (build,) = t.response(tools=[("Bash", {"command": "sleep 100"})])
+    t.reject(build, seconds=30)
+    t.user_text(INTERRUPTED_FOR_TOOL_USE)  # what Esc writes after the result
+    t.wait(5).prompt("read it instead")
+    read, said_no, marked_no = t.response(
+        tools=[("Read", {"file_path": "build.log"}), ("Write", {"file_path": "b.py"}), ("Bash", {"command": "rm"})]
+    )
+    t.reject(read, seconds=2)  # Read never asks permission: nobody was asked, so nobody said no
+    reason = REJECT_MESSAGE.split("STOP")[0] + "To tell you how to proceed, the user said:\nnot there"
+    t.tool_result(said_no, reason, is_error=True)  # a reason typed at the prompt: a "No" whatever follows
+    t.reject(marked_no, denial_kind="user-rejected")  # the record says so, whatever follows
+    t.user_text(INTERRUPTED_FOR_TOOL_USE)
+    (edit,) = t.response(tools=[("Edit", {"file_path": "a.py"})])
+    t.reject(edit)  # a tool that asks, no marker after it: the prompt's "No"
+    t.response(text="OK.")
+    _, spans = imported(t.write(tmp_path))
+
+    assert outcomes(spans) == {
+        build: INCOMPLETE,
+        read: INCOMPLETE,
+        edit: REJECTED,
+        said_no: REJECTED,
+        marked_no: REJECTED,
+    }
+    build_span = next(s for s in spans.named("execute_tool") if attrs(s)["gen_ai.tool.call.id"] == build)
+    assert build_span.status.status_code.name == "UNSET"  # tool latency, not a human wait, not a failure
+
+
+def test_calls_that_did_not_run_and_texts_on_a_good_result_are_read_as_claude_code_means_them(tmp_path: Path) -> None:
+    """``[Tool call skipped: ...]`` (a parallel sibling failed) and ``[Tool call did not complete: ...]`` are no
+    failure; Claude Code's texts count only on an error result, and Bash's ``interrupted`` flag is an interrupt."""
+    t = Transcript()
+    t.prompt()
+    failed, skipped, unfinished, echoed, cut = t.response(
+        tools=[
+            ("Bash", {"command": "make"}),
+            ("Bash", {"command": "make test"}),
+            ("Bash", {"command": "make docs"}),
+            ("Bash", {"command": "cat notes.txt"}),
+            ("Bash", {"command": "tail -f log"}),
+        ]
+    )
+    t.tool_result(failed, "Exit code 2\nmake: *** [all] Error 2", is_error=True)
+    t.tool_result(skipped, "[Tool call skipped: a sibling tool call errored]", is_error=True, seconds=0.1)
+    t.tool_result(
+        unfinished,
+        "[Tool call did not complete: the turn was ended to deliver the message that follows.]",
+        is_error=True,
+    )
+    t.tool_result(echoed, "[Request interrupted by user] appears in transcripts when ...\n" + REJECT_MESSAGE)
+    t.tool_result(
+        cut,
+        "line 1\nline 2",
+        tool_use_result={"stdout": "line 1\nline 2", "stderr": "", "interrupted": True, "isImage": False},
+    )
+    t.response(text="done")
+    _, spans = imported(t.write(tmp_path))
+
+    assert outcomes(spans) == {
+        failed: ("tool_error", None, None),
+        skipped: INCOMPLETE,
+        unfinished: INCOMPLETE,
+        echoed: (None, None, None),
+        cut: INCOMPLETE,
+    }
+
+
 def test_a_tool_that_asks_the_user_is_a_human_wait(tmp_path: Path) -> None:
     t = Transcript()
     t.prompt()
@@ -356,6 +452,29 @@ def test_a_prompt_that_fails_with_an_api_error_is_a_run_with_a_failed_chat(tmp_p
     first_turn = spans.named("turn 1")[0]
     assert attrs(first_turn)["error.type"] == "rate_limit"
     assert attrs(first_turn)["turntrace.latency_ms"] == pytest.approx(1500)
+
+
+def test_a_response_cut_at_its_token_limit_is_that_call_not_a_failed_one(tmp_path: Path) -> None:
+    """After a ``max_tokens`` stop Claude Code writes an "API Error: ... output token maximum" record with error
+    ``max_output_tokens`` and asks again: the cut response was the call, and the run that went on did not fail."""
+    t = Transcript()
+    t.prompt("write the whole module")
+    t.response(text="Here is", stop_reason="max_tokens", usage=Usage(200, 32_000))
+    t.api_error(
+        "max_output_tokens",
+        None,
+        text="API Error: Claude's response exceeded the 32000 output token maximum. To configure this behavior, "
+        "set the CLAUDE_CODE_MAX_OUTPUT_TOKENS environment variable.",
+        seconds=0.1,
+    )
+    t.response(text="Done, in two parts.")
+    report, spans = imported(t.write(tmp_path))
+
+    assert (report.runs, report.model_calls) == (1, 2)
+    assert spans.tree() == f"invoke_agent claude-code\n  turn 1\n    chat {SONNET}\n  turn 2\n    chat {SONNET}"
+    assert [attrs(s)["gen_ai.response.finish_reasons"] for s in spans.named("chat")] == [("max_tokens",), ("end_turn",)]
+    assert [s.name for s in spans.all() if s.status.status_code.name == "ERROR"] == []
+    assert attrs(spans.named("turn 1")[0])["turntrace.stop_reason"] == "length"
 
 
 # -- subagents ------------------------------------------------------------------------------------------------
@@ -482,6 +601,29 @@ def test_side_agents_that_replay_the_parent_count_each_call_once_with_unique_spa
     into_store(store, tmp_path)
     into_store(store, tmp_path)
     assert stored_counts(store)["chat"] == 5
+
+
+def test_what_the_harness_writes_as_a_user_record_is_part_of_the_run_going_on(tmp_path: Path) -> None:
+    """One run per prompt the user typed: a background task's ``<task-notification>`` and a record whose
+    ``origin.kind`` names another source start no run; the calls they lead to count in the run going on."""
+    t = Transcript()
+    t.prompt("run the tests in the background and fix what fails")
+    (bash,) = t.response(tools=[("Bash", {"command": "pytest", "run_in_background": True})])
+    t.tool_result(bash, "Command running in background with ID: b2f8b9")
+    t.response(text="Started; I will look when it finishes.")
+    t.wait(60).prompt(
+        "<task-notification>\n<task-id>b2f8b9</task-id>\n<status>completed</status>\n</task-notification>"
+    )
+    t.response(text="2 tests fail; fixing.")
+    t.wait(5).prompt("[from build-bot] main is green again", origin={"kind": "peer"})
+    t.response(text="Noted.")
+    t.wait(60).prompt("thanks", origin={"kind": "human"})
+    t.response(text="You're welcome.")
+    report, spans = imported(t.write(tmp_path))
+
+    assert report.runs == 2
+    first, second = spans.named("invoke_agent claude-code")
+    assert (attrs(first)["turntrace.turn_count"], attrs(second)["turntrace.turn_count"]) == (4, 1)
 
 
 def test_a_warmup_before_the_first_prompt_counts_in_the_first_run(tmp_path: Path) -> None:
@@ -668,6 +810,41 @@ def test_a_lone_surrogate_is_replaced_and_the_session_stored_whole(tmp_path: Pat
     assert run.feature == "sh\ufffdop"
 
 
+@pytest.mark.parametrize("leaf", ['"\\ud800"', '"\\\\ud800"'], ids=["lone-surrogate", "escaped-backslash"])
+def test_a_deeply_nested_line_is_read_whole_without_a_traceback(tmp_path: Path, leaf: str) -> None:
+    """A tool input nested 900 deep, holding a lone surrogate (or only the letters after an escaped backslash):
+    json reads it, and so does the surrogate clean-up, whatever the depth json allows."""
+    t = Transcript()
+    t.prompt()
+    (tool,) = t.response(tools=[("Bash", {"command": "x"})])
+    t.tool_result(tool)
+    t.response()
+    lines = t.lines()
+    use = next(i for i, line in enumerate(lines) if '"tool_use"' in line)
+    lines[use] = lines[use].replace('{"command": "x"}', "[" * 900 + leaf + "]" * 900)
+    path = tmp_path / f"{t.session_id}.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+
+    report, spans = imported(path)
+    assert (report.runs, report.tool_calls, report.notes) == (1, 1, [])
+    assert len(spans.named("execute_tool Bash")) == 1
+
+
+def test_a_last_line_cut_inside_a_character_is_a_line_cut_short(tmp_path: Path) -> None:
+    t = two_prompt_session()
+    t.prompt("caf\u00e9 au lait")
+    *lines, last = t.lines()
+    last_bytes = last.replace("\\u00e9", "\u00e9").encode()  # as Claude Code writes it: UTF-8, not escaped
+    path = tmp_path / f"{t.session_id}.jsonl"
+    cut = last_bytes.index("\u00e9".encode()) + 1  # the file ends half-way through the é
+    path.write_bytes("".join(line + "\n" for line in lines).encode() + last_bytes[:cut])
+    report, _ = imported(path)
+    assert [note.reason for note in report.notes] == [
+        "its last line is cut short (a session still being written?): that line skipped"
+    ]
+    assert report.runs == 2
+
+
 def test_a_line_that_is_not_utf8_is_reported_as_such(tmp_path: Path) -> None:
     t = two_prompt_session()
     lines = [line.encode() for line in t.lines()]
@@ -739,6 +916,37 @@ def test_the_cli_imports_then_answers_runs_show_cost_and_top_tools(tmp_path: Pat
     assert {row["tool"] for row in top} == {"Task", "Grep"}  # the ten-minute question is the user, not a tool
     waits = turntrace("top", "tools", "--since", "7d", "--human-waits", "--json", store=store, projects=projects)
     assert json.loads(waits.stdout)[0]["tool"] == "AskUserQuestion"
+
+
+def test_a_prompt_line_logged_twice_is_one_run_and_every_total_agrees(tmp_path: Path) -> None:
+    """Claude Code can log a prompt's line again during a long turn (same uuid, same time): it is the same
+    prompt, so one run, whose cost is every call's, as ``cost --by model`` counts them; importing again adds
+    nothing."""
+    projects = tmp_path / ".claude" / "projects"
+    t = Transcript()
+    t.prompt("refactor the parser")
+    prompt_line = dict(t.records[-1])
+    (read,) = t.response(tools=[("Read", {"file_path": "p.py"})], usage=Usage(1000, 200))
+    t.tool_result(read)
+    t.records.append(prompt_line)  # the same record again, mid-turn
+    t.response(text="Done.", usage=Usage(2000, 300))
+    t.write(project_folder(projects))
+    store = tmp_path / "traces.db"
+
+    first = turntrace("import", "claude-code", "--json", str(projects), store=store, projects=projects)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["runs"] == 1
+    runs = json.loads(turntrace("runs", "--json", store=store, projects=projects).stdout)
+    assert [(r["turns"], r["tool_calls"]) for r in runs] == [(2, 1)]
+    cost = json.loads(turntrace("cost", "--by", "model", "--json", store=store, projects=projects).stdout)
+    assert {row["key"]: row["calls"] for row in cost} == {SONNET: 2}
+    assert runs[0]["cost_usd"] == pytest.approx(cost[0]["cost_usd"])
+    assert runs[0]["cost_usd"] > 0
+
+    before = stored_counts(store)
+    again = turntrace("import", "claude-code", str(projects), store=store, projects=projects)
+    assert again.returncode == 0, again.stderr
+    assert stored_counts(store) == before == {"runs": 1, "spans": 6, "chat": 2, "tool": 1}
 
 
 def test_long_context_calls_are_priced_at_their_tier(tmp_path: Path) -> None:

@@ -16,7 +16,16 @@ How the records join up (each record rule lives, with its source, in ``_records.
   which is the ``prompt`` the tool was given (whole: a long prompt's first 200 characters are shared by many).
 - An assistant record with ``isApiErrorMessage`` is the request that failed, written by Claude Code in the
   model's place (model ``<synthetic>``, an "API Error: ..." text, the error kind in ``error``); other
-  ``<synthetic>`` records (a cancelled turn's "No response requested.") stand for no request.
+  ``<synthetic>`` records (a cancelled turn's "No response requested.") stand for no request. One kind is no
+  failed request: ``max_output_tokens`` ("API Error: Claude's response exceeded the N output token maximum",
+  anthropics/claude-code#24055, its kind as xintaofei/codeg#152 quotes it) follows a response that stopped at
+  its token limit, which was a call of its own (``stop_reason`` ``max_tokens``); Claude Code then asks again.
+- Claude Code writes a record once per uuid (jeremedia/claude-code-log-format source-docs/JSONL_LOGGING.md:
+  ``appendEntry`` skips a uuid already logged) but a long turn can log its prompt line again: a prompt whose
+  uuid already started a run is that run's prompt, not another one.
+- One run per prompt the user typed: what the harness injects as a user record (a background task's
+  ``<task-notification>`` text, a record whose ``origin.kind`` names another source, ``task-notification`` or
+  ``peer``, as public readers of the format tell them from typed prompts) is part of the run going on.
 """
 
 from __future__ import annotations
@@ -27,11 +36,13 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from langchain_turntrace.hashing import InputHasher, shape_hash
-from langchain_turntrace.transcripts._layout import is_subagent_file, session_id_of, subagent_name_of
+from langchain_turntrace.transcripts._layout import subagent_name_of
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall, ToolOutcome
 from langchain_turntrace.transcripts._records import (
     INTERRUPTED,
+    INTERRUPTED_FOR_TOOL_USE,
     KNOWN_OTHER_TYPES,
+    NO_PERMISSION_TOOLS,
     SYNTHETIC_MODEL,
     WARMUP_PROMPT,
     LineCounts,
@@ -46,13 +57,17 @@ from langchain_turntrace.transcripts._records import (
     usage_of,
 )
 
-__all__ = ["AGENT_NAME", "is_subagent_file", "read_session", "session_id_of"]  # the last two: _layout's, for _import
+__all__ = ["AGENT_NAME", "read_session"]
 
 AGENT_NAME: Final = "claude-code"
 PROVIDER: Final = "anthropic"
 SPAWN_TOOLS: Final = frozenset({"Task", "Agent"})
 HUMAN_WAIT_TOOLS: Final = frozenset({"AskUserQuestion", "ExitPlanMode"})
 """Tools whose whole span is the user thinking: they ask a question, or ask to approve a plan."""
+MAX_OUTPUT_TOKENS: Final = "max_output_tokens"
+"""The ``error`` of the record Claude Code writes after a response cut short at its output token limit."""
+TASK_NOTIFICATION: Final = "<task-notification>"
+"""How a background task's report starts, written into the conversation as a user record."""
 _SUBAGENT: Final = "subagent"
 _WARMUP: Final = "warmup"
 
@@ -90,6 +105,8 @@ class _Chain:
     agent_id: str | None = None
     model: str = ""  # of its last call: the model a failed request was for
     replayed: int = 0  # records of another agent's calls it repeats
+    unsure_rejections: list[str] = field(default_factory=lambda: list[str]())
+    """Tool calls since its last response whose "rejection" an interrupt marker after them would make an interrupt."""
 
 
 @dataclass(slots=True)
@@ -98,6 +115,7 @@ class _Result:
     outcome: ToolOutcome
     shape: str
     agent_id: str | None
+    unsure: bool  # a "rejection" told by REJECT_MESSAGE alone: Esc while the tool ran writes it too
 
 
 class _SessionReader:
@@ -114,6 +132,7 @@ class _SessionReader:
         self._results: dict[str, _Result] = {}  # results whose tool use has not been read (yet)
         self._spawns: dict[str, tuple[str | None, str | None]] = {}  # tool_call_id -> (subagent type, prompt digest)
         self._agent_ids: dict[str, str] = {}  # tool_call_id -> agent id its result names
+        self._prompts: set[str] = set()  # uuids of the prompts that started the main chain's runs
         self._last_ns = 0
         self._main_path = Path()
 
@@ -147,12 +166,18 @@ class _SessionReader:
         return True
 
     def _note_counts(self, path: Path, counts: LineCounts) -> None:
-        if counts.bad and counts.bad_last == counts.lines and counts.bad == 1:
+        bad, not_utf8 = counts.bad, counts.not_utf8
+        # a file being written ends in a line cut short: mid-JSON, or mid-character (so not UTF-8 either)
+        if counts.bad and counts.bad_last == counts.lines:
+            bad -= 1
+        elif counts.not_utf8 and counts.not_utf8_last == counts.lines:
+            not_utf8 -= 1
+        if (bad, not_utf8) != (counts.bad, counts.not_utf8):
             self.note(path, "its last line is cut short (a session still being written?): that line skipped")
-        elif counts.bad:
-            self.note(path, f"{counts.bad} line(s) are not JSON records: skipped")
-        if counts.not_utf8:
-            self.note(path, f"{counts.not_utf8} line(s) are not UTF-8: skipped")
+        if bad:
+            self.note(path, f"{bad} line(s) are not JSON records: skipped")
+        if not_utf8:
+            self.note(path, f"{not_utf8} line(s) are not UTF-8: skipped")
         if counts.unknown:
             kinds = ", ".join(sorted(counts.unknown_types)[:5])
             self.note(path, f"{counts.unknown} record(s) of a type this version does not know ({kinds}): skipped")
@@ -215,11 +240,16 @@ class _SessionReader:
         content: object = message.get("content")
         blocks = cast("list[Any]", content) if isinstance(content, list) else []
         if any(isinstance(b, dict) and cast("dict[str, Any]", b).get("type") == "tool_result" for b in blocks):
-            self._tool_results(record, blocks, at_ns)
+            self._tool_results(record, blocks, chain, at_ns)
             chain.last_input_ns = at_ns
             return
+        uuid = record.get("uuid")
+        if not chain.subagent and uuid in self._prompts:
+            return  # the prompt that started a run, logged again
         chain.last_input_ns = at_ns
         text = text_of(message.get("content"))
+        if text.startswith(INTERRUPTED_FOR_TOOL_USE):
+            self._interrupted(chain)
         if record.get("isMeta") is True or record.get("isCompactSummary") is True or text.startswith(INTERRUPTED):
             return
         if chain.subagent:
@@ -230,7 +260,22 @@ class _SessionReader:
                     chain.name = _WARMUP
                 self._start_run(chain, record, at_ns)
             return
+        if _injected(record, text):
+            return  # the harness's, not the user's: its calls belong to the run going on
+        if isinstance(uuid, str):
+            self._prompts.add(uuid)
         self._start_run(chain, record, at_ns)
+
+    def _interrupted(self, chain: _Chain) -> None:
+        """Esc while tools ran: each "rejection" since the chain's last response was that interrupt."""
+        for tool_call_id in chain.unsure_rejections:
+            tool = self._tools.get(tool_call_id)
+            result = self._results.get(tool_call_id)
+            if tool is not None and tool.outcome == "rejected":
+                tool.outcome = "interrupted"
+            elif result is not None:
+                result.outcome = "interrupted"
+        chain.unsure_rejections.clear()
 
     def _start_run(self, chain: _Chain, record: dict[str, Any], at_ns: int) -> AgentRun:
         uuid = str_or_none(record.get("uuid")) or f"{self.session.session_id}@{at_ns}"
@@ -246,6 +291,7 @@ class _SessionReader:
         return run
 
     def _assistant(self, record: dict[str, Any], message: dict[str, Any], chain: _Chain, at_ns: int) -> None:
+        chain.unsure_rejections.clear()  # the model answered: no interrupt marker is coming for those results
         if record.get("isApiErrorMessage") is True:
             self._failed_request(record, chain, at_ns)
             return
@@ -309,6 +355,9 @@ class _SessionReader:
 
     def _failed_request(self, record: dict[str, Any], chain: _Chain, at_ns: int) -> None:
         """A request that got an error instead of a response: a call of its own, with the error's kind."""
+        if record.get("error") == MAX_OUTPUT_TOKENS:
+            self._cut_short(chain)
+            return
         key = f"error:{str_or_none(record.get('uuid')) or at_ns}"
         if key in self._calls or key in self._copied:
             return
@@ -318,6 +367,12 @@ class _SessionReader:
             return
         call = self._new_call(key, None, chain, record, at_ns)
         call.error_type = api_error_type(record)
+
+    def _cut_short(self, chain: _Chain) -> None:
+        """The response before this record stopped at its token limit: that call says so, and nothing failed."""
+        last = chain.run.model_calls[-1] if chain.run is not None and chain.run.model_calls else None
+        if last is not None and last.error_type is None and last.finish_reason is None:
+            last.finish_reason = "max_tokens"
 
     def _tool_use(self, call: ModelCall, block: dict[str, Any], at_ns: int) -> None:
         tool_call_id = block.get("id")
@@ -345,7 +400,7 @@ class _SessionReader:
         if result is not None:
             self._apply(tool, result)
 
-    def _tool_results(self, record: dict[str, Any], content: list[Any], at_ns: int) -> None:
+    def _tool_results(self, record: dict[str, Any], content: list[Any], chain: _Chain, at_ns: int) -> None:
         extra = record.get("toolUseResult")
         for block in content:
             if not isinstance(block, dict):
@@ -356,12 +411,16 @@ class _SessionReader:
                 continue
             tool = self._tools.get(tool_call_id)
             spawn = tool is None or tool.name in SPAWN_TOOLS
+            outcome, unsure = outcome_of(result_block, record)
             result = _Result(
                 end_ns=at_ns,
-                outcome=outcome_of(result_block, record),
+                outcome=outcome,
                 shape=shape_hash(extra if extra is not None else result_block.get("content")),
                 agent_id=agent_id_of(result_block, extra) if spawn else None,
+                unsure=unsure,
             )
+            if unsure:
+                chain.unsure_rejections.append(tool_call_id)
             if tool is None:
                 self._results[tool_call_id] = result  # its tool use may come later in the file
             else:
@@ -372,6 +431,8 @@ class _SessionReader:
             return
         tool.end_ns = max(result.end_ns, tool.start_ns)
         tool.outcome = result.outcome
+        if result.unsure and result.outcome == "rejected" and tool.name in NO_PERMISSION_TOOLS:
+            tool.outcome = "interrupted"  # nobody was asked, so nobody said no: Esc while it ran
         tool.return_shape_hash = result.shape
         if result.agent_id is not None:
             self._agent_ids[tool.tool_call_id] = result.agent_id
@@ -396,13 +457,11 @@ class _SessionReader:
                 host.subagents.append(chain.run)
             else:
                 own_runs.append(chain.run)
-        used = {run.key for run in runs}
-        for chain in subagents:
-            run = chain.run
-            if run is not None and run.key in used:  # its first prompt is a copy of another run's, uuid and all
+        used: set[str] = set()
+        for run in runs + [c.run for c in subagents if c.run is not None]:
+            if run.key in used:  # its first record is a copy of another run's, uuid and all: its ids would be too
                 run.key = f"{run.key}/{run.model_calls[0].key}"
-            if run is not None:
-                used.add(run.key)
+            used.add(run.key)
         runs = sorted(runs + own_runs, key=lambda run: run.start_ns)
         for run in runs:
             run.session_id = run.session_id or self.session.session_id
@@ -433,6 +492,16 @@ class _SessionReader:
             chain.run.name = subagent_type or chain.run.name
             tool.subagent = chain.run
         return linked
+
+
+def _injected(record: dict[str, Any], text: str) -> bool:
+    """A user record the harness wrote, not a prompt the user typed."""
+    origin = record.get("origin")
+    if isinstance(origin, dict):
+        kind = cast("dict[str, Any]", origin).get("kind")
+        if isinstance(kind, str) and kind != "human":
+            return True
+    return text.lstrip().startswith(TASK_NOTIFICATION)
 
 
 def _start_at_own_calls(chain: _Chain) -> None:

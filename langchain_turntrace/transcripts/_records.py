@@ -56,11 +56,32 @@ KNOWN_OTHER_TYPES: Final = frozenset(
 # system-prompts/system-prompt-stop-after-rejection.md (REJECT_MESSAGE), and the subagent and plan variants
 # (SUBAGENT_REJECT_MESSAGE, PLAN_REJECTION_PREFIX) beside them in readers' copies of the same module.
 _REJECTED: Final = "The user doesn't want to proceed with this tool use"  # REJECT_MESSAGE, with or without reason
+# REJECT_MESSAGE with the reason the user typed at the prompt: a "No" for certain. Without a reason the same text is
+# also what Esc while a tool runs writes (anthropics/claude-code#47282: Esc during a running Bash call, no permission
+# prompt in the session, reached the model as REJECT_MESSAGE), so alone it does not tell a "No" from an interrupt.
+_REJECTED_WITH_REASON: Final = "the user said:"
 _REJECTED_IN_SUBAGENT: Final = "Permission for this tool use was denied."  # the same "No", to a subagent
 _PLAN_REJECTED: Final = "The agent proposed a plan that was rejected by the user"  # ExitPlanMode's "No"
-_REJECTED_RESULT: Final = "User rejected tool use"  # toolUseResult beside a rejection
+_REJECTED_RESULT: Final = "User rejected tool use"  # toolUseResult beside REJECT_MESSAGE: as ambiguous as it
 _CANCELLED: Final = "The user doesn't want to take this action right now"  # aborted before it ran (Esc, a hook)
 INTERRUPTED: Final = "[Request interrupted by user"  # "... for tool use]" as a result, "...]" as a prompt
+INTERRUPTED_FOR_TOOL_USE: Final = "[Request interrupted by user for tool use]"
+# Calls that never ran or never finished for a reason that is nobody's "No": the turn was ended to deliver a
+# message, a parallel sibling failed or was denied. Public hook integrations pin these prefixes from the 2.1
+# bundle as "interruptions, cancellations and unanswered prompts: never a decline" (found by code search:
+# CLAUDE_CODE_NOT_A_DECISION_PREFIXES, beside the REJECT_MESSAGE texts).
+_DID_NOT_RUN: Final = (
+    "[Tool call did not complete:",
+    "[Tool call interrupted:",
+    "[Tool call skipped:",
+    "[Tool call not completed:",
+)
+# Tools that never ask permission (code.claude.com/docs/en/permissions: read-only tools, "file reads, Grep", need
+# no approval): a REJECT_MESSAGE on one of them can only be an interrupt. Task/Agent ask nothing either; their
+# subagent asks for its own calls.
+NO_PERMISSION_TOOLS: Final = frozenset(
+    {"Read", "Grep", "Glob", "LS", "NotebookRead", "TodoRead", "TodoWrite", "BashOutput", "TaskOutput", "Task", "Agent"}
+)
 # Denials by a rule, not by the user at a prompt: don't-ask mode and deny rules (shaneholloman/claude-code-prompts
 # system-prompts/system-prompt-handle-permission-denials.md: "Permission to use X has been denied ..."), and a
 # non-interactive session's unanswered prompt (slopus/happy-cli explore-claude-cli/v3/toy-project-edit-approve/
@@ -89,6 +110,9 @@ WARMUP_PROMPT: Final = "Warmup"
 
 _AGENT_ID_IN_TEXT: Final = re.compile(r"agentId: ?([\w@.\-]+)")
 _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+# ``\uD800``-``\uDFFF`` as a JSON escape: an odd run of backslashes before the ``u`` (``\\ud800`` is an escaped
+# backslash and the letters "ud800", no surrogate).
+_SURROGATE_ESCAPE: Final = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND: Final = timedelta(microseconds=1)
 
@@ -102,6 +126,7 @@ class LineCounts:
     bad: int = 0  # not a JSON object
     bad_last: int = 0  # the line number of the last line that was not a JSON record
     not_utf8: int = 0
+    not_utf8_last: int = 0  # the line number of the last line that was not UTF-8
     conversation: int = 0  # user and assistant records
     other: int = 0
     unknown: int = 0
@@ -120,6 +145,7 @@ def records(path: Path, counts: LineCounts) -> Iterator[tuple[int, dict[str, Any
                 record = loads(line)
             except UnicodeDecodeError:
                 counts.not_utf8 += 1
+                counts.not_utf8_last = counts.lines
                 continue
             if not isinstance(record, dict):
                 counts.bad += 1
@@ -135,22 +161,36 @@ def loads(line: bytes) -> object:
         value = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return None
-    if b"\\ud" in line or b"\\uD" in line:  # an escaped surrogate: a lone one cannot be written out as UTF-8
+    if _SURROGATE_ESCAPE.search(line) is not None:  # a lone surrogate cannot be written out as UTF-8
         return _without_lone_surrogates(value)
     return value
 
 
 def _without_lone_surrogates(value: object) -> object:
-    """``value`` with every lone surrogate (json keeps ``"\\ud800"`` as one) replaced by U+FFFD."""
+    """``value`` with every lone surrogate (json keeps ``"\\ud800"`` as one) replaced by U+FFFD, in place. A
+    loop, not recursion: json parses lines nested deeper than a recursive walk of them can go."""
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_without_lone_surrogates(item) for item in cast("list[object]", value)]
-    if isinstance(value, dict):
-        return {
-            cast("str", _without_lone_surrogates(key)): _without_lone_surrogates(item)
-            for key, item in cast("dict[str, object]", value).items()
-        }
+    pending: list[object] = [value]
+    while pending:
+        container = pending.pop()
+        if isinstance(container, list):
+            items = cast("list[object]", container)
+            for index, item in enumerate(items):
+                if isinstance(item, str):
+                    items[index] = _SURROGATE.sub("\ufffd", item)
+                elif isinstance(item, (list, dict)):
+                    pending.append(cast("object", item))
+        elif isinstance(container, dict):
+            fields = cast("dict[str, object]", container)
+            pairs = list(fields.items())
+            fields.clear()
+            for key, item in pairs:
+                if isinstance(item, str):
+                    item = _SURROGATE.sub("\ufffd", item)
+                elif isinstance(item, (list, dict)):
+                    pending.append(cast("object", item))
+                fields[_SURROGATE.sub("\ufffd", key)] = item
     return value
 
 
@@ -190,22 +230,30 @@ def usage_of(raw: object) -> TokenUsage | None:
     )
 
 
-def outcome_of(block: dict[str, Any], record: dict[str, Any]) -> ToolOutcome:
-    """How the tool call a ``tool_result`` block answers ended: the record's ``toolDenialKind`` when it has one,
-    else Claude Code's own texts, else the block's ``is_error``."""
+def outcome_of(block: dict[str, Any], record: dict[str, Any]) -> tuple[ToolOutcome, bool]:
+    """How the tool call a ``tool_result`` block answers ended, and whether that is a rejection told by Claude
+    Code's REJECT_MESSAGE alone (an interrupt writes it too: the reader decides by the tool and what follows).
+
+    The record says it first: ``toolDenialKind``, or a Bash-shaped ``toolUseResult`` with ``interrupted``. Claude
+    Code's texts count only on an error result: a tool's own output may start with any of them."""
     denial = record.get("toolDenialKind")
     if isinstance(denial, str) and denial:
-        return _DENIAL_KINDS.get(denial, "denied")
+        return _DENIAL_KINDS.get(denial, "denied"), False
+    extra = record.get("toolUseResult")
+    if isinstance(extra, dict) and cast("dict[str, Any]", extra).get("interrupted") is True:
+        return "interrupted", False  # Bash's result: stdout, stderr, interrupted (a command cut short by Esc)
+    if block.get("is_error") is not True:
+        return ("rejected", True) if extra == _REJECTED_RESULT else ("ok", False)
     text = text_of(block.get("content"))
-    if record.get("toolUseResult") == _REJECTED_RESULT or text.startswith(
-        (_REJECTED, _REJECTED_IN_SUBAGENT, _PLAN_REJECTED)
-    ):
-        return "rejected"
-    if text.startswith((INTERRUPTED, _CANCELLED)):
-        return "interrupted"
-    if block.get("is_error") is True:
-        return "denied" if _DENIED.match(text) else "error"
-    return "ok"
+    if text.startswith((_REJECTED_IN_SUBAGENT, _PLAN_REJECTED)):
+        return "rejected", False
+    if text.startswith(_REJECTED):
+        return "rejected", _REJECTED_WITH_REASON not in text
+    if extra == _REJECTED_RESULT:
+        return "rejected", True
+    if text.startswith((INTERRUPTED, _CANCELLED, *_DID_NOT_RUN)):
+        return "interrupted", False
+    return ("denied" if _DENIED.match(text) else "error"), False
 
 
 def agent_id_of(block: dict[str, Any], extra: object) -> str | None:

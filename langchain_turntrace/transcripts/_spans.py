@@ -26,7 +26,9 @@ TOOL_ERROR: Final = "tool_error"
 """The result is an error (as a live ``ToolMessage`` with status error)."""
 REJECTED_BY_USER: Final = "rejected_by_user"
 """The user turned it down (a permission prompt's "No", a plan not approved): no failure of the tool, and its span
-is the user deciding (``turntrace.tool.kind=human_wait``)."""
+is the user deciding (``turntrace.tool.kind=human_wait``). Only where the transcript tells a "No" from Esc while the
+tool ran, which writes the same text: ``toolDenialKind`` "user-rejected", a reason typed at the prompt, or a tool
+that asks permission with no interrupt marker after its result. Otherwise the call was interrupted."""
 PERMISSION_DENIED: Final = "permission_denied"
 """A rule turned it down without asking (a deny rule, a hook, don't-ask mode, a prompt nobody could answer)."""
 # An interrupted or cancelled call has no error.type: like a live call cut short, it is turntrace.incomplete.
