@@ -12,8 +12,8 @@ How the records join up (each record rule lives, with its source, in ``_records.
   write the parent's assistant messages again as sidechain records with the same ``message.id`` and a new
   ``requestId`` (ccusage/ccusage#913, fixed in #1155 by matching a sidechain record on ``message.id`` alone). One
   index of calls for the whole session keeps each call once, in the agent that made it.
-- A subagent joins the tool call that spawned it by the agent id its result names, else by its first prompt,
-  which is the ``prompt`` the tool was given (whole: a long prompt's first 200 characters are shared by many).
+- A subagent joins the tool call that spawned it by the agent id its result names, else by its first prompt
+  (``_subagents.py`` places it).
 - An assistant record with ``isApiErrorMessage`` is the request that failed, written by Claude Code in the
   model's place (model ``<synthetic>``, an "API Error: ..." text, the error kind in ``error``); other
   ``<synthetic>`` records (a cancelled turn's "No response requested.") stand for no request. One kind is no
@@ -56,6 +56,7 @@ from langchain_turntrace.transcripts._records import (
     timestamp_ns,
     usage_of,
 )
+from langchain_turntrace.transcripts._subagents import Spawn, Subagent, place_subagents
 
 __all__ = ["AGENT_NAME", "read_session"]
 
@@ -439,59 +440,21 @@ class _SessionReader:
 
     # -- the session -------------------------------------------------------------------------------------------
     def finish(self) -> None:
-        """Subagents under the tool calls that spawned them, else under the run they ran in; runs without a
-        model call dropped; every run's key unique in the session."""
-        subagents = [c for c in self._subchains if c.run is not None and c.run.model_calls]
-        for chain in subagents:
-            _start_at_own_calls(chain)
-        linked = self._link_spawned(subagents)
-        runs = [run for run in self._main.runs if run.model_calls]
-        own_runs: list[AgentRun] = []
-        for chain in subagents:
-            if id(chain) in linked or chain.run is None:
-                continue
-            # a warmup before the first prompt filled the cache that prompt's run reads; a session that never
-            # got a prompt keeps its subagents as runs of their own
-            host = _run_at(runs, chain.run.start_ns) or (runs[0] if runs else None)
-            if host is not None:
-                host.subagents.append(chain.run)
-            else:
-                own_runs.append(chain.run)
-        used: set[str] = set()
-        for run in runs + [c.run for c in subagents if c.run is not None]:
-            if run.key in used:  # its first record is a copy of another run's, uuid and all: its ids would be too
-                run.key = f"{run.key}/{run.model_calls[0].key}"
-            used.add(run.key)
-        runs = sorted(runs + own_runs, key=lambda run: run.start_ns)
+        """Subagents placed in the tree (``_subagents.py``); runs without a model call dropped."""
+        subagents = [
+            Subagent(c.run, c.agent_id, c.prompt_digest, replayed=c.replayed > 0)
+            for c in self._subchains
+            if c.run is not None and c.run.model_calls
+        ]
+        spawns = [
+            Spawn(self._tools[tool_call_id], subagent_type, prompt_digest, self._agent_ids.get(tool_call_id))
+            for tool_call_id, (subagent_type, prompt_digest) in self._spawns.items()
+        ]
+        runs = place_subagents([run for run in self._main.runs if run.model_calls], subagents, spawns)
         for run in runs:
             run.session_id = run.session_id or self.session.session_id
         self.session.runs = runs
         self._seen.update(hash(key) for key in self._calls)
-
-    def _link_spawned(self, subagents: list[_Chain]) -> set[int]:
-        """Subagents under the Task/Agent calls that spawned them: by the agent id the call's result names, else
-        by the call's prompt (the nearest in time when several match). Returns the linked chains' ids."""
-        by_agent_id: dict[str, _Chain] = {}
-        by_prompt: dict[str, list[_Chain]] = {}
-        for chain in subagents:
-            if chain.agent_id is not None:
-                by_agent_id.setdefault(chain.agent_id, chain)
-            if chain.prompt_digest is not None:
-                by_prompt.setdefault(chain.prompt_digest, []).append(chain)
-        linked: set[int] = set()
-        for tool_call_id, (subagent_type, prompt_digest) in self._spawns.items():
-            tool = self._tools[tool_call_id]
-            agent_id = self._agent_ids.get(tool_call_id)
-            chain = by_agent_id.get(agent_id) if agent_id is not None else None
-            if chain is None or id(chain) in linked:
-                candidates = [c for c in by_prompt.get(prompt_digest or "", ()) if id(c) not in linked]
-                chain = min(candidates, key=lambda c: abs(_start(c) - tool.start_ns), default=None)
-            if chain is None or chain.run is None:
-                continue
-            linked.add(id(chain))
-            chain.run.name = subagent_type or chain.run.name
-            tool.subagent = chain.run
-        return linked
 
 
 def _injected(record: dict[str, Any], text: str) -> bool:
@@ -502,24 +465,3 @@ def _injected(record: dict[str, Any], text: str) -> bool:
         if isinstance(kind, str) and kind != "human":
             return True
     return text.lstrip().startswith(TASK_NOTIFICATION)
-
-
-def _start_at_own_calls(chain: _Chain) -> None:
-    """A side agent that replayed its parent's conversation began with its own first call, not with the
-    parent's first prompt it copied."""
-    run = chain.run
-    if run is not None and chain.replayed and run.model_calls:
-        run.start_ns = max(run.start_ns, min(call.start_ns for call in run.model_calls))
-
-
-def _start(chain: _Chain) -> int:
-    return chain.run.start_ns if chain.run is not None else 0
-
-
-def _run_at(runs: list[AgentRun], at_ns: int) -> AgentRun | None:
-    """The run that was going on at ``at_ns``: the latest to start before it."""
-    host = None
-    for run in runs:
-        if run.start_ns <= at_ns:
-            host = run
-    return host
