@@ -949,6 +949,26 @@ def test_a_prompt_line_logged_twice_is_one_run_and_every_total_agrees(tmp_path: 
     assert stored_counts(store) == before == {"runs": 1, "spans": 6, "chat": 2, "tool": 1}
 
 
+def test_two_prompts_without_ids_at_one_moment_are_two_runs_with_span_ids_of_their_own(tmp_path: Path) -> None:
+    """A run's ids come from its prompt's uuid, else from the session and the time: two such prompts in the same
+    millisecond still make two traces, no span id shared."""
+    t = Transcript()
+    t.prompt("first")
+    t.response()
+    t.prompt("second")
+    t.response()
+    prompts = [r for r in t.records if r["type"] == "user"]
+    for record in prompts:
+        del record["uuid"]
+        record["timestamp"] = prompts[0]["timestamp"]
+    report, spans = imported(t.write(tmp_path))
+
+    assert report.runs == 2
+    ids = [(s.context.trace_id, s.context.span_id) for s in spans.all() if s.context is not None]
+    assert len({span_id for _, span_id in ids}) == len(ids) == 6
+    assert len({trace_id for trace_id, _ in ids}) == 2
+
+
 def test_long_context_calls_are_priced_at_their_tier(tmp_path: Path) -> None:
     """Claude Sonnet 4.5 costs more per token above 200,000 input tokens, for every token of the call."""
     t = Transcript()
