@@ -1,4 +1,5 @@
-"""``turntrace import claude-code``: the import with a progress bar on a terminal, then what it did, in a few lines."""
+"""``turntrace import claude-code`` / ``codex``: the import with a progress bar on a terminal, then what it did, in a
+few lines."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
     from langchain_turntrace.pricing import PriceBook
     from langchain_turntrace.store import NS_PER_DAY, SqliteSpanExporter, StoreError, resolve_retention_days
     from langchain_turntrace.transcripts import (
+        default_codex_sessions_dir,
         default_projects_dir,
         exporter_for_import,
         import_claude_code,
+        import_codex,
         shutdown_within,
     )
 
@@ -46,9 +49,11 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
     if store is not None and args.retention_days is not None:
         with suppress(StoreError):  # a bad TURNTRACE_RETENTION_DAYS: those writers fail loudly on their own
             others_days = resolve_retention_days(None)
-    paths: list[Path] = args.paths or [default_projects_dir()]
+    codex = args.source == "codex"
+    paths: list[Path] = args.paths or [default_codex_sessions_dir() if codex else default_projects_dir()]
+    run = import_codex if codex else import_claude_code
     with _progress(enabled=not args.json and sys.stderr.isatty()) as on_progress:
-        report = import_claude_code(
+        report = run(
             paths,
             exporter,
             prices=PriceBook(resolve_price_overrides()),
@@ -90,8 +95,8 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
         )
     if report.copied_calls:
         _render.line(
-            f"{report.copied_calls} model call(s) were copies, in a resumed session, of calls of the session it "
-            "continues: counted once."
+            f"{report.copied_calls} model call(s) were copies, in a continued or forked session, of calls of the "
+            "session it continues: counted once."
         )
     if report.runs_past_retention and report.oldest_end_ns is not None and report.retention_days is not None:
         days = math.ceil((time.time_ns() - report.oldest_end_ns) / NS_PER_DAY) + 1

@@ -168,16 +168,39 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="transcript files or folders (default: $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects)",
     )
-    claude.add_argument("--feature", help="turntrace.feature of every run (default: each project's folder name)")
-    claude.add_argument("--user", help="user.id of every run (default: your login name)")
-    claude.add_argument("--backend", choices=BACKENDS, help=_BACKEND_HELP)
-    claude.add_argument(
-        "--retention-days",
-        type=positive_int,
-        help="the local store's retention for this import (default: $TURNTRACE_RETENTION_DAYS, else 30); runs "
-        "that ended before it are counted, not imported. An import deletes nothing: the programs that trace into "
-        "the store and `turntrace prune` apply their own retention",
+    codex = sources.add_parser(
+        "codex",
+        parents=[common],
+        help="OpenAI Codex CLI's rollout-*.jsonl session files",
+        description="One agent run per user prompt (invoke_agent codex), a turn per model request (each token_count "
+        "whose running total moved), tool calls under the turn that asked for them, priced like live traces. Ids "
+        "come from the rollouts' own: importing again adds nothing, a resumed session adds its new runs. Not in the "
+        "files, so not imported: approval waits (only a refusal is told apart), failed requests, which tool call "
+        "spawned a subagent thread. Files left out (cut short, older formats without token counts, not a rollout) "
+        "are listed, one line each.",
     )
+    codex.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="rollout files or folders searched for rollout-*.jsonl (default: $CODEX_HOME/sessions, else "
+        "~/.codex/sessions)",
+    )
+    for source, feature_help in (
+        (claude, "each project's folder name"),
+        (codex, "the last folder of each session's working directory"),
+    ):
+        source.add_argument("--feature", help=f"turntrace.feature of every run (default: {feature_help})")
+        source.add_argument("--user", help="user.id of every run (default: your login name)")
+        source.add_argument("--backend", choices=BACKENDS, help=_BACKEND_HELP)
+        source.add_argument(
+            "--retention-days",
+            type=positive_int,
+            help="the local store's retention for this import (default: $TURNTRACE_RETENTION_DAYS, else 30); runs "
+            "that ended before it are counted, not imported. An import deletes nothing: the programs that trace "
+            "into the store and `turntrace prune` apply their own retention",
+        )
 
     report = commands.add_parser(
         "report",

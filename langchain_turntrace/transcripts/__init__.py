@@ -1,11 +1,14 @@
-"""Imported coding-agent sessions (Claude Code transcripts) as the same span tree live traces make."""
+"""Imported coding-agent sessions (Claude Code transcripts, Codex CLI rollouts) as the same span tree live traces
+make."""
 
 from langchain_turntrace.transcripts._exporters import exporter_for_import, shutdown_within
 from langchain_turntrace.transcripts._import import (
     MAX_BATCH_SPANS,
     ImportReport,
+    default_codex_sessions_dir,
     default_projects_dir,
     import_claude_code,
+    import_codex,
 )
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall
 from langchain_turntrace.transcripts._spans import PERMISSION_DENIED, REJECTED_BY_USER, TOOL_ERROR
@@ -21,8 +24,10 @@ __all__ = [
     "ModelCall",
     "Session",
     "ToolCall",
+    "default_codex_sessions_dir",
     "default_projects_dir",
     "exporter_for_import",
     "import_claude_code",
+    "import_codex",
     "shutdown_within",
 ]

@@ -1,6 +1,6 @@
-"""``turntrace import claude-code``: finds the transcripts, reads one session at a time, and hands the spans of
-whole sessions to an OTel ``SpanExporter``, several sessions an export; bad input becomes a note per file, never a
-traceback; the first export the backend refuses stops the import."""
+"""``turntrace import claude-code`` / ``codex``: finds the transcripts, reads one session at a time, and hands the
+spans of whole sessions to an OTel ``SpanExporter``, several sessions an export; bad input becomes a note per file,
+never a traceback; the first export the backend refuses stops the import."""
 
 from __future__ import annotations
 
@@ -19,13 +19,17 @@ from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.store import NS_PER_DAY
 from langchain_turntrace.transcripts._claude_code import read_session
+from langchain_turntrace.transcripts._codex import read_rollout
 from langchain_turntrace.transcripts._layout import is_subagent_file, session_id_of
-from langchain_turntrace.transcripts._model import AgentRun, FileNote
+from langchain_turntrace.transcripts._model import AgentRun, FileNote, Session
 from langchain_turntrace.transcripts._records import loads, timestamp_ns
 from langchain_turntrace.transcripts._spans import SpanBuilder
 
 CLAUDE_CONFIG_DIR: Final = "CLAUDE_CONFIG_DIR"
 """Claude Code's own setting for where it keeps its files (default ``~/.claude``; Anthropic's settings docs)."""
+CODEX_HOME: Final = "CODEX_HOME"
+"""Codex CLI's own setting for where it keeps its files (default ``~/.codex``; rollouts under ``sessions/``)."""
+_ROLLOUT_PREFIX: Final = "rollout-"
 MAX_BATCH_SPANS: Final = 4096
 """Spans an export holds: whole sessions are gathered until they reach it (one session bigger than that goes
 alone). The local store writes an export in one transaction; one a session made thousands of small sessions slow
@@ -34,11 +38,17 @@ _HEAD_LINES: Final = 20  # lines read for a session's first timestamp (a summary
 
 Progress = Callable[[int, int], None]
 """Told (bytes read so far, bytes in all) after each session."""
+_Reader = Callable[["_SessionFiles", set[int]], Session]
 
 
 def default_projects_dir() -> Path:
     """Where Claude Code keeps its transcripts: ``$CLAUDE_CONFIG_DIR/projects``, else ``~/.claude/projects``."""
     return Path(os.environ.get(CLAUDE_CONFIG_DIR) or Path.home() / ".claude").expanduser() / "projects"
+
+
+def default_codex_sessions_dir() -> Path:
+    """Where Codex CLI keeps its rollouts: ``$CODEX_HOME/sessions``, else ``~/.codex/sessions``."""
+    return Path(os.environ.get(CODEX_HOME) or Path.home() / ".codex").expanduser() / "sessions"
 
 
 @dataclass(slots=True)
@@ -140,8 +150,86 @@ def import_claude_code(
     ended before it are counted, not written.
     """
     started = time.monotonic()
-    report = ImportReport(retention_days=retention_days)
-    sessions, sizes = _find_sessions(paths, report.notes)
+    notes: list[FileNote] = []
+    sessions, sizes = _find_sessions(paths, notes)
+    return _import(
+        sessions,
+        sizes,
+        notes,
+        lambda files, seen: read_session(files.main, files.subagents, hasher=hasher, seen_calls=seen),
+        exporter,
+        prices=prices,
+        feature=feature,
+        folder_feature=True,
+        user_id=user_id,
+        retention_days=retention_days,
+        now_ns=now_ns,
+        on_progress=on_progress,
+        max_batch_spans=max_batch_spans,
+        started=started,
+    )
+
+
+def import_codex(
+    paths: Sequence[Path],
+    exporter: SpanExporter,
+    *,
+    prices: PriceBook,
+    hasher: InputHasher,
+    feature: str | None = None,
+    user_id: str | None = None,
+    retention_days: int | None = None,
+    now_ns: int | None = None,
+    on_progress: Progress | None = None,
+    max_batch_spans: int = MAX_BATCH_SPANS,
+) -> ImportReport:
+    """Imports the Codex CLI rollouts in ``paths`` (files, or folders searched for ``rollout-*.jsonl``) through
+    ``exporter``, as ``import_claude_code`` does; ``feature`` defaults to the last folder of each session's cwd.
+
+    >>> exporter = exporter_for_import("local", store_path=None, retention_days=None)  # doctest: +SKIP
+    >>> report = import_codex([default_codex_sessions_dir()], exporter, prices=PriceBook({}),
+    ...                       hasher=InputHasher(None))  # doctest: +SKIP
+    >>> shutdown_within(exporter, 5.0)  # doctest: +SKIP
+    """
+    started = time.monotonic()
+    notes: list[FileNote] = []
+    sessions, sizes = _find_rollouts(paths, notes)
+    return _import(
+        sessions,
+        sizes,
+        notes,
+        lambda files, seen: read_rollout(files.main or Path(), hasher=hasher, seen_calls=seen),
+        exporter,
+        prices=prices,
+        feature=feature,
+        folder_feature=False,  # rollouts live in date folders: a folder's name is no project
+        user_id=user_id,
+        retention_days=retention_days,
+        now_ns=now_ns,
+        on_progress=on_progress,
+        max_batch_spans=max_batch_spans,
+        started=started,
+    )
+
+
+def _import(
+    sessions: list[_SessionFiles],
+    sizes: dict[Path, int],
+    notes: list[FileNote],
+    read: _Reader,
+    exporter: SpanExporter,
+    *,
+    prices: PriceBook,
+    feature: str | None,
+    folder_feature: bool,
+    user_id: str | None,
+    retention_days: int | None,
+    now_ns: int | None,
+    on_progress: Progress | None,
+    max_batch_spans: int,
+    started: float,
+) -> ImportReport:
+    report = ImportReport(retention_days=retention_days, notes=notes)
     total_bytes = sum(sizes.values())
     builder = SpanBuilder(prices, user_id=user_id)
     cutoff_ns = None if retention_days is None else (now_ns or time.time_ns()) - retention_days * NS_PER_DAY
@@ -149,7 +237,7 @@ def import_claude_code(
     batch = _Batch()
     done_bytes = 0
     for position, files in enumerate(sessions):
-        session = read_session(files.main, files.subagents, hasher=hasher, seen_calls=seen_calls)
+        session = read(files, seen_calls)
         report.notes.extend(session.notes)
         report.files += (files.main is not None) + len(files.subagents)
         report.bytes_read += session.bytes_read
@@ -160,7 +248,8 @@ def import_claude_code(
             oldest = min(run.end_ns for run in session.runs)
             report.oldest_end_ns = min(oldest, report.oldest_end_ns or oldest)
         if runs:
-            session_feature = feature or session.project or (files.main.parent.name if files.main else None)
+            folder = files.main.parent.name if files.main and folder_feature else None
+            session_feature = feature or session.project or folder
             batch.add(runs, [span for run in runs for span in builder.spans(run, feature=session_feature)])
         done_bytes += _size(files, sizes)
         if on_progress is not None:
@@ -174,6 +263,31 @@ def import_claude_code(
         batch.export_into(exporter, report)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _find_rollouts(paths: Iterable[Path], notes: list[FileNote]) -> tuple[list[_SessionFiles], dict[Path, int]]:
+    """The rollout files under ``paths`` (a file given itself is read whatever its name), the session that began
+    first first (its first line's timestamp, never the mtime), so a fork's parent is read before the fork."""
+    sizes: dict[Path, int] = {}
+    for path in paths:
+        path = path.expanduser()
+        try:
+            if path.is_dir():
+                found: dict[Path, int] = {}
+                _walk(path, found, notes)
+                sizes.update((p, size) for p, size in found.items() if p.name.startswith(_ROLLOUT_PREFIX))
+            elif path.is_file():
+                sizes[path] = path.stat().st_size
+            else:
+                notes.append(FileNote(path, "no such file or folder", True))
+        except OSError as error:
+            notes.append(FileNote(path, f"cannot be listed ({error.strerror or error})", True))
+
+    def order(path: Path) -> tuple[float, int, str]:
+        first_ns = _first_timestamp_ns(path)
+        return (math.inf if first_ns is None else first_ns, sizes[path], path.name)
+
+    return [_SessionFiles(path) for path in sorted(sizes, key=order)], sizes
 
 
 def _find_sessions(paths: Iterable[Path], notes: list[FileNote]) -> tuple[list[_SessionFiles], dict[Path, int]]:

@@ -1,0 +1,529 @@
+"""OpenAI Codex CLI rollouts (``rollout-*.jsonl``) read into the session model: one file, one session.
+
+The format is Codex's own serialisation, not a documented interface; each rule names where it comes from.
+- A line is ``{"timestamp", "type", "payload"}`` (``RolloutLine`` with its ``RolloutItem`` flattened, tagged
+  ``type``/``payload``: openai/codex codex-rs/protocol/src/protocol.rs; newer versions add ``ordinal``). The first
+  line is ``session_meta`` (``id``, ``cwd``, ``cli_version``, ``model_provider``, ``forked_from_id``, ``source``);
+  ``turn_context`` (``model``, ``cwd``, ``effort``) precedes each turn; ``response_item`` holds the Responses API's
+  items; ``event_msg`` the events codex-rs/core/src/rollout/policy.rs persists (``user_message``,
+  ``agent_message``, ``token_count``, ``turn_aborted``, and in its extended mode ``exec_command_end``).
+- Model calls: the rollout keeps no response ids and no per-request record; the one trace of a request is the
+  ``token_count`` event sent when its response completes, ``info.last_token_usage`` that request's usage and
+  ``info.total_token_usage`` the session's running total (ryoppippi/ccusage apps/codex/CLAUDE.md). Codex also
+  re-emits the event with the total unchanged (rate-limit refreshes): those are no request (ccusage/ccusage#876,
+  #1288, omacom/omarchy#10607), and ``info`` is null before the first response. So a call is a ``token_count``
+  whose total moved; its key is the session id with that total, the same however often the file is read or grows.
+- Tokens: ``input_tokens`` counts ``cached_input_tokens`` and ``output_tokens`` counts
+  ``reasoning_output_tokens``, ``total_tokens`` being input plus output (multica-ai/multica#8416, checked on
+  codex-cli 0.93 to 0.144; zhangferry/tokendash#10): OTel's meaning of the same words, so they map one to one, the
+  cached tokens as cache reads, priced as the live pipeline prices OpenAI's cached input.
+- Runs: one per prompt the user typed. The prompt is written twice, as a ``user`` message item and as a
+  ``user_message`` event; the items also carry the context Codex injects (``<environment_context>``,
+  ``<user_instructions>``, AGENTS.md: the tags in codex-rs/protocol/src/protocol.rs). Files with events start runs
+  from them, and an item's prompt followed by its own event is one run.
+- Tools: ``function_call``, ``custom_tool_call``, ``local_shell_call`` and ``web_search_call`` items, joined to their
+  ``*_output`` by ``call_id``. Where a ``token_count`` falls among its response's items differs between versions
+  (before them or after them), so a tool call belongs to the model call whose ``token_count`` came last unless a tool
+  output or a prompt came since, else to the next one. Outputs: ``exec command rejected by user`` / ``patch
+  rejected by user`` is the user's "No" at an approval prompt; ``aborted by user after Ns`` an interrupt; an exit
+  code (``Exit code: N`` / ``Process exited with code N``, or the older JSON ``metadata.exit_code``) other than 0 an
+  error (public parsers of the format: drawn from code search, e.g. the codexFailed tests quoting these texts).
+  ``exec_command_end`` events, when kept, say the same by ``exit_code`` and ``status`` (``declined``).
+- Resume appends to the same file (codex-rs/core/src/rollout/recorder.rs opens it for append), so keys stay.
+  A fork or a spawned subagent writes a new file whose first ``session_meta`` names its parent (``forked_from_id``,
+  or ``source.subagent.thread_spawn.parent_thread_id``) and which starts with a copy of the parent's history,
+  ``token_count`` events included, often re-stamped (ccusage/ccusage#1370, getagentseal/codeburn#1383): a call of
+  such a file whose running total an earlier session of the same import had is that session's, counted once.
+
+Not read, for want of a reliable record: approval prompts (``exec_approval_request`` is never persisted,
+policy.rs), so the time a user took to approve is inside the tool's latency, and only a "No" is told apart;
+failed model requests (``error`` events are persisted only in the extended mode, with no usage); which tool call
+spawned a subagent thread (the child file names its parent thread, not the call): a subagent's file is imported
+as a session of its own; a fork's copied history when its parent is not in the same import (nothing in the copy
+tells it from the fork's own calls without the parent's running totals). Files written before the ``type``/
+``payload`` lines (mid-2025) or before ``token_count`` events existed (Codex CLI before September 2025:
+ccusage's docs/guide/codex) record no usage, and are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, cast
+
+from langchain_turntrace.hashing import InputHasher, shape_hash
+from langchain_turntrace.pricing import TokenUsage
+from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall, ToolOutcome
+from langchain_turntrace.transcripts._records import LineCounts, records, str_or_none, timestamp_ns
+
+__all__ = ["AGENT_NAME", "read_rollout"]
+
+AGENT_NAME: Final = "codex"
+_PROVIDERS: Final = {"openai": "openai", "azure": "azure.ai.openai"}  # model_provider -> gen_ai.provider.name
+# RolloutItem's tags (protocol.rs), the newer ones included: lines of these types carry nothing more to import.
+_KNOWN_TYPES: Final = frozenset(
+    {
+        "session_meta",
+        "turn_context",
+        "response_item",
+        "event_msg",
+        "compacted",
+        "inter_agent_communication",
+        "inter_agent_communication_metadata",
+        "world_state",
+        "token_usage_record",
+        "security_risk_score",
+        "retained_context",
+        "realtime_item",
+    }
+)
+_TOOL_ITEMS: Final = {
+    "function_call": None,
+    "custom_tool_call": None,
+    "local_shell_call": "local_shell",
+    "web_search_call": "web_search",
+}
+_OUTPUT_ITEMS: Final = frozenset({"function_call_output", "custom_tool_call_output"})
+HUMAN_WAIT_TOOLS: Final = frozenset({"request_user_input"})
+"""Tools whose span is the user answering (codex-rs/protocol/src/request_user_input.rs)."""
+_INJECTED_PREFIXES: Final = ("<", "# AGENTS.md instructions")  # context Codex writes as user items, not prompts
+_REJECTED: Final = "rejected by user"  # "exec command rejected by user", "patch rejected by user"
+_ABORTED: Final = "aborted by user"  # "aborted by user after 3.2s"; an output of just "aborted" too
+_EXIT_CODE: Final = re.compile(r"^(?:Exit code: |Process exited with code )(-?\d+)")
+_VECTOR_KEYS: Final = (
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_output_tokens",
+    "total_tokens",
+)
+
+Vector = tuple[int, int, int, int, int]
+
+
+def read_rollout(path: Path, *, hasher: InputHasher, seen_calls: set[int]) -> Session:
+    """The session of one rollout file. ``seen_calls``: hashes of the calls (and running totals) earlier
+    sessions of this import had; a fork's copy of one is left out, and this session's are added."""
+    reader = _RolloutReader(path, hasher, seen_calls)
+    try:
+        for line_number, record in records(path, reader.counts):
+            reader.record(record, line_number)
+    except OSError as error:
+        reader.note(f"cannot be read ({error.strerror or error}): skipped", skipped_file=True)
+        return reader.session
+    reader.finish()
+    return reader.session
+
+
+@dataclass(slots=True)
+class _Result:
+    end_ns: int
+    outcome: ToolOutcome
+    shape: str
+
+
+class _RolloutReader:
+    def __init__(self, path: Path, hasher: InputHasher, seen_calls: set[int]) -> None:
+        self._path = path
+        self._hasher = hasher
+        self._seen = seen_calls
+        self.counts = LineCounts()
+        self.session = Session(session_id="", project="")
+        self._version: str | None = None
+        self._provider = "openai"
+        self._model = ""
+        self._parent: str | None = None  # the session a fork or subagent's file copies its history from
+        self._runs: list[AgentRun] = []
+        self._run: AgentRun | None = None
+        self._event_prompts = False  # the file writes user_message events: only they start runs
+        self._item_prompt: tuple[str, AgentRun] | None = None  # a prompt item whose event may follow
+        self._open_call: ModelCall | None = None  # the call tool-call items attach to
+        self._pending: list[ToolCall] = []  # tool calls waiting for their call's token_count
+        self._tools: dict[str, ToolCall] = {}
+        self._early: dict[str, _Result] = {}  # outputs read before their call
+        self._exec_ends: dict[str, ToolOutcome] = {}  # call_id -> what its exec_command_end said
+        self._last_input_ns: int | None = None
+        self._last_total: Vector | None = None
+        self._totals: set[Vector] = set()
+        self._keys: list[str] = []
+        self._last_ns = 0
+        self._legacy = 0  # lines of the format before the type/payload envelope
+        self._token_counts = 0
+
+    def note(self, reason: str, *, skipped_file: bool = False) -> None:
+        self.session.notes.append(FileNote(self._path, reason, skipped_file))
+
+    # -- records -----------------------------------------------------------------------------------------------
+    def record(self, record: dict[str, Any], line: int) -> None:
+        kind = record.get("type")
+        payload = record.get("payload")
+        if not isinstance(payload, dict):
+            if "record_type" in record or kind in _TOOL_ITEMS or kind == "message" or "instructions" in record:
+                self._legacy += 1  # the first format: response items and {id, timestamp, instructions} bare
+            elif kind in _KNOWN_TYPES:
+                self.counts.bad += 1
+                self.counts.bad_last = line
+            else:
+                self.counts.unknown += 1
+                self.counts.unknown_types.add(str(kind)[:40])
+            return
+        if kind not in _KNOWN_TYPES:
+            self.counts.unknown += 1
+            self.counts.unknown_types.add(str(kind)[:40])
+            return
+        self.counts.conversation += 1
+        at_ns = timestamp_ns(record)
+        if at_ns is not None:
+            self._last_ns = at_ns
+        at_ns = self._last_ns  # a line without a readable time: the one before it
+        body = cast("dict[str, Any]", payload)
+        if kind == "response_item":
+            self._item(body, line, at_ns)
+        elif kind == "event_msg":
+            self._event(body, line, at_ns)
+        elif kind == "turn_context":
+            model = body.get("model")
+            if isinstance(model, str) and model:
+                self._model = model
+            self._project(body.get("cwd"))
+        elif kind == "session_meta":
+            self._meta(body)
+
+    def _meta(self, meta: dict[str, Any]) -> None:
+        if self.session.session_id:
+            return  # a copied parent's own session_meta, in a fork's history
+        session_id = str_or_none(meta.get("id"))
+        self.session.session_id = session_id or _id_from_name(self._path)
+        self._version = str_or_none(meta.get("cli_version"))
+        provider = str_or_none(meta.get("model_provider"))
+        if provider is not None:
+            self._provider = _PROVIDERS.get(provider.lower(), provider.lower())
+        model = str_or_none(meta.get("model"))
+        if model is not None:
+            self._model = model
+        self._project(meta.get("cwd"))
+        self._parent = str_or_none(meta.get("forked_from_id")) or _spawning_thread(meta.get("source"))
+
+    def _project(self, cwd: object) -> None:
+        if not self.session.project and isinstance(cwd, str) and cwd:
+            self.session.project = Path(cwd).name or cwd
+
+    def _event(self, event: dict[str, Any], line: int, at_ns: int) -> None:
+        kind = event.get("type")
+        if kind == "token_count":
+            self._token_count(event.get("info"), line, at_ns)
+        elif kind == "user_message":
+            message = event.get("message")
+            self._prompt(message if isinstance(message, str) else "", line, at_ns, from_event=True)
+        elif kind == "turn_aborted":
+            self._aborted(at_ns)
+        elif kind == "exec_command_end":
+            call_id = str_or_none(event.get("call_id"))
+            if call_id is not None:
+                self._exec_ends[call_id] = _exec_outcome(event)
+
+    def _item(self, item: dict[str, Any], line: int, at_ns: int) -> None:
+        kind = item.get("type")
+        if kind == "message":
+            if item.get("role") == "user" and not self._event_prompts:
+                text = _text_of(item.get("content"))
+                if text.strip() and not text.lstrip().startswith(_INJECTED_PREFIXES):
+                    self._prompt(text, line, at_ns, from_event=False)
+        elif isinstance(kind, str) and kind in _TOOL_ITEMS:
+            self._tool_call(item, kind, line, at_ns)
+        elif kind in _OUTPUT_ITEMS:
+            self._tool_output(item, at_ns)
+
+    # -- runs --------------------------------------------------------------------------------------------------
+    def _prompt(self, text: str, line: int, at_ns: int, *, from_event: bool) -> None:
+        self._settle_pending()
+        self._open_call = None
+        self._last_input_ns = at_ns
+        if from_event:
+            self._event_prompts = True
+            earlier, self._item_prompt = self._item_prompt, None
+            same = earlier is not None and earlier[1] is self._run and earlier[0] == text.strip()
+            if same and earlier is not None and not earlier[1].model_calls:
+                return  # the prompt's item, then its event: one prompt
+        run = self._start_run(line, at_ns)
+        if not from_event:
+            self._item_prompt = (text.strip(), run)
+
+    def _start_run(self, line: int, at_ns: int) -> AgentRun:
+        run = AgentRun(
+            key=f"codex:{self.session.session_id}:{line}",  # the line of its prompt: the file only grows
+            name=AGENT_NAME,
+            session_id=self.session.session_id,
+            agent_version=self._version,
+            start_ns=at_ns,
+        )
+        self._runs.append(run)
+        self._run = run
+        return run
+
+    def _aborted(self, at_ns: int) -> None:
+        """The user interrupted the turn: what it was still running never finished."""
+        self._settle_pending()
+        self._open_call = None
+        run = self._run
+        if run is None:
+            return
+        for call in run.model_calls:
+            for tool in call.tool_calls:
+                if tool.outcome is None:
+                    tool.outcome = "interrupted"
+                    tool.end_ns = max(at_ns, tool.start_ns)
+
+    # -- model calls -------------------------------------------------------------------------------------------
+    def _token_count(self, info: object, line: int, at_ns: int) -> None:
+        if not isinstance(info, dict):
+            return  # null before the first response: a rate-limit update
+        info = cast("dict[str, Any]", info)
+        self._token_counts += 1
+        total = _vector(info.get("total_token_usage"))
+        usage = _usage(info.get("last_token_usage"))
+        if total is not None:
+            previous, self._last_total = self._last_total, total
+            if total == previous or total in self._totals:
+                return  # re-emitted with the running total unchanged: no new request
+            self._totals.add(total)
+            if usage is None:
+                usage = _delta(total, previous)
+            if self._parent is not None and hash(_total_key(total)) in self._seen:
+                self.session.copied_calls += 1  # the parent's call, in the history a fork copied
+                return
+            key = f"codex:{self.session.session_id}:{'.'.join(map(str, total))}"
+        elif usage is not None:
+            key = f"codex:{self.session.session_id}@{line}"
+        else:
+            return
+        run = self._run or self._start_run(line, at_ns)
+        start_ns = self._last_input_ns if self._last_input_ns is not None and self._last_input_ns <= at_ns else at_ns
+        call = ModelCall(
+            key=key,
+            response_id=None,  # a rollout keeps none
+            model=self._model,
+            provider=self._provider,
+            start_ns=start_ns,
+            end_ns=at_ns,
+            usage=usage,
+            finish_reason=None,
+        )
+        call.tool_calls.extend(self._pending)
+        self._pending.clear()
+        run.model_calls.append(call)
+        self._keys.append(key)
+        if total is not None:
+            self._keys.append(_total_key(total))
+        self._open_call = call
+        self._last_input_ns = at_ns
+
+    # -- tool calls --------------------------------------------------------------------------------------------
+    def _tool_call(self, item: dict[str, Any], kind: str, line: int, at_ns: int) -> None:
+        call_id = str_or_none(item.get("call_id")) or str_or_none(item.get("id"))
+        call_id = call_id or f"codex:{self.session.session_id}:{line}"
+        if call_id in self._tools:
+            return
+        name = str_or_none(item.get("name")) or _TOOL_ITEMS[kind] or kind
+        arguments = item.get("arguments", item.get("input", item.get("action")))
+        size = len(arguments) if isinstance(arguments, str) else 0
+        tool = ToolCall(
+            tool_call_id=call_id,
+            name=name,
+            input_hash=self._hasher.hash(arguments, size_hint=size),
+            start_ns=at_ns,
+            human_wait=name in HUMAN_WAIT_TOOLS,
+        )
+        if kind == "web_search_call":  # run by OpenAI inside the response: no output item, no time of its own
+            tool.end_ns = at_ns
+            tool.outcome = "error" if item.get("status") == "failed" else "ok"
+        self._tools[call_id] = tool
+        if self._open_call is not None:
+            self._open_call.tool_calls.append(tool)
+        else:
+            self._pending.append(tool)
+        early = self._early.pop(call_id, None)
+        if early is not None:
+            _apply(tool, early)
+
+    def _tool_output(self, item: dict[str, Any], at_ns: int) -> None:
+        self._open_call = None  # the next items are the next request's
+        self._last_input_ns = at_ns
+        call_id = str_or_none(item.get("call_id"))
+        if call_id is None:
+            return
+        output = item.get("output")
+        outcome = self._exec_ends.pop(call_id, None) or _outcome_of(output)
+        result = _Result(at_ns, outcome, shape_hash(output))
+        tool = self._tools.get(call_id)
+        if tool is None:
+            self._early[call_id] = result
+        else:
+            _apply(tool, result)
+
+    def _settle_pending(self) -> None:
+        """Tool calls whose request never reported its tokens (an interrupted turn): under the run's last call."""
+        if not self._pending:
+            return
+        run = self._run
+        if run is not None and run.model_calls:
+            run.model_calls[-1].tool_calls.extend(self._pending)
+        self._pending.clear()
+
+    # -- the session -------------------------------------------------------------------------------------------
+    def finish(self) -> None:
+        self._settle_pending()
+        self.session.bytes_read += self.counts.bytes
+        counts = self.counts
+        if counts.conversation == 0:
+            if self._legacy:
+                self.note(
+                    "a Codex rollout of the first format (before the type/payload lines, mid-2025): it records no "
+                    "token counts, so no model call can be priced: skipped",
+                    skipped_file=True,
+                )
+            elif counts.bytes and (counts.bad or counts.unknown or counts.not_utf8):
+                self.note(
+                    "not a Codex rollout (no session_meta, response_item or event_msg lines): skipped",
+                    skipped_file=True,
+                )
+            return
+        if not self.session.session_id:
+            self.session.session_id = _id_from_name(self._path)
+        if self._token_counts == 0 and self._runs:
+            self.note(
+                "records no token counts (Codex CLI before September 2025 wrote none): no model call to import: "
+                "skipped",
+                skipped_file=True,
+            )
+            return
+        if counts.bad and counts.bad_last == counts.lines and counts.bad == 1:
+            self.note("its last line is cut short (a session still being written?): that line skipped")
+        elif counts.bad:
+            self.note(f"{counts.bad} line(s) are not JSON records: skipped")
+        if counts.not_utf8:
+            self.note(f"{counts.not_utf8} line(s) are not UTF-8: skipped")
+        if counts.unknown:
+            kinds = ", ".join(sorted(counts.unknown_types)[:5])
+            self.note(f"{counts.unknown} line(s) of a type this version does not know ({kinds}): skipped")
+        self.session.runs = sorted((run for run in self._runs if run.model_calls), key=lambda run: run.start_ns)
+        self._seen.update(hash(key) for key in self._keys)
+
+
+def _apply(tool: ToolCall, result: _Result) -> None:
+    if tool.end_ns is not None:
+        return
+    tool.end_ns = max(result.end_ns, tool.start_ns)
+    tool.outcome = result.outcome
+    tool.return_shape_hash = result.shape
+
+
+def _outcome_of(output: object) -> ToolOutcome:
+    """How a tool call ended, from its output: the text Codex wrote, or ``{content, success}``."""
+    if isinstance(output, dict):
+        fields = cast("dict[str, Any]", output)
+        if fields.get("success") is False:
+            return "error"
+        output = fields.get("content")
+    text = _text_of(output).lstrip()
+    head = text.split("\n", 1)[0]
+    if head.endswith(_REJECTED):
+        return "rejected"
+    if head.startswith(_ABORTED) or head == "aborted":
+        return "interrupted"
+    match = _EXIT_CODE.match(head)
+    if match is not None:
+        return "ok" if match.group(1) == "0" else "error"
+    if text.startswith("{") and '"exit_code"' in text[-200:]:  # {"output": ..., "metadata": {"exit_code": N}}
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return "ok"
+        metadata = cast("dict[str, Any]", parsed).get("metadata") if isinstance(parsed, dict) else None
+        if isinstance(metadata, dict):
+            code = cast("dict[str, Any]", metadata).get("exit_code")
+            if isinstance(code, int) and code != 0:
+                return "error"
+    return "ok"
+
+
+def _exec_outcome(event: dict[str, Any]) -> ToolOutcome:
+    status = event.get("status")
+    if status == "declined":
+        return "rejected"
+    code = event.get("exit_code")
+    if status == "failed" or (isinstance(code, int) and code != 0):
+        return "error"
+    return "ok"
+
+
+def _text_of(content: object) -> str:
+    """A string, or the text parts of a content list (``input_text`` / ``output_text`` items), joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts: list[str] = []
+        for part in cast("list[Any]", content):
+            if isinstance(part, dict):
+                text = cast("dict[str, Any]", part).get("text")
+                if isinstance(text, str):
+                    parts.append(text)
+        return "\n".join(parts)
+    return ""
+
+
+def _vector(raw: object) -> Vector | None:
+    if not isinstance(raw, dict):
+        return None
+    fields = cast("dict[str, Any]", raw)
+    values = tuple(_count(fields.get(key)) for key in _VECTOR_KEYS)
+    return cast("Vector", values) if any(values) else None
+
+
+def _usage(raw: object) -> TokenUsage | None:
+    vector = _vector(raw)
+    return None if vector is None else _usage_of(vector)
+
+
+def _usage_of(vector: Vector) -> TokenUsage:
+    input_tokens, cached, output_tokens, reasoning, _ = vector
+    return TokenUsage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=min(cached, input_tokens),
+        reasoning_tokens=reasoning,
+    )
+
+
+def _delta(total: Vector, previous: Vector | None) -> TokenUsage:
+    """A call's usage from the running totals around it, when the event has no ``last_token_usage``."""
+    if previous is None or any(now < before for now, before in zip(total, previous, strict=True)):
+        return _usage_of(total)  # the first, or the total started again (a resumed session of an older version)
+    return _usage_of(cast("Vector", tuple(now - before for now, before in zip(total, previous, strict=True))))
+
+
+def _total_key(total: Vector) -> str:
+    """A running total as the import remembers it: a fork's copy of a call has its parent's total."""
+    return "codex-total:" + ".".join(map(str, total))
+
+
+def _spawning_thread(source: object) -> str | None:
+    """``source.subagent.thread_spawn.parent_thread_id`` of a spawned subagent's file (codeburn#1383)."""
+    node: object = source
+    for key in ("subagent", "thread_spawn", "parent_thread_id"):
+        if not isinstance(node, dict):
+            return None
+        node = cast("dict[str, Any]", node).get(key)
+    return str_or_none(node)
+
+
+def _id_from_name(path: Path) -> str:
+    """``rollout-<YYYY-MM-DDThh-mm-ss>-<id>.jsonl`` names its session (recorder.rs); else the file's name."""
+    stem = path.name.removesuffix(".jsonl")
+    return stem[-36:] if stem.startswith("rollout-") and len(stem) > 36 else stem
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
