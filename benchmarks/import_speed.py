@@ -1,15 +1,18 @@
-"""How fast ``turntrace import claude-code`` reads transcripts into the local store, and how its memory grows with
-the number of files (a script, not a test).
+"""How fast ``turntrace import claude-code`` and ``turntrace import codex`` read transcripts into the local store,
+and how memory grows with the number of files (a script, not a test).
 
 python -m benchmarks.import_speed [sessions [small]]
     # default 40 and 5000. Big files: imports `sessions` and 4 x `sessions` long sessions; small files: `small` / 5
-    # and `small` one-prompt sessions of about 5 kB. Each import in a fresh process; prints MB/s and peak RSS.
+    # and `small` one-prompt sessions of about 5 kB; then `sessions` and 4 x `sessions` long Codex rollouts. Each
+    # import in a fresh process; prints MB/s and peak RSS.
 
 The sessions are generated (no real user data) the way Claude Code writes them: streamed responses one line per
 content block, file reads whose results are tens of kilobytes (``toolUseResult`` repeats the file), command
 output, parallel tool calls, and a subagent in its own file every few prompts. The small ones are a question, a
 command and its output, and an answer: many short sessions, each a few spans (about 1,200 spans a MB, where the
-big files have about 50), so they measure the cost per session and per span rather than per byte.
+big files have about 50), so they measure the cost per session and per span rather than per byte. The Codex
+rollouts are written as Codex writes them (tests/codex_transcripts.py): a request's reasoning (encrypted, a few kB),
+its command calls, its token_count (re-emitted once with the total unchanged), then the commands' output.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import time
 from pathlib import Path
 
 from tests.claude_code_transcripts import HAIKU, Transcript, Usage, project_folder
+from tests.codex_transcripts import Rollout
+from tests.codex_transcripts import Usage as CodexUsage
 
 _PROMPTS_PER_SESSION = 12
 _SOURCE = "\n".join(
@@ -82,6 +87,31 @@ def write_small_sessions(root: Path, sessions: int, seed: int = 11) -> int:
     return total
 
 
+def write_rollouts(root: Path, sessions: int, seed: int = 13) -> int:
+    """Writes ``sessions`` long Codex rollouts under ``root`` (its ``sessions`` folder); returns the bytes written."""
+    rng = random.Random(seed)
+    total = 0
+    for number in range(sessions):
+        r = Rollout(cwd=f"/home/dev/project-{number % 5}")
+        for _ in range(_PROMPTS_PER_SESSION):
+            r.prompt(_text(rng, rng.randrange(50, 800)), seconds=rng.uniform(30, 600))
+            for _ in range(rng.randrange(2, 6)):
+                commands = [("shell", {"command": ["sed", "-n", "1,400p", f"src/mod_{rng.randrange(500)}.py"]})]
+                commands *= rng.randrange(1, 4)
+                usage = CodexUsage(rng.randrange(20_000, 90_000), rng.randrange(0, 20_000), rng.randrange(50, 1500))
+                r.item({"type": "reasoning", "summary": [], "encrypted_content": _text(rng, rng.randrange(500, 4000))})
+                for call_id in r.response(tools=commands, usage=usage, text=_text(rng, 300), repeat_count=1):
+                    output = _text(rng, rng.randrange(2_000, 60_000))
+                    r.output(
+                        call_id,
+                        f"Exit code: 0\nWall time: 0.2 seconds\nOutput:\n{output}",
+                        seconds=rng.uniform(0.05, 4),
+                    )
+            r.response(text=_text(rng, 600), usage=CodexUsage(60_000, 50_000, 500))
+        total += r.write(root).stat().st_size
+    return total
+
+
 def _subagent(t: Transcript, folder: Path, rng: random.Random) -> None:
     prompt = _text(rng, 400)
     agent_id = f"{rng.getrandbits(40):010x}"
@@ -97,11 +127,11 @@ def _subagent(t: Transcript, folder: Path, rng: random.Random) -> None:
     t.tool_result(task, f"found them\nagentId: {agent_id}", tool_use_result={"agentId": agent_id})
 
 
-def measure(root: Path) -> dict[str, float]:
+def measure(root: Path, source: str = "claude-code") -> dict[str, float]:
     """In a fresh process: import ``root`` into a new store; the speed, and the peak RSS before and after."""
     from langchain_turntrace.hashing import InputHasher
     from langchain_turntrace.pricing import PriceBook
-    from langchain_turntrace.transcripts import exporter_for_import, import_claude_code, shutdown_within
+    from langchain_turntrace.transcripts import exporter_for_import, import_claude_code, import_codex, shutdown_within
 
     size = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
     prices = PriceBook({})
@@ -109,7 +139,8 @@ def measure(root: Path) -> dict[str, float]:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     exporter = exporter_for_import("local", store_path=root.parent / "traces.db", retention_days=None)
-    report = import_claude_code([root], exporter, prices=prices, hasher=InputHasher(None), user_id="bench")
+    run = import_codex if source == "codex" else import_claude_code
+    report = run([root], exporter, prices=prices, hasher=InputHasher(None), user_id="bench")
     shutdown_within(exporter, 30)
     seconds = time.perf_counter() - started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -125,15 +156,20 @@ def measure(root: Path) -> dict[str, float]:
     }
 
 
+def source_of(kind: str) -> str:
+    return "codex" if kind == "codex" else "claude-code"
+
+
 def main(sessions: int = 40, small: int = 5_000) -> None:
     cases = [("big", count, write_sessions) for count in (sessions, 4 * sessions)]
     cases += [("small", count, write_small_sessions) for count in (small // 5, small)]
+    cases += [("codex", count, write_rollouts) for count in (sessions, 4 * sessions)]
     for kind, count, write in cases:
         with tempfile.TemporaryDirectory(prefix="turntrace-import-") as scratch:
             root = Path(scratch) / "projects"
             write(root, count)
             out = subprocess.run(
-                [sys.executable, "-m", "benchmarks.import_speed", "--one", str(root)],
+                [sys.executable, "-m", "benchmarks.import_speed", "--one", str(root), source_of(kind)],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -148,7 +184,7 @@ def main(sessions: int = 40, small: int = 5_000) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--one":
-        print(json.dumps(measure(Path(sys.argv[2]))))
+    if len(sys.argv) > 3 and sys.argv[1] == "--one":
+        print(json.dumps(measure(Path(sys.argv[2]), sys.argv[3])))
     else:
         main(*(int(a) for a in sys.argv[1:]))
