@@ -22,12 +22,16 @@ The format is Codex's own serialisation, not a documented interface; each rule n
   ``<user_instructions>``, AGENTS.md: the tags in codex-rs/protocol/src/protocol.rs). Files with events start runs
   from them, and an item's prompt followed by its own event is one run.
 - Tools: ``function_call``, ``custom_tool_call``, ``local_shell_call`` and ``web_search_call`` items, joined to their
-  ``*_output`` by ``call_id``. Where a ``token_count`` falls among its response's items differs between versions
-  (before them or after them), so a tool call belongs to the model call whose ``token_count`` came last unless a tool
-  output or a prompt came since, else to the next one. Outputs: ``exec command rejected by user`` / ``patch
-  rejected by user`` is the user's "No" at an approval prompt; ``aborted by user after Ns`` an interrupt; an exit
-  code (``Exit code: N`` / ``Process exited with code N``, or the older JSON ``metadata.exit_code``) other than 0 an
-  error (public parsers of the format: drawn from code search, e.g. the codexFailed tests quoting these texts).
+  ``*_output`` by ``call_id``. Where a ``token_count`` falls among its response's items is not the same in every
+  version: older ones recorded a request's items only after it completed and its tools ran (codex-rs/core/src/
+  codex.rs ``run_task``: ``record_conversation_items`` after ``run_turn``), each call beside its output, so the
+  ``token_count`` comes first. A tool call belongs to the model call whose ``token_count`` came last unless a tool
+  output or a prompt came since, else to the next one. In those older files a call and its output carry the same
+  moment: the tool's latency is not in the file (it reads near zero; the time is in the model call's).
+  Outputs: ``exec command rejected by user`` / ``patch rejected by user`` is the user's "No" at an approval
+  prompt; ``aborted by user after Ns`` an interrupt; an exit code (``Exit code: N`` / ``Process exited with code
+  N``, or the older JSON ``metadata.exit_code``) other than 0 an error (the texts as public readers of rollouts
+  quote them, found by code search; codex-rs's unified exec says "unified exec command rejected by user").
   ``exec_command_end`` events, when kept, say the same by ``exit_code`` and ``status`` (``declined``).
 - Resume appends to the same file (codex-rs/core/src/rollout/recorder.rs opens it for append), so keys stay.
   A fork or a spawned subagent writes a new file whose first ``session_meta`` names its parent (``forked_from_id``,
