@@ -55,6 +55,7 @@ class Rollout:
         model: str = GPT5_CODEX,
         order: Literal["items_first", "count_first"] = "items_first",
         forked_from: str | None = None,
+        spawned_by: str | None = None,
     ) -> None:
         self.session_id = session_id or str(uuids.uuid4())
         self.started = start or datetime.now(timezone.utc) - timedelta(days=1)
@@ -77,6 +78,8 @@ class Rollout:
         }
         if forked_from is not None:
             meta["forked_from_id"] = forked_from
+        if spawned_by is not None:  # a subagent thread names its parent here (getagentseal/codeburn#1383)
+            meta["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": spawned_by, "depth": 1}}}
         self.line("session_meta", meta)
         self.event({"type": "token_count", "info": None, "rate_limits": {"primary": {"used_percent": 1.0}}})
 
@@ -171,12 +174,22 @@ class Rollout:
         path.write_text("".join(json.dumps(line) + "\n" for line in (self.lines if lines is None else lines)))
         return path
 
-    def fork(self, *, seconds: float = 60.0) -> Rollout:
+    def fork(self, *, seconds: float = 60.0, spawned: bool = False) -> Rollout:
         """A fork of this session: a new file whose meta names this one, then a copy of this one's history with
-        its own session_meta, every line re-stamped at the fork's time (ccusage/ccusage#1370)."""
+        its own session_meta, every line re-stamped at the fork's time (ccusage/ccusage#1370). ``spawned``: a
+        subagent thread instead, which names its parent in ``source`` and keeps the copied lines' timestamps
+        (getagentseal/codeburn#1383)."""
         at = self.now + timedelta(seconds=seconds)
-        child = Rollout(start=at, cwd=self.cwd, model=self.model, order=self.order, forked_from=self.session_id)
-        child.lines = child.lines[:1] + [{**line, "timestamp": _iso(at)} for line in self.lines]
+        child = Rollout(
+            start=at,
+            cwd=self.cwd,
+            model=self.model,
+            order=self.order,
+            forked_from=None if spawned else self.session_id,
+            spawned_by=self.session_id if spawned else None,
+        )
+        copied = self.lines if spawned else [{**line, "timestamp": _iso(at)} for line in self.lines]
+        child.lines = child.lines[:1] + copied
         child.total = self.total
         child.now = at
         return child

@@ -273,6 +273,30 @@ def test_a_forks_copy_of_its_parents_history_is_counted_once(tmp_path: Path) -> 
     assert by_session == sorted([parent.session_id, parent.session_id, fork.session_id])
 
 
+def test_a_subagent_threads_copy_of_its_parent_is_counted_once_and_a_fork_alone_says_what_it_counts(
+    tmp_path: Path,
+) -> None:
+    """A spawned subagent thread names its parent in ``source`` and keeps the copied lines' own times
+    (getagentseal/codeburn#1383); a fork read without its parent cannot tell the copy from its own calls, and says
+    so."""
+    parent, _ = two_prompt_rollout()
+    child = parent.fork(spawned=True)
+    child.prompt("review the fix")
+    child.response(usage=Usage(8_000, 0, 200), text="Looks right.")
+    sessions = tmp_path / "sessions"
+    parent.write(sessions)
+    child_path = child.write(sessions)
+    report, _ = imported(sessions)
+    assert (report.copied_calls, report.runs, report.model_calls) == (3, 3, 4)
+    assert report.notes == []
+
+    alone, _ = imported(child_path)
+    assert (alone.copied_calls, alone.runs, alone.model_calls) == (0, 3, 4)
+    (note,) = alone.notes
+    assert note.reason.startswith(f"continues session {parent.session_id}, which this import did not read first")
+    assert not note.skipped_file
+
+
 # -- bad input --------------------------------------------------------------------------------------------------
 def test_bad_lines_other_files_and_older_formats_are_notes_never_tracebacks(tmp_path: Path) -> None:
     sessions = tmp_path / "sessions"

@@ -412,8 +412,14 @@ class _RolloutReader:
         if counts.unknown:
             kinds = ", ".join(sorted(counts.unknown_types)[:5])
             self.note(f"{counts.unknown} line(s) of a type this version does not know ({kinds}): skipped")
+        if self._parent is not None and hash(_session_key(self._parent)) not in self._seen:
+            self.note(
+                f"continues session {self._parent}, which this import did not read first: the history it copied "
+                "from it is counted as its own (import both together to count it once)"
+            )
         self.session.runs = sorted((run for run in self._runs if run.model_calls), key=lambda run: run.start_ns)
         self._seen.update(hash(key) for key in self._keys)
+        self._seen.add(hash(_session_key(self.session.session_id)))
 
 
 def _apply(tool: ToolCall, result: _Result) -> None:
@@ -511,6 +517,10 @@ def _delta(total: Vector, previous: Vector | None) -> TokenUsage:
 def _total_key(total: Vector) -> str:
     """A running total as the import remembers it: a fork's copy of a call has its parent's total."""
     return "codex-total:" + ".".join(map(str, total))
+
+
+def _session_key(session_id: str) -> str:
+    return "codex-session:" + session_id
 
 
 def _spawning_thread(source: object) -> str | None:
