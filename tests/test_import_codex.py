@@ -256,6 +256,36 @@ def test_importing_again_adds_nothing_and_a_grown_session_adds_only_its_new_runs
     assert stored_counts(store)["spans"] == 13
 
 
+def test_a_run_still_going_at_the_last_import_is_completed_by_the_next(tmp_path: Path) -> None:
+    """The file is read while Codex writes it: the run in progress is imported as far as it got (its command
+    without output incomplete), and the next import replaces it with the whole run, under the same ids."""
+    store = tmp_path / "traces.db"
+    sessions = tmp_path / "sessions"
+    r = Rollout(start=_START)
+    r.prompt("run the tests")
+    (pytest_call,) = r.response(tools=[("shell", {"command": ["pytest"]})], usage=Usage(5000, 0, 100))
+    r.write(sessions)
+    into_store(store, sessions)
+    with SpanStore.open(store, create=False) as opened:
+        (run,) = opened.runs(None)
+        waiting = next(s for s in opened.run_spans(run.run_id) if s.role == "tool")
+    assert (run.turns, run.tool_calls) == (1, 1)
+    assert waiting.attributes["turntrace.incomplete"] is True
+
+    r.output(pytest_call, seconds=30)
+    r.response(usage=Usage(6000, 4800, 300), text="All green.")
+    r.write(sessions)
+    into_store(store, sessions)
+    with SpanStore.open(store, create=False) as opened:
+        (grown,) = opened.runs(None)
+        tool = next(s for s in opened.run_spans(grown.run_id) if s.role == "tool")
+    assert grown.run_id == run.run_id
+    assert (grown.turns, grown.tool_calls, grown.input_tokens) == (2, 1, 11_000)
+    assert tool.duration_ms == pytest.approx(30_000)
+    assert "turntrace.incomplete" not in tool.attributes
+    assert stored_counts(store) == {"runs": 1, "spans": 6, "chat": 2, "tool": 1}
+
+
 def test_a_forks_copy_of_its_parents_history_is_counted_once(tmp_path: Path) -> None:
     """A fork's file starts with a copy of its parent's history, token counts and all, re-stamped at the fork's
     time (ccusage/ccusage#1370): imported with its parent, only the fork's own calls are added."""
