@@ -95,13 +95,20 @@ class Rollout:
         self.line("event_msg", payload, seconds=seconds)
 
     # -- a conversation ----------------------------------------------------------------------------------------
-    def prompt(self, text: str = "what does this do?", *, seconds: float = 5.0, item: bool = True) -> None:
-        """A typed prompt: its turn_context, the injected context and the prompt as items, then its event."""
+    def prompt(
+        self, text: str = "what does this do?", *, seconds: float = 5.0, item: bool = True, context_event: bool = False
+    ) -> None:
+        """A typed prompt: its turn_context, the injected context and the prompt as items, then its event.
+        ``context_event``: the injected context as an event of its own too, with its ``kind`` (as some versions
+        wrote it: ``UserMessageEvent.kind``, codex-rs/protocol/src/protocol.rs)."""
         self.line("turn_context", {"cwd": self.cwd, "model": self.model, "effort": "medium"}, seconds=seconds)
+        context = f"<environment_context>\n  <cwd>{self.cwd}</cwd>\n</environment_context>"
         if item:
-            self.item(_message("user", f"<environment_context>\n  <cwd>{self.cwd}</cwd>\n</environment_context>"))
+            self.item(_message("user", context))
             self.item(_message("user", text))
-        self.event({"type": "user_message", "message": text, "images": []})
+        if context_event:
+            self.event({"type": "user_message", "message": context, "kind": "environment_context"})
+        self.event({"type": "user_message", "message": text, "kind": "plain", "images": []})
 
     def response(
         self,

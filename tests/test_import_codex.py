@@ -154,8 +154,10 @@ def test_a_prompt_written_as_item_and_event_is_one_run_and_injected_context_is_n
     r.response(text="a")
     r.prompt("second", item=False)  # an event alone starts a run too
     r.response(text="b")
+    r.prompt("third", context_event=True)  # the injected context as an event of its own is no prompt
+    r.response(text="c")
     report, _ = imported(r.write(tmp_path))
-    assert report.runs == 2
+    assert report.runs == 3
 
 
 def test_tools_join_the_right_request_whichever_side_of_the_items_its_token_count_is(tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ The format is Codex's own serialisation, not a documented interface; each rule n
   cached tokens as cache reads, priced as the live pipeline prices OpenAI's cached input.
 - Runs: one per prompt the user typed. The prompt is written twice, as a ``user`` message item and as a
   ``user_message`` event; the items also carry the context Codex injects (``<environment_context>``,
-  ``<user_instructions>``, AGENTS.md: the tags in codex-rs/protocol/src/protocol.rs). Files with events start runs
-  from them, and an item's prompt followed by its own event is one run.
+  ``<user_instructions>``, AGENTS.md: the tags in codex-rs/protocol/src/protocol.rs), and some versions wrote
+  events for it too, with ``kind`` ``user_instructions`` / ``environment_context`` (``UserMessageEvent``,
+  ``InputMessageKind``, same file). Files with events start runs from them, and an item's prompt followed by its
+  own event is one run.
 - Tools: ``function_call``, ``custom_tool_call``, ``local_shell_call`` and ``web_search_call`` items, joined to their
   ``*_output`` by ``call_id``. Where a ``token_count`` falls among its response's items is not the same in every
   version: older ones recorded a request's items only after it completed and its tools ran (codex-rs/core/src/
@@ -220,7 +222,9 @@ class _RolloutReader:
             self._token_count(event.get("info"), line, at_ns)
         elif kind == "user_message":
             message = event.get("message")
-            self._prompt(message if isinstance(message, str) else "", line, at_ns, from_event=True)
+            text = message if isinstance(message, str) else ""
+            if event.get("kind") in (None, "plain") and not text.lstrip().startswith(_INJECTED_PREFIXES):
+                self._prompt(text, line, at_ns, from_event=True)
         elif kind == "turn_aborted":
             self._aborted(at_ns)
         elif kind == "exec_command_end":
