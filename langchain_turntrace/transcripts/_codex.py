@@ -13,10 +13,6 @@ The format is Codex's own serialisation, not a documented interface; each rule n
   re-emits the event with the total unchanged (rate-limit refreshes): those are no request (ccusage/ccusage#876,
   #1288, omacom/omarchy#10607), and ``info`` is null before the first response. So a call is a ``token_count``
   whose total moved; its key is the session id with that total, the same however often the file is read or grows.
-- Tokens: ``input_tokens`` counts ``cached_input_tokens`` and ``output_tokens`` counts
-  ``reasoning_output_tokens``, ``total_tokens`` being input plus output (multica-ai/multica#8416, checked on
-  codex-cli 0.93 to 0.144; zhangferry/tokendash#10): OTel's meaning of the same words, so they map one to one, the
-  cached tokens as cache reads, priced as the live pipeline prices OpenAI's cached input.
 - Runs: one per prompt the user typed. The prompt is written twice, as a ``user`` message item and as a
   ``user_message`` event; the items also carry the context Codex injects (``<environment_context>``,
   ``<user_instructions>``, AGENTS.md: the tags in codex-rs/protocol/src/protocol.rs), and some versions wrote
@@ -30,11 +26,7 @@ The format is Codex's own serialisation, not a documented interface; each rule n
   ``token_count`` comes first. A tool call belongs to the model call whose ``token_count`` came last unless a tool
   output or a prompt came since, else to the next one. In those older files a call and its output carry the same
   moment: the tool's latency is not in the file (it reads near zero; the time is in the model call's).
-  Outputs: ``exec command rejected by user`` / ``patch rejected by user`` is the user's "No" at an approval
-  prompt; ``aborted by user after Ns`` an interrupt; an exit code (``Exit code: N`` / ``Process exited with code
-  N``, or the older JSON ``metadata.exit_code``) other than 0 an error (the texts as public readers of rollouts
-  quote them, found by code search; codex-rs's unified exec says "unified exec command rejected by user").
-  ``exec_command_end`` events, when kept, say the same by ``exit_code`` and ``status`` (``declined``).
+  How a call ended, and what its tokens mean: ``_codex_records.py``.
 - Resume appends to the same file (codex-rs/core/src/rollout/recorder.rs opens it for append), so keys stay.
   A fork or a spawned subagent writes a new file whose first ``session_meta`` names its parent (``forked_from_id``,
   or ``source.subagent.thread_spawn.parent_thread_id``) and which starts with a copy of the parent's history,
@@ -53,14 +45,24 @@ ccusage's docs/guide/codex) record no usage, and are skipped with a note.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
 
 from langchain_turntrace.hashing import InputHasher, shape_hash
-from langchain_turntrace.pricing import TokenUsage
+from langchain_turntrace.transcripts._codex_records import (
+    Vector,
+    delta,
+    exec_outcome,
+    id_from_name,
+    outcome_of,
+    session_key,
+    spawning_thread,
+    text_of,
+    total_key,
+    usage_of,
+    vector_of,
+)
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall, ToolOutcome
 from langchain_turntrace.transcripts._records import LineCounts, records, str_or_none, timestamp_ns
 
@@ -95,18 +97,6 @@ _OUTPUT_ITEMS: Final = frozenset({"function_call_output", "custom_tool_call_outp
 HUMAN_WAIT_TOOLS: Final = frozenset({"request_user_input"})
 """Tools whose span is the user answering (codex-rs/protocol/src/request_user_input.rs)."""
 _INJECTED_PREFIXES: Final = ("<", "# AGENTS.md instructions")  # context Codex writes as user items, not prompts
-_REJECTED: Final = "rejected by user"  # "exec command rejected by user", "patch rejected by user"
-_ABORTED: Final = "aborted by user"  # "aborted by user after 3.2s"; an output of just "aborted" too
-_EXIT_CODE: Final = re.compile(r"^(?:Exit code: |Process exited with code )(-?\d+)")
-_VECTOR_KEYS: Final = (
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "reasoning_output_tokens",
-    "total_tokens",
-)
-
-Vector = tuple[int, int, int, int, int]
 
 
 def read_rollout(path: Path, *, hasher: InputHasher, seen_calls: set[int]) -> Session:
@@ -201,7 +191,7 @@ class _RolloutReader:
         if self.session.session_id:
             return  # a copied parent's own session_meta, in a fork's history
         session_id = str_or_none(meta.get("id"))
-        self.session.session_id = session_id or _id_from_name(self._path)
+        self.session.session_id = session_id or id_from_name(self._path)
         self._version = str_or_none(meta.get("cli_version"))
         provider = str_or_none(meta.get("model_provider"))
         if provider is not None:
@@ -210,7 +200,7 @@ class _RolloutReader:
         if model is not None:
             self._model = model
         self._project(meta.get("cwd"))
-        self._parent = str_or_none(meta.get("forked_from_id")) or _spawning_thread(meta.get("source"))
+        self._parent = str_or_none(meta.get("forked_from_id")) or spawning_thread(meta.get("source"))
 
     def _project(self, cwd: object) -> None:
         if not self.session.project and isinstance(cwd, str) and cwd:
@@ -230,13 +220,13 @@ class _RolloutReader:
         elif kind == "exec_command_end":
             call_id = str_or_none(event.get("call_id"))
             if call_id is not None:
-                self._exec_ends[call_id] = _exec_outcome(event)
+                self._exec_ends[call_id] = exec_outcome(event)
 
     def _item(self, item: dict[str, Any], line: int, at_ns: int) -> None:
         kind = item.get("type")
         if kind == "message":
             if item.get("role") == "user" and not self._event_prompts:
-                text = _text_of(item.get("content"))
+                text = text_of(item.get("content"))
                 if text.strip() and not text.lstrip().startswith(_INJECTED_PREFIXES):
                     self._prompt(text, line, at_ns, from_event=False)
         elif isinstance(kind, str) and kind in _TOOL_ITEMS:
@@ -290,16 +280,16 @@ class _RolloutReader:
             return  # null before the first response: a rate-limit update
         info = cast("dict[str, Any]", info)
         self._token_counts += 1
-        total = _vector(info.get("total_token_usage"))
-        usage = _usage(info.get("last_token_usage"))
+        total = vector_of(info.get("total_token_usage"))
+        usage = usage_of(info.get("last_token_usage"))
         if total is not None:
             previous, self._last_total = self._last_total, total
             if total == previous or total in self._totals:
                 return  # re-emitted with the running total unchanged: no new request
             self._totals.add(total)
             if usage is None:
-                usage = _delta(total, previous)
-            if self._parent is not None and hash(_total_key(total)) in self._seen:
+                usage = delta(total, previous)
+            if self._parent is not None and hash(total_key(total)) in self._seen:
                 self.session.copied_calls += 1  # the parent's call, in the history a fork copied
                 return
             key = f"codex:{self.session.session_id}:{'.'.join(map(str, total))}"
@@ -324,7 +314,7 @@ class _RolloutReader:
         run.model_calls.append(call)
         self._keys.append(key)
         if total is not None:
-            self._keys.append(_total_key(total))
+            self._keys.append(total_key(total))
         self._open_call = call
         self._last_input_ns = at_ns
 
@@ -363,7 +353,7 @@ class _RolloutReader:
         if call_id is None:
             return
         output = item.get("output")
-        outcome = self._exec_ends.pop(call_id, None) or _outcome_of(output)
+        outcome = self._exec_ends.pop(call_id, None) or outcome_of(output)
         result = _Result(at_ns, outcome, shape_hash(output))
         tool = self._tools.get(call_id)
         if tool is None:
@@ -399,7 +389,7 @@ class _RolloutReader:
                 )
             return
         if not self.session.session_id:
-            self.session.session_id = _id_from_name(self._path)
+            self.session.session_id = id_from_name(self._path)
         if self._token_counts == 0 and self._runs:
             self.note(
                 "records no token counts (Codex CLI before September 2025 wrote none): no model call to import: "
@@ -416,14 +406,14 @@ class _RolloutReader:
         if counts.unknown:
             kinds = ", ".join(sorted(counts.unknown_types)[:5])
             self.note(f"{counts.unknown} line(s) of a type this version does not know ({kinds}): skipped")
-        if self._parent is not None and hash(_session_key(self._parent)) not in self._seen:
+        if self._parent is not None and hash(session_key(self._parent)) not in self._seen:
             self.note(
                 f"continues session {self._parent}, which this import did not read first: the history it copied "
                 "from it is counted as its own (import both together to count it once)"
             )
         self.session.runs = sorted((run for run in self._runs if run.model_calls), key=lambda run: run.start_ns)
         self._seen.update(hash(key) for key in self._keys)
-        self._seen.add(hash(_session_key(self.session.session_id)))
+        self._seen.add(hash(session_key(self.session.session_id)))
 
 
 def _apply(tool: ToolCall, result: _Result) -> None:
@@ -432,116 +422,3 @@ def _apply(tool: ToolCall, result: _Result) -> None:
     tool.end_ns = max(result.end_ns, tool.start_ns)
     tool.outcome = result.outcome
     tool.return_shape_hash = result.shape
-
-
-def _outcome_of(output: object) -> ToolOutcome:
-    """How a tool call ended, from its output: the text Codex wrote, or ``{content, success}``."""
-    if isinstance(output, dict):
-        fields = cast("dict[str, Any]", output)
-        if fields.get("success") is False:
-            return "error"
-        output = fields.get("content")
-    text = _text_of(output).lstrip()
-    head = text.split("\n", 1)[0]
-    if head.endswith(_REJECTED):
-        return "rejected"
-    if head.startswith(_ABORTED) or head == "aborted":
-        return "interrupted"
-    match = _EXIT_CODE.match(head)
-    if match is not None:
-        return "ok" if match.group(1) == "0" else "error"
-    if text.startswith("{") and '"exit_code"' in text[-200:]:  # {"output": ..., "metadata": {"exit_code": N}}
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return "ok"
-        metadata = cast("dict[str, Any]", parsed).get("metadata") if isinstance(parsed, dict) else None
-        if isinstance(metadata, dict):
-            code = cast("dict[str, Any]", metadata).get("exit_code")
-            if isinstance(code, int) and code != 0:
-                return "error"
-    return "ok"
-
-
-def _exec_outcome(event: dict[str, Any]) -> ToolOutcome:
-    status = event.get("status")
-    if status == "declined":
-        return "rejected"
-    code = event.get("exit_code")
-    if status == "failed" or (isinstance(code, int) and code != 0):
-        return "error"
-    return "ok"
-
-
-def _text_of(content: object) -> str:
-    """A string, or the text parts of a content list (``input_text`` / ``output_text`` items), joined."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts: list[str] = []
-        for part in cast("list[Any]", content):
-            if isinstance(part, dict):
-                text = cast("dict[str, Any]", part).get("text")
-                if isinstance(text, str):
-                    parts.append(text)
-        return "\n".join(parts)
-    return ""
-
-
-def _vector(raw: object) -> Vector | None:
-    if not isinstance(raw, dict):
-        return None
-    fields = cast("dict[str, Any]", raw)
-    values = tuple(_count(fields.get(key)) for key in _VECTOR_KEYS)
-    return cast("Vector", values) if any(values) else None
-
-
-def _usage(raw: object) -> TokenUsage | None:
-    vector = _vector(raw)
-    return None if vector is None else _usage_of(vector)
-
-
-def _usage_of(vector: Vector) -> TokenUsage:
-    input_tokens, cached, output_tokens, reasoning, _ = vector
-    return TokenUsage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=min(cached, input_tokens),
-        reasoning_tokens=reasoning,
-    )
-
-
-def _delta(total: Vector, previous: Vector | None) -> TokenUsage:
-    """A call's usage from the running totals around it, when the event has no ``last_token_usage``."""
-    if previous is None or any(now < before for now, before in zip(total, previous, strict=True)):
-        return _usage_of(total)  # the first, or the total started again (a resumed session of an older version)
-    return _usage_of(cast("Vector", tuple(now - before for now, before in zip(total, previous, strict=True))))
-
-
-def _total_key(total: Vector) -> str:
-    """A running total as the import remembers it: a fork's copy of a call has its parent's total."""
-    return "codex-total:" + ".".join(map(str, total))
-
-
-def _session_key(session_id: str) -> str:
-    return "codex-session:" + session_id
-
-
-def _spawning_thread(source: object) -> str | None:
-    """``source.subagent.thread_spawn.parent_thread_id`` of a spawned subagent's file (codeburn#1383)."""
-    node: object = source
-    for key in ("subagent", "thread_spawn", "parent_thread_id"):
-        if not isinstance(node, dict):
-            return None
-        node = cast("dict[str, Any]", node).get(key)
-    return str_or_none(node)
-
-
-def _id_from_name(path: Path) -> str:
-    """``rollout-<YYYY-MM-DDThh-mm-ss>-<id>.jsonl`` names its session (recorder.rs); else the file's name."""
-    stem = path.name.removesuffix(".jsonl")
-    return stem[-36:] if stem.startswith("rollout-") and len(stem) > 36 else stem
-
-
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
