@@ -2,14 +2,8 @@
 make."""
 
 from langchain_turntrace.transcripts._exporters import exporter_for_import, shutdown_within
-from langchain_turntrace.transcripts._import import (
-    MAX_BATCH_SPANS,
-    ImportReport,
-    default_codex_sessions_dir,
-    default_projects_dir,
-    import_claude_code,
-    import_codex,
-)
+from langchain_turntrace.transcripts._files import default_codex_sessions_dir, default_projects_dir
+from langchain_turntrace.transcripts._import import MAX_BATCH_SPANS, ImportReport, import_claude_code, import_codex
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall
 from langchain_turntrace.transcripts._spans import PERMISSION_DENIED, REJECTED_BY_USER, TOOL_ERROR
 

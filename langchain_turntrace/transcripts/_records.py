@@ -161,7 +161,9 @@ def loads(line: bytes) -> object:
         value = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return None
-    if _SURROGATE_ESCAPE.search(line) is not None:  # a lone surrogate cannot be written out as UTF-8
+    # A lone surrogate cannot be written out as UTF-8. The regular expression is slow over a long line (its
+    # look-behind defeats the literal scan): only lines with the escape's first letters reach it.
+    if (b"\\ud" in line or b"\\uD" in line) and _SURROGATE_ESCAPE.search(line) is not None:
         return _without_lone_surrogates(value)
     return value
 
