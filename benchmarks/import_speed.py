@@ -131,7 +131,7 @@ def measure(root: Path, source: str = "claude-code") -> dict[str, float]:
     """In a fresh process: import ``root`` into a new store; the speed, and the peak RSS before and after."""
     from langchain_turntrace.hashing import InputHasher
     from langchain_turntrace.pricing import PriceBook
-    from langchain_turntrace.transcripts import exporter_for_import, import_claude_code, import_codex, shutdown_within
+    from langchain_turntrace.transcripts import exporter_for_import, import_transcripts, shutdown_within
 
     size = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
     prices = PriceBook({})
@@ -139,8 +139,7 @@ def measure(root: Path, source: str = "claude-code") -> dict[str, float]:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     exporter = exporter_for_import("local", store_path=root.parent / "traces.db", retention_days=None)
-    run = import_codex if source == "codex" else import_claude_code
-    report = run([root], exporter, prices=prices, hasher=InputHasher(None), user_id="bench")
+    report = import_transcripts(source, [root], exporter, prices=prices, hasher=InputHasher(None), user_id="bench")
     shutdown_within(exporter, 30)
     seconds = time.perf_counter() - started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

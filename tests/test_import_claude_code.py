@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter
-from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_claude_code, shutdown_within
+from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_transcripts, shutdown_within
 from tests.claude_code_transcripts import (
     HAIKU,
     INTERRUPTED_FOR_TOOL_USE,
@@ -37,8 +37,8 @@ from tests.spans import Spans
 def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
     """Imports into an in-memory exporter; every span is held to DESIGN.md's contract."""
     memory = InMemorySpanExporter()
-    report = import_claude_code(
-        list(paths), memory, prices=PriceBook({}), hasher=InputHasher(None), user_id="dev", **options
+    report = import_transcripts(
+        "claude-code", list(paths), memory, prices=PriceBook({}), hasher=InputHasher(None), user_id="dev", **options
     )
     spans = Spans(memory)
     check_contract(spans.all())
@@ -48,7 +48,8 @@ def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
 def into_store(store: Path, *paths: Path, retention_days: int | None = None) -> ImportReport:
     exporter = exporter_for_import("local", store_path=store, retention_days=retention_days)
     assert isinstance(exporter, SqliteSpanExporter)
-    report = import_claude_code(
+    report = import_transcripts(
+        "claude-code",
         list(paths),
         exporter,
         prices=PriceBook({}),
@@ -226,7 +227,7 @@ def test_user_overrides_price_imported_calls_too(tmp_path: Path) -> None:
     t.response(usage=Usage(input_tokens=1_000_000, output_tokens=0))
     memory = InMemorySpanExporter()
     book = PriceBook(parse_price_overrides({SONNET: {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}, setting="t"))
-    import_claude_code([t.write(tmp_path)], memory, prices=book, hasher=InputHasher(None))
+    import_transcripts("claude-code", [t.write(tmp_path)], memory, prices=book, hasher=InputHasher(None))
     chat = next(s for s in memory.get_finished_spans() if s.name.startswith("chat"))
     assert (attrs(chat)["turntrace.cost_usd"], attrs(chat)["turntrace.cost_source"]) == (1.0, "override")
 

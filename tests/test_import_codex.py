@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter
-from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_codex, shutdown_within
+from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_transcripts, shutdown_within
 from tests.codex_transcripts import ABORTED, GPT5, GPT5_CODEX, REJECTED, Rollout, Usage, legacy_lines
 from tests.contract import check_contract
 from tests.spans import Spans, tree_text
@@ -30,7 +30,9 @@ _START = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
 def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
     """Imports into the SDK's in-memory exporter; every span is held to DESIGN.md's contract."""
     memory = InMemorySpanExporter()
-    report = import_codex(list(paths), memory, prices=PriceBook({}), hasher=InputHasher(None), user_id="dev", **options)
+    report = import_transcripts(
+        "codex", list(paths), memory, prices=PriceBook({}), hasher=InputHasher(None), user_id="dev", **options
+    )
     spans = Spans(memory)
     check_contract(spans.all())
     return report, spans
@@ -39,7 +41,9 @@ def imported(*paths: Path, **options: Any) -> tuple[ImportReport, Spans]:
 def into_store(store: Path, *paths: Path) -> ImportReport:
     exporter = exporter_for_import("local", store_path=store, retention_days=None)
     assert isinstance(exporter, SqliteSpanExporter)
-    report = import_codex(list(paths), exporter, prices=PriceBook({}), hasher=InputHasher(None), user_id="dev")
+    report = import_transcripts(
+        "codex", list(paths), exporter, prices=PriceBook({}), hasher=InputHasher(None), user_id="dev"
+    )
     assert shutdown_within(exporter, 5.0)
     return report
 

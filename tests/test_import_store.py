@@ -27,7 +27,7 @@ from langchain_turntrace.transcripts import (
     MAX_BATCH_SPANS,
     ImportReport,
     exporter_for_import,
-    import_claude_code,
+    import_transcripts,
     shutdown_within,
 )
 from tests.claude_code_transcripts import Transcript, project_folder
@@ -64,7 +64,8 @@ class BatchesExporter(InMemorySpanExporter):
 
 
 def import_into(exporter: BatchesExporter, *paths: Path, max_batch_spans: int = MAX_BATCH_SPANS) -> ImportReport:
-    return import_claude_code(
+    return import_transcripts(
+        "claude-code",
         list(paths),
         exporter,
         prices=PriceBook({}),
@@ -157,7 +158,8 @@ def test_a_store_locked_during_the_import_stops_it_with_whole_sessions_written(
             locker.execute("BEGIN IMMEDIATE")
 
     try:
-        report = import_claude_code(
+        report = import_transcripts(
+            "claude-code",
             [folder],
             exporter,
             prices=PriceBook({}),

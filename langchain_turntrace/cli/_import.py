@@ -32,8 +32,7 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
         default_codex_sessions_dir,
         default_projects_dir,
         exporter_for_import,
-        import_claude_code,
-        import_codex,
+        import_transcripts,
         shutdown_within,
     )
 
@@ -51,9 +50,9 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
             others_days = resolve_retention_days(None)
     codex = args.source == "codex"
     paths: list[Path] = args.paths or [default_codex_sessions_dir() if codex else default_projects_dir()]
-    run = import_codex if codex else import_claude_code
     with _progress(enabled=not args.json and sys.stderr.isatty()) as on_progress:
-        report = run(
+        report = import_transcripts(
+            args.source,
             paths,
             exporter,
             prices=PriceBook(resolve_price_overrides()),

@@ -3,12 +3,13 @@ make."""
 
 from langchain_turntrace.transcripts._exporters import exporter_for_import, shutdown_within
 from langchain_turntrace.transcripts._files import default_codex_sessions_dir, default_projects_dir
-from langchain_turntrace.transcripts._import import MAX_BATCH_SPANS, ImportReport, import_claude_code, import_codex
+from langchain_turntrace.transcripts._import import MAX_BATCH_SPANS, SOURCES, ImportReport, import_transcripts
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall
 from langchain_turntrace.transcripts._spans import PERMISSION_DENIED, REJECTED_BY_USER, TOOL_ERROR
 
 __all__ = [
     "MAX_BATCH_SPANS",
+    "SOURCES",
     "PERMISSION_DENIED",
     "REJECTED_BY_USER",
     "TOOL_ERROR",
@@ -21,7 +22,6 @@ __all__ = [
     "default_codex_sessions_dir",
     "default_projects_dir",
     "exporter_for_import",
-    "import_claude_code",
-    "import_codex",
+    "import_transcripts",
     "shutdown_within",
 ]

@@ -5,7 +5,7 @@ never a traceback; the first export the backend refuses stops the import."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -98,7 +98,34 @@ class _Batch:
         return taken
 
 
-def import_claude_code(
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One agent's transcripts: how its sessions are found and read."""
+
+    find: Callable[[Iterable[Path], list[FileNote]], tuple[list[SessionFiles], dict[Path, int]]]
+    read: Callable[[SessionFiles, InputHasher, set[int]], Session]
+    folder_feature: bool  # a session file's folder names its project (Claude Code); Codex keeps date folders
+
+
+_SOURCES: Final = {
+    "claude-code": _Source(
+        find_sessions,
+        lambda files, hasher, seen: read_session(files.main, files.subagents, hasher=hasher, seen_calls=seen),
+        folder_feature=True,
+    ),
+    "codex": _Source(
+        find_rollouts,
+        lambda files, hasher, seen: read_rollout(files.main or Path(), hasher=hasher, seen_calls=seen),
+        folder_feature=False,
+    ),
+}
+SOURCES: Final = tuple(_SOURCES)
+"""What ``import_transcripts`` reads: Claude Code's transcripts (files, or folders searched for ``*.jsonl``) and
+Codex CLI's rollouts (files, or folders searched for ``rollout-*.jsonl``)."""
+
+
+def import_transcripts(
+    source: str,
     paths: Sequence[Path],
     exporter: SpanExporter,
     *,
@@ -111,11 +138,12 @@ def import_claude_code(
     on_progress: Progress | None = None,
     max_batch_spans: int = MAX_BATCH_SPANS,
 ) -> ImportReport:
-    """Imports the Claude Code sessions in ``paths`` (files or folders, searched for ``*.jsonl``) through
-    ``exporter`` (any OTel ``SpanExporter``; the caller shuts it down).
+    """Imports the ``source`` sessions (one of ``SOURCES``) in ``paths`` through ``exporter`` (any OTel
+    ``SpanExporter``; the caller shuts it down). ``feature`` defaults to the session's project: Claude Code's
+    project folder, the last folder of a Codex session's working directory.
 
     >>> exporter = exporter_for_import("local", store_path=None, retention_days=None)  # doctest: +SKIP
-    >>> report = import_claude_code([default_projects_dir()], exporter, prices=PriceBook({}),
+    >>> report = import_transcripts("claude-code", [default_projects_dir()], exporter, prices=PriceBook({}),
     ...                             hasher=InputHasher(None))  # doctest: +SKIP
     >>> shutdown_within(exporter, 5.0)  # doctest: +SKIP
 
@@ -124,60 +152,21 @@ def import_claude_code(
     what was written, what was refused and what was not read. ``retention_days``: the local store's; runs that
     ended before it are counted, not written.
     """
+    kind = _SOURCES.get(source)
+    if kind is None:
+        raise ValueError(f"cannot import {source!r} transcripts; use one of: {', '.join(SOURCES)}")
     started = time.monotonic()
     notes: list[FileNote] = []
-    sessions, sizes = find_sessions(paths, notes)
+    sessions, sizes = kind.find(paths, notes)
     return _import(
         sessions,
         sizes,
         notes,
-        lambda files, seen: read_session(files.main, files.subagents, hasher=hasher, seen_calls=seen),
+        lambda files, seen: kind.read(files, hasher, seen),
         exporter,
         prices=prices,
         feature=feature,
-        folder_feature=True,
-        user_id=user_id,
-        retention_days=retention_days,
-        now_ns=now_ns,
-        on_progress=on_progress,
-        max_batch_spans=max_batch_spans,
-        started=started,
-    )
-
-
-def import_codex(
-    paths: Sequence[Path],
-    exporter: SpanExporter,
-    *,
-    prices: PriceBook,
-    hasher: InputHasher,
-    feature: str | None = None,
-    user_id: str | None = None,
-    retention_days: int | None = None,
-    now_ns: int | None = None,
-    on_progress: Progress | None = None,
-    max_batch_spans: int = MAX_BATCH_SPANS,
-) -> ImportReport:
-    """Imports the Codex CLI rollouts in ``paths`` (files, or folders searched for ``rollout-*.jsonl``) through
-    ``exporter``, as ``import_claude_code`` does; ``feature`` defaults to the last folder of each session's cwd.
-
-    >>> exporter = exporter_for_import("local", store_path=None, retention_days=None)  # doctest: +SKIP
-    >>> report = import_codex([default_codex_sessions_dir()], exporter, prices=PriceBook({}),
-    ...                       hasher=InputHasher(None))  # doctest: +SKIP
-    >>> shutdown_within(exporter, 5.0)  # doctest: +SKIP
-    """
-    started = time.monotonic()
-    notes: list[FileNote] = []
-    sessions, sizes = find_rollouts(paths, notes)
-    return _import(
-        sessions,
-        sizes,
-        notes,
-        lambda files, seen: read_rollout(files.main or Path(), hasher=hasher, seen_calls=seen),
-        exporter,
-        prices=prices,
-        feature=feature,
-        folder_feature=False,  # rollouts live in date folders: a folder's name is no project
+        folder_feature=kind.folder_feature,
         user_id=user_id,
         retention_days=retention_days,
         now_ns=now_ns,
