@@ -31,6 +31,7 @@ from tests.claude_code_transcripts import (
     project_folder,
 )
 from tests.contract import check_contract
+from tests.imported import stored_counts
 from tests.spans import Spans
 
 
@@ -59,18 +60,6 @@ def into_store(store: Path, *paths: Path, retention_days: int | None = None) -> 
     )
     assert shutdown_within(exporter, 5.0)
     return report
-
-
-def stored_counts(store: Path) -> dict[str, int]:
-    with SpanStore.open(store, create=False) as opened:
-        runs = opened.runs(None, limit=10_000)
-        spans = [s for r in runs for s in opened.run_spans(r.run_id)]
-    return {
-        "runs": len(runs),
-        "spans": len({s.span_id for s in spans}),
-        "chat": sum(1 for s in spans if s.role == "chat"),
-        "tool": sum(1 for s in spans if s.role == "tool"),
-    }
 
 
 def attrs(span: ReadableSpan) -> dict[str, Any]:

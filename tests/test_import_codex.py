@@ -22,6 +22,7 @@ from langchain_turntrace.store import SpanStore, SqliteSpanExporter
 from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_transcripts, shutdown_within
 from tests.codex_transcripts import ABORTED, GPT5, GPT5_CODEX, REJECTED, Rollout, Usage, legacy_lines
 from tests.contract import check_contract
+from tests.imported import stored_counts
 from tests.spans import Spans, tree_text
 
 _START = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
@@ -46,18 +47,6 @@ def into_store(store: Path, *paths: Path) -> ImportReport:
     )
     assert shutdown_within(exporter, 5.0)
     return report
-
-
-def stored_counts(store: Path) -> dict[str, int]:
-    with SpanStore.open(store, create=False) as opened:
-        runs = opened.runs(None, limit=10_000)
-        spans = [s for r in runs for s in opened.run_spans(r.run_id)]
-    return {
-        "runs": len(runs),
-        "spans": len({s.span_id for s in spans}),
-        "chat": sum(1 for s in spans if s.role == "chat"),
-        "tool": sum(1 for s in spans if s.role == "tool"),
-    }
 
 
 def two_prompt_rollout(**options: Any) -> tuple[Rollout, list[str]]:
