@@ -280,3 +280,37 @@ def test_a_continued_session_leaves_the_originals_lines_to_it_whatever_the_files
     runs = [s for s in exporter.get_finished_spans() if s.name == "invoke_agent claude-code"]
     by_session = sorted(str((s.attributes or {})["session.id"]) for s in runs)
     assert by_session == sorted([original.session_id, original.session_id, resumed.session_id])
+
+
+# -- where the sessions are found by default ----------------------------------------------------------------------
+def test_by_default_both_of_claude_codes_folders_are_read_or_each_folder_claude_config_dir_names(
+    tmp_path: Path,
+) -> None:
+    """Claude Code has kept its projects under ~/.config/claude (newer) and ~/.claude (older); CLAUDE_CONFIG_DIR
+    may name several folders, comma-separated (ccusage reads them so)."""
+    start = datetime.now(timezone.utc) - timedelta(days=1)
+    home = tmp_path / "home"
+    newer, older = home / ".config" / "claude" / "projects", home / ".claude" / "projects"
+    sessions = [one_prompt_session(start), one_prompt_session(start + timedelta(hours=1))]
+    sessions[0].write(project_folder(newer))
+    sessions[1].write(project_folder(older))
+    script = Path(sys.executable).parent / "turntrace"
+
+    def imported(store: Path, **env: str) -> set[str]:
+        environment = {k: v for k, v in os.environ.items() if k != "CLAUDE_CONFIG_DIR"} | env
+        result = subprocess.run(
+            [str(script), "import", "claude-code"],
+            capture_output=True,
+            text=True,
+            env={**environment, "HOME": str(home), "TURNTRACE_STORE": str(store)},
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return set(stored_sessions(store))
+
+    both = {s.session_id for s in sessions}
+    assert imported(tmp_path / "defaults.db") == both
+    named = f"{newer.parent}, {older.parent}"
+    assert imported(tmp_path / "named.db", CLAUDE_CONFIG_DIR=named) == both
+    assert imported(tmp_path / "one.db", CLAUDE_CONFIG_DIR=str(older.parent)) == {sessions[1].session_id}

@@ -30,7 +30,7 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
     from langchain_turntrace.store import NS_PER_DAY, SqliteSpanExporter, StoreError, resolve_retention_days
     from langchain_turntrace.transcripts import (
         default_codex_sessions_dir,
-        default_projects_dir,
+        default_projects_dirs,
         exporter_for_import,
         import_transcripts,
         shutdown_within,
@@ -49,7 +49,7 @@ def run_import(args: argparse.Namespace, store_path: Path) -> int:
         with suppress(StoreError):  # a bad TURNTRACE_RETENTION_DAYS: those writers fail loudly on their own
             others_days = resolve_retention_days(None)
     codex = args.source == "codex"
-    paths: list[Path] = args.paths or [default_codex_sessions_dir() if codex else default_projects_dir()]
+    paths: list[Path] = args.paths or ([default_codex_sessions_dir()] if codex else default_projects_dirs())
     with _progress(enabled=not args.json and sys.stderr.isatty()) as on_progress:
         report = import_transcripts(
             args.source,

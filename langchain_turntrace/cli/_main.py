@@ -166,7 +166,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         type=Path,
         metavar="PATH",
-        help="transcript files or folders (default: $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects)",
+        help="transcript files or folders (default: projects/ under each folder of $CLAUDE_CONFIG_DIR, "
+        "comma-separated; else ~/.config/claude/projects and ~/.claude/projects)",
     )
     codex = sources.add_parser(
         "codex",

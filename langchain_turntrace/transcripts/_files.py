@@ -23,9 +23,16 @@ _ROLLOUT_PREFIX: Final = "rollout-"
 _HEAD_LINES: Final = 20  # lines read for a session's first timestamp (a summary or snapshot may come first)
 
 
-def default_projects_dir() -> Path:
-    """Where Claude Code keeps its transcripts: ``$CLAUDE_CONFIG_DIR/projects``, else ``~/.claude/projects``."""
-    return Path(os.environ.get(CLAUDE_CONFIG_DIR) or Path.home() / ".claude").expanduser() / "projects"
+def default_projects_dirs() -> list[Path]:
+    """Where Claude Code keeps its transcripts: ``projects/`` under each folder ``$CLAUDE_CONFIG_DIR`` names (a
+    comma-separated list, as ccusage reads it), else under ``~/.config/claude`` (the newer default) and
+    ``~/.claude`` (the older one), those that exist; ``~/.claude/projects`` when neither does (ccusage's docs,
+    configuration/custom-paths)."""
+    configured = os.environ.get(CLAUDE_CONFIG_DIR)
+    if configured:
+        return [Path(folder.strip()).expanduser() / "projects" for folder in configured.split(",") if folder.strip()]
+    candidates = [Path.home() / ".config" / "claude" / "projects", Path.home() / ".claude" / "projects"]
+    return [folder for folder in candidates if folder.is_dir()] or candidates[-1:]
 
 
 def default_codex_sessions_dir() -> Path:

@@ -143,7 +143,7 @@ def import_transcripts(
     project folder, the last folder of a Codex session's working directory.
 
     >>> exporter = exporter_for_import("local", store_path=None, retention_days=None)  # doctest: +SKIP
-    >>> report = import_transcripts("claude-code", [default_projects_dir()], exporter, prices=PriceBook({}),
+    >>> report = import_transcripts("claude-code", default_projects_dirs(), exporter, prices=PriceBook({}),
     ...                             hasher=InputHasher(None))  # doctest: +SKIP
     >>> shutdown_within(exporter, 5.0)  # doctest: +SKIP
 
