@@ -20,6 +20,14 @@ GPT5 = "gpt-5"
 GPT5_CODEX = "gpt-5-codex"
 REJECTED = "exec command rejected by user"  # what Codex gives the model when the user says no at the prompt
 ABORTED = "aborted by user after 3.2s"  # a tool call the user interrupted
+# exec_command's output as unified exec writes it: header lines, then the command's own output
+# (codex-rs's unified exec tool, as rollouts show it; some versions put "Command: ..." first).
+EXEC_FAILED = (
+    "Chunk ID: c15eb7\nWall time: 7.0 seconds\nProcess exited with code 1\nOriginal token count: 3\nOutput:\n1 failed"
+)
+EXEC_OK = (
+    "Command: make lint\nChunk ID: 9a1f\nWall time: 0.5 seconds\nProcess exited with code 0\nOutput:\nExit code: 1"
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class Rollout:
         order: Literal["items_first", "count_first"] = "items_first",
         forked_from: str | None = None,
         spawned_by: str | None = None,
+        provider: str = "openai",
     ) -> None:
         self.session_id = session_id or str(uuids.uuid4())
         self.started = start or datetime.now(timezone.utc) - timedelta(days=1)
@@ -73,7 +82,7 @@ class Rollout:
             "cli_version": version,
             "instructions": None,
             "source": "cli",
-            "model_provider": "openai",
+            "model_provider": provider,
             "git": {"commit_hash": "0" * 40, "branch": "main"},
         }
         if forked_from is not None:
@@ -118,9 +127,12 @@ class Rollout:
         text: str | None = None,
         seconds: float = 2.0,
         repeat_count: int = 0,
+        outputs: Sequence[str] | None = None,
     ) -> list[str]:
         """One model request's items and its token_count (``repeat_count`` more copies with the total unchanged,
-        as Codex re-emits it). Returns the call ids of the tools it asked for."""
+        as Codex re-emits it). Returns the call ids of the tools it asked for. ``outputs``: each call's output
+        written right after it, at the same moment (older versions recorded a request's items after its tools
+        ran: the ``count_first`` layout)."""
         usage = usage or Usage()
         self.now += timedelta(seconds=seconds)
         if self.order == "count_first":
@@ -131,6 +143,8 @@ class Rollout:
             call_id = f"call_{uuids.uuid4().hex[:24]}"
             call_ids.append(call_id)
             self.item({"type": "function_call", "name": name, "arguments": json.dumps(arguments), "call_id": call_id})
+            if outputs is not None:
+                self.output(call_id, outputs[len(call_ids) - 1], seconds=0.0)
         if text is not None:
             self.item(_message("assistant", text, part="output_text"))
             self.event({"type": "agent_message", "message": text})

@@ -769,6 +769,25 @@ def test_bad_input_is_skipped_with_one_line_per_file_and_the_rest_imported(tmp_p
     assert len(spans.named("invoke_agent")) == 6
 
 
+def test_a_time_out_of_range_or_a_type_that_is_no_string_is_a_bad_line_and_the_store_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A year 9999 timestamp would stand for the run's time and does not fit the store's 64-bit nanoseconds; a
+    ``type`` that is a list cannot name a record: each is one bad line, never a failed import."""
+    t = two_prompt_session()
+    t.other("summary")
+    t.records[-1]["type"] = ["summary"]
+    t.response(text="One more thing.")
+    t.records[-1]["timestamp"] = "9999-12-31T23:59:59.000Z"
+    t.other("summary", summary="the build")
+    path = t.write(tmp_path / "project")
+    store = tmp_path / "traces.db"
+    report = into_store(store, path)
+    assert report.runs == 2
+    assert [note.reason for note in report.notes] == ["2 line(s) are not JSON records: skipped"]
+    assert stored_counts(store)["runs"] == 2
+
+
 def test_claude_code_2_1_metadata_records_are_known(tmp_path: Path) -> None:
     t = two_prompt_session()
     t.other("tag", tag="release", sessionId=t.session_id)

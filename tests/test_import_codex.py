@@ -20,7 +20,17 @@ from langchain_turntrace.hashing import InputHasher
 from langchain_turntrace.pricing import PriceBook
 from langchain_turntrace.store import SpanStore, SqliteSpanExporter
 from langchain_turntrace.transcripts import ImportReport, exporter_for_import, import_transcripts, shutdown_within
-from tests.codex_transcripts import ABORTED, GPT5, GPT5_CODEX, REJECTED, Rollout, Usage, legacy_lines
+from tests.codex_transcripts import (
+    ABORTED,
+    EXEC_FAILED,
+    EXEC_OK,
+    GPT5,
+    GPT5_CODEX,
+    REJECTED,
+    Rollout,
+    Usage,
+    legacy_lines,
+)
 from tests.contract import check_contract
 from tests.imported import stored_counts
 from tests.spans import Spans, tree_text
@@ -149,8 +159,17 @@ def test_a_prompt_written_as_item_and_event_is_one_run_and_injected_context_is_n
     r.response(text="b")
     r.prompt("third", context_event=True)  # the injected context as an event of its own is no prompt
     r.response(text="c")
-    report, _ = imported(r.write(tmp_path))
-    assert report.runs == 3
+    r.prompt("<Button> does not render in Safari, why?")  # typed: only Codex's own tags are context
+    r.response(text="d")
+    report, _ = imported(r.write(tmp_path / "events"))
+    assert report.runs == 4
+
+    items_only = Rollout(start=_START)
+    items_only.prompt("<div> or <span>?")
+    items_only.response(text="span")
+    lines = [line for line in items_only.lines if line["payload"].get("type") != "user_message"]
+    report, _ = imported(items_only.write(tmp_path / "items", lines=lines))
+    assert report.runs == 1
 
 
 def test_tools_join_the_right_request_whichever_side_of_the_items_its_token_count_is(tmp_path: Path) -> None:
@@ -171,6 +190,26 @@ def test_tools_join_the_right_request_whichever_side_of_the_items_its_token_coun
             for t in spans.named("execute_tool")
         }
         assert turns == {1: "execute_tool shell", 2: "execute_tool apply_patch"}, order
+
+
+def test_parallel_tools_written_beside_their_outputs_after_the_token_count_stay_in_one_turn(tmp_path: Path) -> None:
+    """Older versions recorded a request's items after its tools ran, each call beside its output (codex-rs
+    core/src/codex.rs ``run_task``): calls after an output are still the same request's until its next item."""
+    r = Rollout(start=_START, order="count_first")
+    r.prompt()
+    calls = r.response(
+        tools=[("shell", {"command": ["ls"]}), ("shell", {"command": ["pwd"]}), ("shell", {"command": ["id"]})],
+        outputs=["Exit code: 0\nOutput:\na", "Exit code: 0\nOutput:\nb", "Exit code: 1\nOutput:\nc"],
+        usage=Usage(1000, 0, 10),
+    )
+    r.response(usage=Usage(2000, 0, 20), text="done")
+    report, spans = imported(r.write(tmp_path))
+    assert report.model_calls == 2
+    turns = {
+        str(spans.attrs(t)["gen_ai.tool.call.id"]): spans.attrs(spans.parent(t))["turntrace.turn_index"]  # type: ignore[arg-type]
+        for t in spans.named("execute_tool")
+    }
+    assert turns == dict.fromkeys(calls, 1)
 
 
 # -- how tool calls end ------------------------------------------------------------------------------------------
@@ -198,19 +237,24 @@ def test_a_no_at_the_approval_prompt_an_interrupt_and_a_turn_aborted_before_the_
 
 
 def test_exec_command_end_events_say_how_a_command_ended_when_the_rollout_keeps_them(tmp_path: Path) -> None:
+    """Without the event, exec_command's own output says it: its exit code is a header line below ``Chunk ID`` and
+    ``Wall time`` (or ``Command``), never the command's own output after ``Output:``."""
     r = Rollout(start=_START)
     r.prompt()
-    failed, declined = r.response(tools=[("exec_command", {"cmd": "false"}), ("exec_command", {"cmd": "rm -rf x"})])
-    r.exec_end(failed, exit_code=1, status="failed")
-    r.output(failed, "Process exited with code 1")
+    failed, lint, declined = r.response(
+        tools=[("exec_command", {"cmd": "pytest"}), ("exec_command", {"cmd": "make lint"}), ("exec_command", {})]
+    )
+    r.output(failed, EXEC_FAILED)
+    r.output(lint, EXEC_OK)
     r.exec_end(declined, exit_code=-1, status="declined")
     r.output(declined, "declined")
     r.response(text="ok")
     _, spans = imported(r.write(tmp_path))
     errors = {
-        str(spans.attrs(s)["gen_ai.tool.call.id"]): spans.attrs(s)["error.type"] for s in spans.named("execute_tool")
+        str(spans.attrs(s)["gen_ai.tool.call.id"]): spans.attrs(s).get("error.type")
+        for s in spans.named("execute_tool")
     }
-    assert errors == {failed: "tool_error", declined: "rejected_by_user"}
+    assert errors == {failed: "tool_error", lint: None, declined: "rejected_by_user"}
 
 
 def test_a_shell_output_of_the_older_json_shape_gives_its_exit_code(tmp_path: Path) -> None:
@@ -283,27 +327,35 @@ def test_a_run_still_going_at_the_last_import_is_completed_by_the_next(tmp_path:
 
 def test_a_forks_copy_of_its_parents_history_is_counted_once(tmp_path: Path) -> None:
     """A fork's file starts with a copy of its parent's history, token counts and all, re-stamped at the fork's
-    time (ccusage/ccusage#1370): imported with its parent, only the fork's own calls are added."""
+    time (ccusage/ccusage#1370): only the fork's own calls are its, however the two files are imported."""
     parent, _ = two_prompt_rollout()
     fork = parent.fork()
     fork.prompt("try another way")
     fork.response(usage=Usage(16_000, 14_000, 500), text="Another way.")
     sessions = tmp_path / "sessions"
-    parent.write(sessions)
-    fork.write(sessions)
+    parent_path = parent.write(sessions)
+    fork_path = fork.write(sessions)
     report, spans = imported(sessions)
     assert report.copied_calls == 3
     assert (report.runs, report.model_calls) == (3, 4)
     by_session = sorted(str(spans.attrs(s)["session.id"]) for s in spans.named("invoke_agent"))
     assert by_session == sorted([parent.session_id, parent.session_id, fork.session_id])
 
+    totals: list[tuple[dict[str, int], list[tuple[str, int, int]]]] = []
+    for order in ((fork_path,), (parent_path, fork_path)), ((parent_path, fork_path),), ((fork_path, parent_path),):
+        store = tmp_path / f"order{len(totals)}.db"
+        for paths in order:
+            into_store(store, *paths)
+        with SpanStore.open(store, create=False) as opened:
+            runs = sorted((run.session or "", run.input_tokens, run.turns) for run in opened.runs(None))
+        totals.append((stored_counts(store), runs))
+    assert totals[0] == totals[1] == totals[2]
+    assert totals[0][0] == {"runs": 3, "spans": 13, "chat": 4, "tool": 2}
 
-def test_a_subagent_threads_copy_of_its_parent_is_counted_once_and_a_fork_alone_says_what_it_counts(
-    tmp_path: Path,
-) -> None:
+
+def test_a_subagent_threads_copy_of_its_parent_is_counted_once_with_or_without_its_parent(tmp_path: Path) -> None:
     """A spawned subagent thread names its parent in ``source`` and keeps the copied lines' own times
-    (getagentseal/codeburn#1383); a fork read without its parent cannot tell the copy from its own calls, and says
-    so."""
+    (getagentseal/codeburn#1383): the copy is the lines before its own session_meta's moment."""
     parent, _ = two_prompt_rollout()
     child = parent.fork(spawned=True)
     child.prompt("review the fix")
@@ -315,14 +367,40 @@ def test_a_subagent_threads_copy_of_its_parent_is_counted_once_and_a_fork_alone_
     assert (report.copied_calls, report.runs, report.model_calls) == (3, 3, 4)
     assert report.notes == []
 
-    alone, _ = imported(child_path)
-    assert (alone.copied_calls, alone.runs, alone.model_calls) == (0, 3, 4)
-    (note,) = alone.notes
-    assert note.reason.startswith(f"continues session {parent.session_id}, which this import did not read first")
-    assert not note.skipped_file
+    alone, spans = imported(child_path)
+    assert (alone.copied_calls, alone.runs, alone.model_calls) == (3, 1, 1)
+    assert alone.notes == []
+    (chat,) = spans.named("chat")
+    assert spans.attrs(chat)["gen_ai.usage.input_tokens"] == 8_000
 
 
 # -- bad input --------------------------------------------------------------------------------------------------
+def test_a_type_that_is_no_string_and_values_out_of_range_are_bad_lines_and_the_store_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A list or an object as a line's or a payload's ``type``, a token count past 64 bits, a year 9999 timestamp:
+    each is one bad line, never a failed import nor a store error."""
+    r, _ = two_prompt_rollout()
+    r.line("event_msg", {"type": "token_count", "info": None})
+    r.lines[-1]["type"] = ["event_msg"]
+    r.item({"type": ["message"], "role": "user"})
+    r.line("response_item", {"type": "reasoning"})
+    r.lines[-1]["type"] = {"kind": "response_item"}
+    huge = Usage(10**20, 0, 10).as_codex()
+    r.event({"type": "token_count", "info": {"total_token_usage": huge, "last_token_usage": huge}})
+    r.event({"type": "agent_message", "message": "late"})
+    r.lines[-1]["timestamp"] = "9999-12-31T23:59:59.000Z"
+    r.prompt("and then?")
+    r.response(usage=Usage(1000, 0, 10), text="Then this.")
+    store = tmp_path / "traces.db"
+    report = into_store(store, r.write(tmp_path / "sessions"))
+    assert (report.runs, report.model_calls) == (3, 4)
+    assert [note.reason for note in report.notes] == [
+        "5 line(s) are not JSON records or are damaged (a value out of range): skipped"
+    ]
+    assert stored_counts(store) == {"runs": 3, "spans": 13, "chat": 4, "tool": 2}
+
+
 def test_bad_lines_other_files_and_older_formats_are_notes_never_tracebacks(tmp_path: Path) -> None:
     sessions = tmp_path / "sessions"
     good, _ = two_prompt_rollout()
@@ -349,7 +427,7 @@ def test_bad_lines_other_files_and_older_formats_are_notes_never_tracebacks(tmp_
     assert "1 line(s) of a type this version does not know (shiny_new_thing)" in reasons[path.name]
     assert reasons["rollout-2025-01-01T00-00-00-notes.jsonl"].startswith("not a Codex rollout")
     assert reasons[legacy.file_name].startswith("a Codex rollout of the first format")
-    assert reasons[no_counts.file_name].startswith("records no token counts")
+    assert reasons[no_counts.file_name].startswith("records no token usage")
     assert report.files_skipped == 3
 
 

@@ -193,6 +193,10 @@ class _SessionReader:
         line_number: int,
     ) -> None:
         kind = record.get("type")
+        if not isinstance(kind, str):  # a list or an object: no record type at all
+            counts.bad += 1
+            counts.bad_last = line_number
+            return
         if kind != "user" and kind != "assistant":
             if kind in KNOWN_OTHER_TYPES:
                 counts.other += 1
@@ -205,8 +209,13 @@ class _SessionReader:
             counts.bad += 1
             counts.bad_last = line_number
             return
+        try:
+            at_ns = timestamp_ns(record)
+        except ValueError:  # a moment outside any session's: the line is damaged
+            counts.bad += 1
+            counts.bad_last = line_number
+            return
         counts.conversation += 1
-        at_ns = timestamp_ns(record)
         if at_ns is not None:
             self._last_ns = at_ns
         at_ns = self._last_ns  # a record without a readable time: the one before it

@@ -23,24 +23,25 @@ The format is Codex's own serialisation, not a documented interface; each rule n
   ``*_output`` by ``call_id``. Where a ``token_count`` falls among its response's items is not the same in every
   version: older ones recorded a request's items only after it completed and its tools ran (codex-rs/core/src/
   codex.rs ``run_task``: ``record_conversation_items`` after ``run_turn``), each call beside its output, so the
-  ``token_count`` comes first. A tool call belongs to the model call whose ``token_count`` came last unless a tool
-  output or a prompt came since, else to the next one. In those older files a call and its output carry the same
-  moment: the tool's latency is not in the file (it reads near zero; the time is in the model call's).
+  ``token_count`` comes first (the rule that joins them: ``_RolloutReader._token_count``). In those older files a
+  call and its output carry the same moment: the tool's latency is not in the file (it reads near zero; the time
+  is in the model call's).
   How a call ended, and what its tokens mean: ``_codex_records.py``.
 - Resume appends to the same file (codex-rs/core/src/rollout/recorder.rs opens it for append), so keys stay.
   A fork or a spawned subagent writes a new file whose first ``session_meta`` names its parent (``forked_from_id``,
   or ``source.subagent.thread_spawn.parent_thread_id``) and which starts with a copy of the parent's history,
-  ``token_count`` events included, often re-stamped (ccusage/ccusage#1370, getagentseal/codeburn#1383): a call of
-  such a file whose running total an earlier session of the same import had is that session's, counted once.
+  ``token_count`` events included, often re-stamped (ccusage/ccusage#1370, getagentseal/codeburn#1383): that copy
+  is told from the file itself (``_RolloutReader._in_copy``) and never imported as the fork's; its calls are the
+  parent's, counted once when the parent's file is imported.
 
 Not read, for want of a reliable record: approval prompts (``exec_approval_request`` is never persisted,
 policy.rs), so the time a user took to approve is inside the tool's latency, and only a "No" is told apart;
 failed model requests (``error`` events are persisted only in the extended mode, with no usage); which tool call
 spawned a subagent thread (the child file names its parent thread, not the call): a subagent's file is imported
-as a session of its own; a fork's copied history when its parent is not in the same import (nothing in the copy
-tells it from the fork's own calls without the parent's running totals). Files written before the ``type``/
-``payload`` lines (mid-2025) or before ``token_count`` events existed (Codex CLI before September 2025:
-ccusage's docs/guide/codex) record no usage, and are skipped with a note.
+as a session of its own. Files written before the ``type``/``payload`` lines (mid-2025) or before ``token_count``
+events existed (Codex CLI before September 2025: ccusage's docs/guide/codex) record no usage, and are skipped with
+a note, as is a file whose every ``token_count`` is empty (a provider that reports no usage). A model served on the
+user's machine (``model_provider`` ``oss``, ``ollama``, ``lmstudio``) is imported with its tokens, unpriced.
 """
 
 from __future__ import annotations
@@ -56,10 +57,8 @@ from langchain_turntrace.transcripts._codex_records import (
     exec_outcome,
     id_from_name,
     outcome_of,
-    session_key,
     spawning_thread,
     text_of,
-    total_key,
     usage_of,
     vector_of,
 )
@@ -70,6 +69,10 @@ __all__ = ["AGENT_NAME", "read_rollout"]
 
 AGENT_NAME: Final = "codex"
 _PROVIDERS: Final = {"openai": "openai", "azure": "azure.ai.openai"}  # model_provider -> gen_ai.provider.name
+# Providers that serve a model on the user's own machine (the built-in ``oss``, ``ollama`` and ``lmstudio`` of
+# codex-rs/core/src/model_provider_info.rs): a cloud price list's rate for the same model name does not apply.
+_LOCAL_PROVIDERS: Final = frozenset({"oss", "ollama", "lmstudio"})
+_COPY_SLACK_NS: Final = 1_000_000_000  # a fork's copied history is written within this of its session_meta
 # RolloutItem's tags (protocol.rs), the newer ones included: lines of these types carry nothing more to import.
 _KNOWN_TYPES: Final = frozenset(
     {
@@ -96,16 +99,32 @@ _TOOL_ITEMS: Final = {
 _OUTPUT_ITEMS: Final = frozenset({"function_call_output", "custom_tool_call_output"})
 HUMAN_WAIT_TOOLS: Final = frozenset({"request_user_input"})
 """Tools whose span is the user answering (codex-rs/protocol/src/request_user_input.rs)."""
-_INJECTED_PREFIXES: Final = ("<", "# AGENTS.md instructions")  # context Codex writes as user items, not prompts
+# The context Codex writes as user message items, not typed by the user: the fragments' markers in
+# codex-rs/core/src/contextual_user_message.rs (ENVIRONMENT_CONTEXT_OPEN_TAG, AGENTS_MD_START_MARKER,
+# USER_SHELL_COMMAND_OPEN_TAG, ...) and the older USER_INSTRUCTIONS_OPEN_TAG of codex-rs/protocol/src/protocol.rs.
+_INJECTED_PREFIXES: Final = (
+    "<environment_context>",
+    "<user_instructions>",
+    "# AGENTS.md instructions",
+    "<INSTRUCTIONS>",
+    "<skill>",
+    "<user_shell_command>",
+    "<turn_aborted>",
+    "<subagent_notification>",
+    "<plugins>",
+    "<subagents>",
+)
 
 
-def read_rollout(path: Path, *, hasher: InputHasher, seen_calls: set[int]) -> Session:
-    """The session of one rollout file. ``seen_calls``: hashes of the calls (and running totals) earlier
-    sessions of this import had; a fork's copy of one is left out, and this session's are added."""
-    reader = _RolloutReader(path, hasher, seen_calls)
+def read_rollout(path: Path, *, hasher: InputHasher) -> Session:
+    """The session of one rollout file, without the history a fork or subagent's file copies from its parent."""
+    reader = _RolloutReader(path, hasher)
     try:
         for line_number, record in records(path, reader.counts):
-            reader.record(record, line_number)
+            try:
+                reader.record(record, line_number)
+            except Exception:  # noqa: BLE001 -- a line no rule foresaw is one bad line, never the whole import
+                reader.bad_line(line_number)
     except OSError as error:
         reader.note(f"cannot be read ({error.strerror or error}): skipped", skipped_file=True)
         return reader.session
@@ -121,21 +140,25 @@ class _Result:
 
 
 class _RolloutReader:
-    def __init__(self, path: Path, hasher: InputHasher, seen_calls: set[int]) -> None:
+    def __init__(self, path: Path, hasher: InputHasher) -> None:
         self._path = path
         self._hasher = hasher
-        self._seen = seen_calls
         self.counts = LineCounts()
         self.session = Session(session_id="", project="")
         self._version: str | None = None
         self._provider = "openai"
+        self._local = False  # a model on the user's machine: its calls are not priced
         self._model = ""
         self._parent: str | None = None  # the session a fork or subagent's file copies its history from
+        self._meta_ns = 0  # when the file's own session_meta was written
+        self._copy_done = False  # past the parent's history a fork's file starts with
         self._runs: list[AgentRun] = []
         self._run: AgentRun | None = None
         self._event_prompts = False  # the file writes user_message events: only they start runs
         self._item_prompt: tuple[str, AgentRun] | None = None  # a prompt item whose event may follow
         self._open_call: ModelCall | None = None  # the call tool-call items attach to
+        self._count_first = False  # the open call's token_count came before its tool calls (older versions)
+        self._outputs_since_count = False  # a tool output came since the open call's token_count
         self._pending: list[ToolCall] = []  # tool calls waiting for their call's token_count
         self._tools: dict[str, ToolCall] = {}
         self._early: dict[str, _Result] = {}  # outputs read before their call
@@ -143,7 +166,6 @@ class _RolloutReader:
         self._last_input_ns: int | None = None
         self._last_total: Vector | None = None
         self._totals: set[Vector] = set()
-        self._keys: list[str] = []
         self._last_ns = 0
         self._legacy = 0  # lines of the format before the type/payload envelope
         self._token_counts = 0
@@ -151,16 +173,24 @@ class _RolloutReader:
     def note(self, reason: str, *, skipped_file: bool = False) -> None:
         self.session.notes.append(FileNote(self._path, reason, skipped_file))
 
+    def bad_line(self, line: int) -> None:
+        self.counts.bad += 1
+        self.counts.bad_last = line
+
     # -- records -----------------------------------------------------------------------------------------------
     def record(self, record: dict[str, Any], line: int) -> None:
         kind = record.get("type")
         payload = record.get("payload")
+        if not isinstance(kind, str | None) or (
+            isinstance(payload, dict) and not _str_or_absent(cast("dict[str, Any]", payload), "type")
+        ):
+            self.bad_line(line)  # a type that is a list or an object: no record Codex writes
+            return
         if not isinstance(payload, dict):
             if "record_type" in record or kind in _TOOL_ITEMS or kind == "message" or "instructions" in record:
                 self._legacy += 1  # the first format: response items and {id, timestamp, instructions} bare
             elif kind in _KNOWN_TYPES:
-                self.counts.bad += 1
-                self.counts.bad_last = line
+                self.bad_line(line)
             else:
                 self.counts.unknown += 1
                 self.counts.unknown_types.add(str(kind)[:40])
@@ -169,13 +199,19 @@ class _RolloutReader:
             self.counts.unknown += 1
             self.counts.unknown_types.add(str(kind)[:40])
             return
+        try:
+            at_ns = timestamp_ns(record)
+        except ValueError:  # a moment outside any session's: the line is damaged
+            self.bad_line(line)
+            return
         self.counts.conversation += 1
-        at_ns = timestamp_ns(record)
         if at_ns is not None:
             self._last_ns = at_ns
         at_ns = self._last_ns  # a line without a readable time: the one before it
         body = cast("dict[str, Any]", payload)
-        if kind == "response_item":
+        if self._in_copy(kind, at_ns):
+            self._copied(kind, body)
+        elif kind == "response_item":
             self._item(body, line, at_ns)
         elif kind == "event_msg":
             self._event(body, line, at_ns)
@@ -185,17 +221,49 @@ class _RolloutReader:
                 self._model = model
             self._project(body.get("cwd"))
         elif kind == "session_meta":
-            self._meta(body)
+            self._meta(body, at_ns)
 
-    def _meta(self, meta: dict[str, Any]) -> None:
+    def _in_copy(self, kind: str, at_ns: int) -> bool:
+        """Whether a line is part of the parent's history a fork or subagent's file starts with. Codex writes that
+        copy right after the file's own session_meta, the parent's session_meta first, all at once
+        (codex-rs/core/src/codex.rs ``record_initial_history``: ``InitialHistory::Forked`` persists the parent's
+        rollout items before the new session's first turn), stamped as it writes them (ccusage/ccusage#1370) or
+        with their own earlier times (a spawned thread, getagentseal/codeburn#1383): the lines after the meta
+        stamped no later than just after it. Told from the file alone, so the copy is never counted, whichever
+        files are imported and in whatever order."""
+        if self._parent is None or self._copy_done:
+            return False
+        if at_ns <= self._meta_ns + _COPY_SLACK_NS:
+            return True
+        self._copy_done = True
+        return False
+
+    def _copied(self, kind: str, body: dict[str, Any]) -> None:
+        """A line of the parent's copied history: only its running total is kept, for the fork's first call."""
+        if kind == "event_msg" and body.get("type") == "token_count":
+            info = body.get("info")
+            total = vector_of(cast("dict[str, Any]", info).get("total_token_usage")) if isinstance(info, dict) else None
+            if total is not None and total != self._last_total and total not in self._totals:
+                self.session.copied_calls += 1
+                self._totals.add(total)
+            if total is not None:
+                self._last_total = total
+        elif kind == "turn_context":
+            model = body.get("model")
+            if isinstance(model, str) and model:
+                self._model = model
+
+    def _meta(self, meta: dict[str, Any], at_ns: int) -> None:
         if self.session.session_id:
             return  # a copied parent's own session_meta, in a fork's history
+        self._meta_ns = at_ns
         session_id = str_or_none(meta.get("id"))
         self.session.session_id = session_id or id_from_name(self._path)
         self._version = str_or_none(meta.get("cli_version"))
         provider = str_or_none(meta.get("model_provider"))
         if provider is not None:
             self._provider = _PROVIDERS.get(provider.lower(), provider.lower())
+            self._local = provider.lower() in _LOCAL_PROVIDERS
         model = str_or_none(meta.get("model"))
         if model is not None:
             self._model = model
@@ -213,7 +281,10 @@ class _RolloutReader:
         elif kind == "user_message":
             message = event.get("message")
             text = message if isinstance(message, str) else ""
-            if event.get("kind") in (None, "plain") and not text.lstrip().startswith(_INJECTED_PREFIXES):
+            kind_of = event.get("kind")
+            # The event's kind tells injected context (user_instructions, environment_context) from a prompt;
+            # without one (versions before it, or after it was dropped) the markers do.
+            if kind_of == "plain" or (kind_of is None and not text.lstrip().startswith(_INJECTED_PREFIXES)):
                 self._prompt(text, line, at_ns, from_event=True)
         elif kind == "turn_aborted":
             self._aborted(at_ns)
@@ -233,6 +304,8 @@ class _RolloutReader:
             self._tool_call(item, kind, line, at_ns)
         elif kind in _OUTPUT_ITEMS:
             self._tool_output(item, at_ns)
+        if kind in ("message", "reasoning") and self._outputs_since_count:
+            self._open_call = None  # a response's own items after its tools ran: the next response's
 
     # -- runs --------------------------------------------------------------------------------------------------
     def _prompt(self, text: str, line: int, at_ns: int, *, from_event: bool) -> None:
@@ -277,11 +350,11 @@ class _RolloutReader:
     # -- model calls -------------------------------------------------------------------------------------------
     def _token_count(self, info: object, line: int, at_ns: int) -> None:
         if not isinstance(info, dict):
-            return  # null before the first response: a rate-limit update
+            return  # null before the first response (a rate-limit update), or a provider that reports no usage
         info = cast("dict[str, Any]", info)
-        self._token_counts += 1
         total = vector_of(info.get("total_token_usage"))
         usage = usage_of(info.get("last_token_usage"))
+        self._token_counts += 1
         if total is not None:
             previous, self._last_total = self._last_total, total
             if total == previous or total in self._totals:
@@ -289,9 +362,6 @@ class _RolloutReader:
             self._totals.add(total)
             if usage is None:
                 usage = delta(total, previous)
-            if self._parent is not None and hash(total_key(total)) in self._seen:
-                self.session.copied_calls += 1  # the parent's call, in the history a fork copied
-                return
             key = f"codex:{self.session.session_id}:{'.'.join(map(str, total))}"
         elif usage is not None:
             key = f"codex:{self.session.session_id}@{line}"
@@ -308,13 +378,16 @@ class _RolloutReader:
             end_ns=at_ns,
             usage=usage,
             finish_reason=None,
+            priced=not self._local,
         )
+        # The tool calls before a token_count are its request's (current versions); with none, the ones after it
+        # are, through their outputs, until the request's own next item or a prompt (older versions, which
+        # recorded a request's items after its tools ran, each call beside its output: the parallel ones too).
+        self._count_first = not self._pending
+        self._outputs_since_count = False
         call.tool_calls.extend(self._pending)
         self._pending.clear()
         run.model_calls.append(call)
-        self._keys.append(key)
-        if total is not None:
-            self._keys.append(total_key(total))
         self._open_call = call
         self._last_input_ns = at_ns
 
@@ -322,8 +395,11 @@ class _RolloutReader:
     def _tool_call(self, item: dict[str, Any], kind: str, line: int, at_ns: int) -> None:
         call_id = str_or_none(item.get("call_id")) or str_or_none(item.get("id"))
         call_id = call_id or f"codex:{self.session.session_id}:{line}"
+        # Call ids are the model's, not unique across files (a fork copies its parent's): the span's is scoped by
+        # the session, and by the line when the file uses one twice (the later call is the one outputs answer).
+        span_key = f"codex:{self.session.session_id}:{call_id}"
         if call_id in self._tools:
-            return
+            span_key = f"{span_key}@{line}"
         name = str_or_none(item.get("name")) or _TOOL_ITEMS[kind] or kind
         arguments = item.get("arguments", item.get("input", item.get("action")))
         size = len(arguments) if isinstance(arguments, str) else 0
@@ -333,6 +409,7 @@ class _RolloutReader:
             input_hash=self._hasher.hash(arguments, size_hint=size),
             start_ns=at_ns,
             human_wait=name in HUMAN_WAIT_TOOLS,
+            span_key=span_key,
         )
         if kind == "web_search_call":  # run by OpenAI inside the response: no output item, no time of its own
             tool.end_ns = at_ns
@@ -347,7 +424,10 @@ class _RolloutReader:
             _apply(tool, early)
 
     def _tool_output(self, item: dict[str, Any], at_ns: int) -> None:
-        self._open_call = None  # the next items are the next request's
+        if self._count_first:
+            self._outputs_since_count = True
+        else:
+            self._open_call = None  # its request's calls all came before its token_count: the next are the next's
         self._last_input_ns = at_ns
         call_id = str_or_none(item.get("call_id"))
         if call_id is None:
@@ -392,28 +472,25 @@ class _RolloutReader:
             self.session.session_id = id_from_name(self._path)
         if self._token_counts == 0 and self._runs:
             self.note(
-                "records no token counts (Codex CLI before September 2025 wrote none): no model call to import: "
-                "skipped",
+                "records no token usage (Codex CLI before September 2025 wrote none, and a provider that reports "
+                "none leaves every token_count empty): no model call to import: skipped",
                 skipped_file=True,
             )
             return
         if counts.bad and counts.bad_last == counts.lines and counts.bad == 1:
             self.note("its last line is cut short (a session still being written?): that line skipped")
         elif counts.bad:
-            self.note(f"{counts.bad} line(s) are not JSON records: skipped")
+            self.note(f"{counts.bad} line(s) are not JSON records or are damaged (a value out of range): skipped")
         if counts.not_utf8:
             self.note(f"{counts.not_utf8} line(s) are not UTF-8: skipped")
         if counts.unknown:
             kinds = ", ".join(sorted(counts.unknown_types)[:5])
             self.note(f"{counts.unknown} line(s) of a type this version does not know ({kinds}): skipped")
-        if self._parent is not None and hash(session_key(self._parent)) not in self._seen:
-            self.note(
-                f"continues session {self._parent}, which this import did not read first: the history it copied "
-                "from it is counted as its own (import both together to count it once)"
-            )
         self.session.runs = sorted((run for run in self._runs if run.model_calls), key=lambda run: run.start_ns)
-        self._seen.update(hash(key) for key in self._keys)
-        self._seen.add(hash(session_key(self.session.session_id)))
+
+
+def _str_or_absent(fields: dict[str, Any], key: str) -> bool:
+    return isinstance(fields.get(key), str | None)
 
 
 def _apply(tool: ToolCall, result: _Result) -> None:

@@ -7,8 +7,9 @@ names. The format is not a documented interface; each rule names its source.
   cached tokens as cache reads, priced as the live pipeline prices OpenAI's cached input.
 - Outputs: ``exec command rejected by user`` / ``patch rejected by user`` is the user's "No" at an approval
   prompt; ``aborted by user after Ns`` an interrupt; an exit code (``Exit code: N`` / ``Process exited with code
-  N``, or the older JSON ``metadata.exit_code``) other than 0 an error (the texts as public readers of rollouts
-  quote them, found by code search; codex-rs's unified exec says "unified exec command rejected by user").
+  N`` among the output's first lines, or the older JSON ``metadata.exit_code``) other than 0 an error (the texts
+  as public readers of rollouts quote them, found by code search; codex-rs's unified exec says "unified exec
+  command rejected by user").
   ``exec_command_end`` events, when kept, say the same by ``exit_code`` and ``status`` (``declined``).
 """
 
@@ -21,11 +22,14 @@ from typing import Any, Final, cast
 
 from langchain_turntrace.pricing import TokenUsage
 from langchain_turntrace.transcripts._model import ToolOutcome
-from langchain_turntrace.transcripts._records import str_or_none
+from langchain_turntrace.transcripts._records import MAX_TOKENS, str_or_none
 
 _REJECTED: Final = "rejected by user"  # "exec command rejected by user", "patch rejected by user"
 _ABORTED: Final = "aborted by user"  # "aborted by user after 3.2s"; an output of just "aborted" too
-_EXIT_CODE: Final = re.compile(r"^(?:Exit code: |Process exited with code )(-?\d+)")
+_EXIT_CODE: Final = re.compile(r"^(?:Exit code: |Process exited with code )(-?\d+)", re.MULTILINE)
+# exec_command's output opens with a few header lines ("Chunk ID: ...", "Wall time: ...", "Process exited with code
+# N", "Original token count: ..."; some versions "Command: ..." first) before "Output:": the code is among them.
+_HEADER_LINES: Final = 6
 _VECTOR_KEYS: Final = (
     "input_tokens",
     "cached_input_tokens",
@@ -51,7 +55,7 @@ def outcome_of(output: object) -> ToolOutcome:
         return "rejected"
     if head.startswith(_ABORTED) or head == "aborted":
         return "interrupted"
-    match = _EXIT_CODE.match(head)
+    match = _EXIT_CODE.search(_header(text))
     if match is not None:
         return "ok" if match.group(1) == "0" else "error"
     if text.startswith("{") and '"exit_code"' in text[-200:]:  # {"output": ..., "metadata": {"exit_code": N}}
@@ -65,6 +69,15 @@ def outcome_of(output: object) -> ToolOutcome:
             if isinstance(code, int) and code != 0:
                 return "error"
     return "ok"
+
+
+def _header(text: str) -> str:
+    """The output's header lines: its first few, up to the ``Output:`` line after which the command's own text
+    (which may say anything) begins."""
+    lines = text.split("\n", _HEADER_LINES)[:_HEADER_LINES]
+    if "Output:" in lines:
+        lines = lines[: lines.index("Output:")]
+    return "\n".join(lines)
 
 
 def exec_outcome(event: dict[str, Any]) -> ToolOutcome:
@@ -93,6 +106,7 @@ def text_of(content: object) -> str:
 
 
 def vector_of(raw: object) -> Vector | None:
+    """Raises ValueError for a count no request can have (past 64 bits: the store could not keep it)."""
     if not isinstance(raw, dict):
         return None
     fields = cast("dict[str, Any]", raw)
@@ -122,15 +136,6 @@ def delta(total: Vector, previous: Vector | None) -> TokenUsage:
     return usage_of_vector(cast("Vector", tuple(now - before for now, before in zip(total, previous, strict=True))))
 
 
-def total_key(total: Vector) -> str:
-    """A running total as the import remembers it: a fork's copy of a call has its parent's total."""
-    return "codex-total:" + ".".join(map(str, total))
-
-
-def session_key(session_id: str) -> str:
-    return "codex-session:" + session_id
-
-
 def spawning_thread(source: object) -> str | None:
     """``source.subagent.thread_spawn.parent_thread_id`` of a spawned subagent's file (codeburn#1383)."""
     node: object = source
@@ -148,4 +153,8 @@ def id_from_name(path: Path) -> str:
 
 
 def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return 0
+    if value > MAX_TOKENS:
+        raise ValueError(f"token count out of range: {value}")
+    return value

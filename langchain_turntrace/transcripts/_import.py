@@ -115,7 +115,7 @@ _SOURCES: Final = {
     ),
     "codex": _Source(
         find_rollouts,
-        lambda files, hasher, seen: read_rollout(files.main or Path(), hasher=hasher, seen_calls=seen),
+        lambda files, hasher, _: read_rollout(files.main or Path(), hasher=hasher),
         folder_feature=False,
     ),
 }

@@ -1,6 +1,6 @@
 """An imported coding-agent session as plain data, whatever format it was read from: agent runs (one per user
 prompt, or a subagent), their model calls with usage, the tool calls each model call requested, and problems met
-on the way. Readers (``_claude_code.py``) fill it in; ``_spans.py`` turns it into the span tree."""
+on the way. Readers (``_claude_code.py``, ``_codex.py``) fill it in; ``_spans.py`` turns it into the span tree."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class ToolCall:
     return_shape_hash: str | None = None
     human_wait: bool = False  # the tool itself waits for the user (asks a question, asks to approve a plan)
     subagent: AgentRun | None = None
+    span_key: str | None = None  # its span id's source where the call id is not unique across sessions (Codex)
 
 
 @dataclass(slots=True)
@@ -44,6 +45,7 @@ class ModelCall:
     usage: TokenUsage | None
     finish_reason: str | None  # the provider's own word
     error_type: str | None = None  # the request failed: the error's kind
+    priced: bool = True  # False: served by a local model (no price list applies): tokens, no cost
     tool_calls: list[ToolCall] = field(default_factory=lambda: list[ToolCall]())
 
 

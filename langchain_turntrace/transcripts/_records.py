@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -115,6 +116,10 @@ _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE: Final = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND: Final = timedelta(microseconds=1)
+_EARLIEST_NS: Final = 1_577_836_800 * 10**9  # 2020-01-01: before any coding agent wrote a transcript
+_DAY_NS: Final = 86_400 * 10**9  # a clock a little ahead of this machine's
+MAX_TOKENS: Final = 2**63 - 1
+"""The most tokens one count can hold: the store keeps them as 64-bit integers."""
 
 
 @dataclass(slots=True)
@@ -197,7 +202,9 @@ def _without_lone_surrogates(value: object) -> object:
 
 
 def timestamp_ns(record: dict[str, Any]) -> int | None:
-    """``timestamp`` (ISO 8601, UTC) in nanoseconds since the epoch; None when absent or unreadable."""
+    """``timestamp`` (ISO 8601, UTC) in nanoseconds since the epoch; None when absent or unreadable. Raises
+    ValueError for a moment no transcript can have been written at (before 2020, or more than a day ahead): it
+    would stand for the whole run's time, and past 2262 it no longer fits the store's 64-bit integers."""
     raw = record.get("timestamp")
     if not isinstance(raw, str):
         return None
@@ -207,7 +214,10 @@ def timestamp_ns(record: dict[str, Any]) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return (moment - _EPOCH) // _MICROSECOND * 1000
+    at_ns = (moment - _EPOCH) // _MICROSECOND * 1000
+    if not _EARLIEST_NS <= at_ns <= time.time_ns() + _DAY_NS:
+        raise ValueError(f"timestamp out of range: {raw[:40]}")
+    return at_ns
 
 
 def usage_of(raw: object) -> TokenUsage | None:

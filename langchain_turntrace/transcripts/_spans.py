@@ -16,12 +16,13 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.util.types import AttributeValue
 
 from langchain_turntrace import attributes as attr
-from langchain_turntrace.pricing import PriceBook
+from langchain_turntrace.pricing import COST_SOURCE_NO_USAGE, COST_SOURCE_UNPRICED, Price, PriceBook
 from langchain_turntrace.transcripts._model import AgentRun, ModelCall, ToolCall
 from langchain_turntrace.turns import Tags, normalised_stop_reason, usage_attributes
 from langchain_turntrace.version import INSTRUMENTATION_SCOPE, __version__
 
-# error.type of a tool call that did not give its result; how each is told apart: _records.outcome_of.
+# error.type of a tool call that did not give its result; how each is told apart: each reader's outcome_of
+# (_records.py for Claude Code, _codex_records.py for Codex).
 TOOL_ERROR: Final = "tool_error"
 """The result is an error (as a live ``ToolMessage`` with status error)."""
 REJECTED_BY_USER: Final = "rejected_by_user"
@@ -178,7 +179,10 @@ class SpanBuilder:
             attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = (call.finish_reason,)
         usage = call.usage
         at = datetime.fromtimestamp(call.start_ns / 1e9, tz=timezone.utc)
-        price = self._prices.price(call.model or None, call.provider, usage, at=at)
+        if call.priced:
+            price = self._prices.price(call.model or None, call.provider, usage, at=at)
+        else:
+            price = Price(None, COST_SOURCE_NO_USAGE if usage is None else COST_SOURCE_UNPRICED)
         attributes[attr.COST_SOURCE] = price.source
         totals = Totals()
         if usage is not None:
@@ -199,7 +203,7 @@ class SpanBuilder:
         parent: SpanContext,
         out: list[ReadableSpan],
     ) -> tuple[Totals, int]:
-        context = _context(parent.trace_id, _id(8, "tool", tool.tool_call_id))
+        context = _context(parent.trace_id, _id(8, "tool", tool.span_key or tool.tool_call_id))
         totals = Totals()
         if tool.subagent is not None:
             totals = self._agent(tool.subagent, parent.trace_id, context, feature, out)
