@@ -128,29 +128,30 @@ class Rollout:
         seconds: float = 2.0,
         repeat_count: int = 0,
         outputs: Sequence[str] | None = None,
+        call_ids: Sequence[str] | None = None,
     ) -> list[str]:
         """One model request's items and its token_count (``repeat_count`` more copies with the total unchanged,
         as Codex re-emits it). Returns the call ids of the tools it asked for. ``outputs``: each call's output
         written right after it, at the same moment (older versions recorded a request's items after its tools
-        ran: the ``count_first`` layout)."""
+        ran: the ``count_first`` layout). ``call_ids``: the ids the model gave its calls (default: unique ones)."""
         usage = usage or Usage()
         self.now += timedelta(seconds=seconds)
         if self.order == "count_first":
             self._token_count(usage, repeat_count)
         self.item({"type": "reasoning", "summary": [], "encrypted_content": "gAAA"})
-        call_ids: list[str] = []
+        call_ids_out: list[str] = []
         for name, arguments in tools:
-            call_id = f"call_{uuids.uuid4().hex[:24]}"
-            call_ids.append(call_id)
+            call_id = call_ids[len(call_ids_out)] if call_ids is not None else f"call_{uuids.uuid4().hex[:24]}"
+            call_ids_out.append(call_id)
             self.item({"type": "function_call", "name": name, "arguments": json.dumps(arguments), "call_id": call_id})
             if outputs is not None:
-                self.output(call_id, outputs[len(call_ids) - 1], seconds=0.0)
+                self.output(call_id, outputs[len(call_ids_out) - 1], seconds=0.0)
         if text is not None:
             self.item(_message("assistant", text, part="output_text"))
             self.event({"type": "agent_message", "message": text})
         if self.order == "items_first":
             self._token_count(usage, repeat_count)
-        return call_ids
+        return call_ids_out
 
     def _token_count(self, usage: Usage, repeat: int) -> None:
         total = self.total

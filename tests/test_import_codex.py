@@ -272,6 +272,51 @@ def test_a_shell_output_of_the_older_json_shape_gives_its_exit_code(tmp_path: Pa
     assert errors == {bad: "tool_error", good: None}
 
 
+def test_a_call_id_used_again_in_this_file_or_another_session_is_a_tool_call_of_its_own(tmp_path: Path) -> None:
+    """Call ids are the model's (a local model's server may number them ``call_0`` in every response): the store
+    keeps one tool span per call, whichever session and request it is in, each ended by its own output."""
+    one = Rollout(start=_START)
+    one.prompt()
+    one.response(tools=[("shell", {"command": ["false"]})], call_ids=["call_0"])
+    one.output("call_0", "Exit code: 1\nOutput:\nno")
+    one.response(tools=[("shell", {"command": ["true"]})], call_ids=["call_0"])
+    one.output("call_0", "Exit code: 0\nOutput:\nyes")
+    one.response(text="done")
+    other = Rollout(start=_START + timedelta(hours=1))
+    other.prompt()
+    other.response(tools=[("shell", {"command": ["ls"]})], call_ids=["call_0"])
+    other.output("call_0")
+    other.response(text="listed")
+    sessions = tmp_path / "sessions"
+    one.write(sessions)
+    other.write(sessions)
+    store = tmp_path / "traces.db"
+    report = into_store(store, sessions)
+    assert report.tool_calls == 3
+    assert stored_counts(store)["tool"] == 3
+    with SpanStore.open(store, create=False) as opened:
+        run = next(r for r in opened.runs(None) if r.session == one.session_id)
+        tools = sorted(
+            (s.start_ns, s.attributes.get("error.type")) for s in opened.run_spans(run.run_id) if s.role == "tool"
+        )
+    assert [error for _, error in tools] == ["tool_error", None]
+
+
+def test_a_local_models_calls_keep_their_tokens_and_are_unpriced(tmp_path: Path) -> None:
+    """``model_provider`` ``ollama`` serves gpt-oss on the user's machine: the cloud's price for the same model
+    name is no cost of it. As a live call with no price: ``cost_source`` unpriced, no cost, tokens kept."""
+    r = Rollout(start=_START, provider="ollama", model="gpt-oss-20b")
+    r.prompt()
+    r.response(usage=Usage(1_000_000, 0, 100_000), text="hi")
+    _, spans = imported(r.write(tmp_path))
+    (chat,) = spans.named("chat")
+    a = spans.attrs(chat)
+    assert a["turntrace.cost_source"] == "unpriced"
+    assert "turntrace.cost_usd" not in a
+    assert (a["gen_ai.usage.input_tokens"], a["gen_ai.usage.output_tokens"]) == (1_000_000, 100_000)
+    assert spans.attrs(spans.named("invoke_agent")[0])["turntrace.total_cost_usd"] == 0.0
+
+
 # -- idempotent and incremental -----------------------------------------------------------------------------------
 def test_importing_again_adds_nothing_and_a_grown_session_adds_only_its_new_runs(tmp_path: Path) -> None:
     """``codex resume`` appends to the same file (codex-rs/core/src/rollout/recorder.rs): the runs already
