@@ -470,7 +470,7 @@ class _RolloutReader:
             return
         if not self.session.session_id:
             self.session.session_id = id_from_name(self._path)
-        if self._token_counts == 0 and self._runs:
+        if self._token_counts == 0 and self._runs and not counts.bad:
             self.note(
                 "records no token usage (Codex CLI before September 2025 wrote none, and a provider that reports "
                 "none leaves every token_count empty): no model call to import: skipped",
