@@ -9,7 +9,13 @@ from langchain_turntrace.config._backend import (
     tracing_enabled,
 )
 from langchain_turntrace.config._budget import Budget, OnExceed, budget_policy
-from langchain_turntrace.config._settings import ConfigError, Settings, resolve_price_overrides, resolve_settings
+from langchain_turntrace.config._settings import (
+    ConfigError,
+    Settings,
+    parse_flag,
+    resolve_price_overrides,
+    resolve_settings,
+)
 
 __all__ = [
     "BACKENDS",
@@ -20,6 +26,7 @@ __all__ = [
     "OnExceed",
     "Settings",
     "budget_policy",
+    "parse_flag",
     "resolve_backend",
     "resolve_flush_timeout_s",
     "resolve_price_overrides",

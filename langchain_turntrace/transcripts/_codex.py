@@ -46,10 +46,13 @@ user's machine (``model_provider`` ``oss``, ``ollama``, ``lmstudio``) is importe
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
 
+from langchain_turntrace.config import parse_flag
+from langchain_turntrace.env import TURNTRACE_STRICT
 from langchain_turntrace.hashing import InputHasher, shape_hash
 from langchain_turntrace.transcripts._codex_records import (
     Vector,
@@ -63,7 +66,7 @@ from langchain_turntrace.transcripts._codex_records import (
     vector_of,
 )
 from langchain_turntrace.transcripts._model import AgentRun, FileNote, ModelCall, Session, ToolCall, ToolOutcome
-from langchain_turntrace.transcripts._records import LineCounts, records, str_or_none, timestamp_ns
+from langchain_turntrace.transcripts._records import DamagedLine, LineCounts, records, str_or_none, timestamp_ns
 
 __all__ = ["AGENT_NAME", "read_rollout"]
 
@@ -119,11 +122,16 @@ _INJECTED_PREFIXES: Final = (
 def read_rollout(path: Path, *, hasher: InputHasher) -> Session:
     """The session of one rollout file, without the history a fork or subagent's file copies from its parent."""
     reader = _RolloutReader(path, hasher)
+    strict = parse_flag(TURNTRACE_STRICT, os.environ.get(TURNTRACE_STRICT, ""))
     try:
         for line_number, record in records(path, reader.counts):
             try:
                 reader.record(record, line_number)
-            except Exception:  # noqa: BLE001 -- a line no rule foresaw is one bad line, never the whole import
+            except DamagedLine:
+                reader.bad_line(line_number)
+            except Exception:  # a line no rule foresaw is one bad line, never the whole import
+                if strict:  # our own tests: a rule that broke is a bug to see, not a line to count
+                    raise
                 reader.bad_line(line_number)
     except OSError as error:
         reader.note(f"cannot be read ({error.strerror or error}): skipped", skipped_file=True)

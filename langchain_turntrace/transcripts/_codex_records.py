@@ -22,7 +22,7 @@ from typing import Any, Final, cast
 
 from langchain_turntrace.pricing import TokenUsage
 from langchain_turntrace.transcripts._model import ToolOutcome
-from langchain_turntrace.transcripts._records import MAX_TOKENS, str_or_none
+from langchain_turntrace.transcripts._records import MAX_TOKENS, DamagedLine, str_or_none
 
 _REJECTED: Final = "rejected by user"  # "exec command rejected by user", "patch rejected by user"
 _ABORTED: Final = "aborted by user"  # "aborted by user after 3.2s"; an output of just "aborted" too
@@ -156,5 +156,5 @@ def _count(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         return 0
     if value > MAX_TOKENS:
-        raise ValueError(f"token count out of range: {value}")
+        raise DamagedLine(f"token count out of range: {value}")
     return value

@@ -201,9 +201,13 @@ def _without_lone_surrogates(value: object) -> object:
     return value
 
 
+class DamagedLine(ValueError):
+    """A value no transcript can hold (a time outside 2020..tomorrow, a count past 64 bits): its line is damaged."""
+
+
 def timestamp_ns(record: dict[str, Any]) -> int | None:
     """``timestamp`` (ISO 8601, UTC) in nanoseconds since the epoch; None when absent or unreadable. Raises
-    ValueError for a moment no transcript can have been written at (before 2020, or more than a day ahead): it
+    DamagedLine for a moment no transcript can have been written at (before 2020, or more than a day ahead): it
     would stand for the whole run's time, and past 2262 it no longer fits the store's 64-bit integers."""
     raw = record.get("timestamp")
     if not isinstance(raw, str):
@@ -216,7 +220,7 @@ def timestamp_ns(record: dict[str, Any]) -> int | None:
         moment = moment.replace(tzinfo=timezone.utc)
     at_ns = (moment - _EPOCH) // _MICROSECOND * 1000
     if not _EARLIEST_NS <= at_ns <= time.time_ns() + _DAY_NS:
-        raise ValueError(f"timestamp out of range: {raw[:40]}")
+        raise DamagedLine(f"timestamp out of range: {raw[:40]}")
     return at_ns
 
 
