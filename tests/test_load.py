@@ -443,7 +443,9 @@ def test_a_backend_down_erroring_or_slow_costs_the_agent_no_time_and_bounded_mem
     )
     assert outage_s < 2 * healthy_s + 0.05  # callbacks never wait on the backend
     assert spans_after - spans_before <= QUEUE + BATCH + 64  # held: the bounded queue and the batch being sent
-    assert rss_after - rss_full < 10 * MB  # the 6,200 spans of those sessions, kept, would be about 20 MB
+    # The 6,200 spans of those sessions, kept, would be about 20 MB. RSS also moves with the allocator: an isolated
+    # run reads +0 to +4 MB here, CI's stress process +8 to +9 (and once +13, measured from 250 sessions).
+    assert rss_after - rss_full < 15 * MB
     assert dropped == started - received  # what never reached the backend is exactly what was counted as dropped
 
 
